@@ -1,0 +1,11 @@
+//! kiln: Keras-style deep learning in pure Rust.
+//!
+//! The layers of the system, bottom up: [`tensor`] (the f32 tensor and its kernels) →
+//! [`layers`], [`losses`], [`optimizers`] → [`model`] (Sequential, fit/evaluate/predict) →
+//! [`data`] and [`datasets`] → [`io`] (save/load) → the `kiln` CLI.
+
+pub mod error;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use tensor::{Tensor, U8Tensor};

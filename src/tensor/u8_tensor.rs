@@ -1,0 +1,96 @@
+//! Raw bytes as datasets store them: Fashion-MNIST's images and labels are `u8`.
+
+use super::{infer_shape, shape_str, Tensor};
+use crate::error::Result;
+
+/// A row-major array of bytes (images or labels as read from disk).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct U8Tensor {
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl U8Tensor {
+    /// A byte array over `data`; `shape`'s product must equal `data.len()`.
+    pub fn from_vec(shape: &[usize], data: Vec<u8>) -> Result<U8Tensor> {
+        // Reuse the f32 tensor's check and message.
+        infer_shape(&[data.len()], &shape.iter().map(|&d| d as isize).collect::<Vec<_>>())?;
+        Ok(U8Tensor {
+            shape: shape.to_vec(),
+            data,
+        })
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub fn rows(&self) -> usize {
+        self.shape.first().copied().unwrap_or(0)
+    }
+
+    pub fn row_len(&self) -> usize {
+        self.shape.iter().skip(1).product()
+    }
+
+    /// The shape as Python prints it: `(60000, 28, 28)`.
+    pub fn shape_str(&self) -> String {
+        shape_str(&self.shape)
+    }
+
+    /// The values as `f32` (labels: class indices).
+    pub fn to_f32(&self) -> Tensor {
+        self.div(1.0)
+    }
+
+    /// numpy's `x / divisor` (`train_input / 255.0` in the lesson): computed in f64 and stored as
+    /// f32, the values Keras trains on after its cast.
+    pub fn div(&self, divisor: f64) -> Tensor {
+        let data = self.data.iter().map(|&v| (v as f64 / divisor) as f32).collect();
+        Tensor::from_vec(&self.shape, data).expect("same number of values")
+    }
+
+    /// Rows `idx` divided by `divisor` as [`U8Tensor::div`] does, without materialising the
+    /// whole array as `f32` (the CLI keeps its peak memory low this way).
+    pub fn select_rows_div(&self, idx: &[usize], divisor: f64) -> Tensor {
+        let w = self.row_len();
+        let mut data = Vec::with_capacity(idx.len() * w);
+        for &i in idx {
+            data.extend(self.data[i * w..(i + 1) * w].iter().map(|&v| (v as f64 / divisor) as f32));
+        }
+        let mut shape = self.shape.clone();
+        shape[0] = idx.len();
+        Tensor::from_vec(&shape, data).expect("rows times row length")
+    }
+
+    /// Rows `idx` as a new byte array.
+    pub fn select_rows(&self, idx: &[usize]) -> U8Tensor {
+        let w = self.row_len();
+        let mut data = Vec::with_capacity(idx.len() * w);
+        for &i in idx {
+            data.extend_from_slice(&self.data[i * w..(i + 1) * w]);
+        }
+        let mut shape = self.shape.clone();
+        shape[0] = idx.len();
+        U8Tensor { shape, data }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_selected_rows() {
+        let t = U8Tensor::from_vec(&[3, 2], vec![0, 255, 51, 102, 1, 2]).unwrap();
+        let s = t.select_rows_div(&[1, 0], 255.0);
+        assert_eq!(s.shape(), &[2, 2]);
+        assert_eq!(s.data(), &[0.2, 0.4, 0.0, 1.0]);
+        assert_eq!(t.select_rows(&[2]).data(), &[1, 2]);
+        assert!(U8Tensor::from_vec(&[2, 2], vec![0; 3]).is_err());
+    }
+}
