@@ -9,3 +9,6 @@ pub mod tensor;
 
 pub use error::{Error, Result};
 pub use tensor::{Tensor, U8Tensor};
+pub mod data;
+pub mod datasets;
+pub mod devices;

@@ -1,0 +1,1 @@
+//! Data handling: splitting, reading IDX files.

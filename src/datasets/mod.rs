@@ -1,0 +1,1 @@
+//! Datasets kiln can load: Fashion-MNIST.
