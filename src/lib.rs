@@ -12,3 +12,9 @@ pub use tensor::{Tensor, U8Tensor};
 pub mod data;
 pub mod datasets;
 pub mod devices;
+pub mod layers;
+pub mod losses;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod optimizers;
+pub mod model;

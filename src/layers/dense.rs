@@ -1,0 +1,253 @@
+//! Dense: `out = activation(x · kernel + bias)`, x: (B, in), kernel: (in, units), bias: (units).
+
+use serde_json::json;
+
+use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
+use crate::error::{Error, Result};
+use crate::tensor::{matmul, shape_str, Tensor, Transpose};
+
+/// Keras's `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`.
+pub struct Dense {
+    units: usize,
+    activation: Activation,
+    use_bias: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+    input_shape: Option<Vec<usize>>,
+    name: String,
+    fused_backward: bool,
+    kernel: Param,
+    bias: Param,
+    z: Tensor,      // (B, units) pre-activation
+    out: Tensor,    // (B, units)
+    dz: Tensor,     // (B, units)
+    dinput: Tensor, // (B, in)
+}
+
+impl Dense {
+    pub fn new(units: usize) -> Dense {
+        Dense {
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            input_shape: None,
+            name: String::new(),
+            fused_backward: false,
+            kernel: Param::new("kernel", Tensor::default()),
+            bias: Param::new("bias", Tensor::default()),
+            z: Tensor::default(),
+            out: Tensor::default(),
+            dz: Tensor::default(),
+            dinput: Tensor::default(),
+        }
+    }
+
+    pub fn activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    pub fn use_bias(mut self, use_bias: bool) -> Self {
+        self.use_bias = use_bias;
+        self
+    }
+
+    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
+        self.kernel_initializer = init;
+        self
+    }
+
+    pub fn bias_initializer(mut self, init: Initializer) -> Self {
+        self.bias_initializer = init;
+        self
+    }
+
+    /// Keras's `input_shape` for the first layer of a model: `&[784]`.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    pub fn kernel(&self) -> &Tensor {
+        &self.kernel.value
+    }
+
+    fn in_features(&self) -> usize {
+        self.kernel.value.rows()
+    }
+}
+
+impl Layer for Dense {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+    fn base_name(&self) -> &'static str {
+        "dense"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn declared_input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+        if self.units == 0 {
+            return Err(Error::value(format!(
+                "layer '{}' (Dense): expected a positive integer, received units=0",
+                self.name
+            )));
+        }
+        let &[n_in] = input_shape else {
+            return Err(Error::shape(format!(
+                "layer '{}' (Dense) expects 1-D samples of shape (features,), got input shape {}; \
+                 add a Flatten layer before it",
+                self.name,
+                shape_str(input_shape)
+            )));
+        };
+        let mut kernel = Tensor::zeros(&[n_in, self.units]);
+        let mut bias = Tensor::zeros(&[self.units]);
+        self.kernel_initializer.fill(kernel.data_mut(), n_in, self.units, rng);
+        self.bias_initializer.fill(bias.data_mut(), n_in, self.units, rng);
+        self.kernel = Param::new("kernel", kernel);
+        self.bias = Param::new("bias", if self.use_bias { bias } else { Tensor::default() });
+        Ok(vec![self.units])
+    }
+
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
+        let (b, n_in, units) = (x.rows(), self.in_features(), self.units);
+        self.z.ensure_shape(b, &[units]);
+        self.out.ensure_shape(b, &[units]);
+        let beta = if self.use_bias {
+            let bias = self.bias.value.data();
+            self.z.data_mut().chunks_exact_mut(units).for_each(|r| r.copy_from_slice(bias));
+            1.0
+        } else {
+            0.0
+        };
+        let (w, z) = (self.kernel.value.data(), self.z.data_mut());
+        matmul(b, n_in, units, x.data(), Transpose::No, w, Transpose::No, z, beta);
+        self.activation.forward(self.z.data(), self.out.data_mut(), units);
+    }
+
+    fn output(&self) -> &Tensor {
+        &self.out
+    }
+
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+        let (b, n_in, units) = (x.rows(), self.in_features(), self.units);
+        self.dz.ensure_shape(b, &[units]);
+        if self.fused_backward {
+            self.dz.data_mut().copy_from_slice(dout.data());
+        } else {
+            let (out, dz) = (self.out.data(), self.dz.data_mut());
+            self.activation.backward(out, dout.data(), dz, units);
+        }
+        let dz = self.dz.data();
+        // dkernel (in, units) += x^T (in, B) · dz (B, units)
+        let dw = self.kernel.grad.data_mut();
+        matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, 1.0);
+        if self.use_bias {
+            let db = self.bias.grad.data_mut();
+            for row in dz.chunks_exact(units) {
+                db.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
+            }
+        }
+        if need_dinput {
+            // dx (B, in) = dz (B, units) · kernel^T (units, in)
+            self.dinput.ensure_shape(b, &[n_in]);
+            let (w, dx) = (self.kernel.value.data(), self.dinput.data_mut());
+            matmul(b, units, n_in, dz, Transpose::No, w, Transpose::Yes, dx, 0.0);
+        }
+    }
+
+    fn dinput(&self) -> &Tensor {
+        &self.dinput
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        f(&mut self.kernel);
+        if self.use_bias {
+            f(&mut self.bias);
+        }
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        if self.use_bias {
+            vec![&self.kernel, &self.bias]
+        } else {
+            vec![&self.kernel]
+        }
+    }
+
+    fn output_activation(&self) -> Option<Activation> {
+        Some(self.activation)
+    }
+
+    fn set_fused_backward(&mut self, fused: bool) {
+        self.fused_backward = fused;
+    }
+
+    fn logits(&self) -> Option<&Tensor> {
+        Some(&self.z)
+    }
+
+    fn config(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "units": self.units,
+            "activation": self.activation.name(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer.name(),
+            "bias_initializer": self.bias_initializer.name(),
+            "input_shape": self.input_shape,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::check_layer;
+
+    #[test]
+    fn gradients_match_finite_differences_for_every_activation() {
+        for act in [
+            Activation::Linear,
+            Activation::Relu,
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Softmax,
+        ] {
+            check_layer(|| Box::new(Dense::new(3).activation(act)), &[5], 4);
+            check_layer(|| Box::new(Dense::new(2).activation(act).use_bias(false)), &[3], 2);
+        }
+    }
+
+    #[test]
+    fn bad_configurations_are_errors_naming_the_layer() {
+        let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(0);
+        let err = Dense::new(0).name("out").build(&[4], &mut rng).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "layer 'out' (Dense): expected a positive integer, received units=0"
+        );
+        let err = Dense::new(3).name("d").build(&[28, 28], &mut rng).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "layer 'd' (Dense) expects 1-D samples of shape (features,), got input shape (28, 28); \
+             add a Flatten layer before it"
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! Layers: each file holds one layer, its forward and, right below, its backward.
+//!
+//! A layer owns its parameters ([`Param`]), its output buffer and its input-gradient buffer.
+//! Buffers are sized on the first batch and reused, so a steady-state step allocates nothing.
+
+mod activation;
+mod dense;
+mod initializers;
+mod param;
+#[cfg(test)]
+pub(crate) mod gradcheck;
+
+pub use activation::Activation;
+pub use dense::Dense;
+pub use initializers::Initializer;
+pub use param::Param;
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// The random generator behind initialisation, shuffling and dropout: ChaCha8, portable and
+/// seedable, so one seed gives the same numbers on every machine.
+pub type Rng = rand_chacha::ChaCha8Rng;
+
+/// What a forward pass needs beyond the input: training or inference, and the model's random
+/// stream (dropout draws its masks from it).
+pub struct Ctx<'a> {
+    pub training: bool,
+    pub rng: &'a mut Rng,
+}
+
+/// A layer of a [`crate::model::Sequential`] model.
+pub trait Layer: Send {
+    /// Keras's class name: "Dense", "Flatten", ...
+    fn class_name(&self) -> &'static str;
+    /// The prefix of generated names: "dense" gives dense, dense_1, ...
+    fn base_name(&self) -> &'static str;
+    fn name(&self) -> &str;
+    fn set_name(&mut self, name: String);
+    /// The per-sample input shape given at construction (Keras's `input_shape`), if any.
+    fn declared_input_shape(&self) -> Option<&[usize]> {
+        None
+    }
+    /// Creates the parameters for a per-sample `input_shape` and returns the per-sample output
+    /// shape. Errors name the layer and the shapes.
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>>;
+    /// Computes the output of a batch `x` into the layer's own buffer.
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx);
+    /// The output of the last forward pass.
+    fn output(&self) -> &Tensor;
+    /// Given `dout` = dL/d(output) for the input `x` of the last forward pass, accumulates the
+    /// parameters' gradients and, if `need_dinput`, computes dL/dx into [`Layer::dinput`].
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool);
+    /// dL/dx from the last backward pass.
+    fn dinput(&self) -> &Tensor;
+    /// Visits the parameters in a stable order (trainable and not).
+    fn visit_params(&mut self, _f: &mut dyn FnMut(&mut Param)) {}
+    /// The parameters in the same order, read-only.
+    fn params(&self) -> Vec<&Param> {
+        Vec::new()
+    }
+    /// The activation this layer ends in, if the loss may fuse with it.
+    fn output_activation(&self) -> Option<Activation> {
+        None
+    }
+    /// Asks the layer to take dL/d(pre-activation) in `backward` instead of dL/d(output), so the
+    /// loss can hand it the fused, stable softmax/sigmoid + crossentropy gradient.
+    fn set_fused_backward(&mut self, _fused: bool) {}
+    /// The pre-activation values of the last forward pass (logits), when the layer has them.
+    fn logits(&self) -> Option<&Tensor> {
+        None
+    }
+    /// The constructor arguments as Keras's layer config (JSON), for saving the architecture.
+    fn config(&self) -> serde_json::Value;
+}
+
+/// Number of values in all parameters of `layer` (Keras's `count_params`), and how many of them
+/// are trainable.
+pub fn count_params(layer: &dyn Layer) -> (usize, usize) {
+    let params = layer.params();
+    let total = params.iter().map(|p| p.value.len()).sum();
+    let trainable = params.iter().filter(|p| p.trainable).map(|p| p.value.len()).sum();
+    (total, trainable)
+}

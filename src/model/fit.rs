@@ -1,0 +1,267 @@
+//! fit, evaluate, predict: the training loop readable on one screen.
+
+use rand::seq::SliceRandom;
+
+use super::{Callback, History, Progbar, Sequential};
+use crate::error::{Error, Result};
+use crate::tensor::{shape_str, Tensor};
+
+/// `fit`'s arguments with Keras's defaults (epochs 1, batch 32, verbose 1, shuffle).
+pub struct FitOptions<'a> {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub verbose: u8,
+    pub shuffle: bool,
+    /// Fraction of the data, taken from the end before shuffling, used for validation.
+    pub validation_split: f64,
+    pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
+    pub callbacks: Vec<&'a mut dyn Callback>,
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            verbose: 1,
+            shuffle: true,
+            validation_split: 0.0,
+            validation_data: None,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+/// `evaluate`'s result: the loss and the metric, as Keras's `[loss, accuracy]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: Option<f64>,
+}
+
+impl std::fmt::Display for Evaluation {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.accuracy {
+            Some(a) => write!(f, "[{:.4}, {a:.4}]", self.loss),
+            None => write!(f, "{:.4}", self.loss),
+        }
+    }
+}
+
+impl Sequential {
+    /// Trains for `opts.epochs` epochs; returns the per-epoch history.
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut opts: FitOptions) -> Result<History> {
+        if opts.batch_size == 0 {
+            return Err(Error::value("batch_size must be a positive integer, received batch_size=0"));
+        }
+        if !(0.0..1.0).contains(&opts.validation_split) {
+            return Err(Error::value(format!(
+                "validation_split must be in [0, 1), received {}",
+                opts.validation_split
+            )));
+        }
+        self.check_data(x, y, "training")?;
+        let n = x.rows();
+        // Keras: split_at = ceil(n * (1 - validation_split)); the tail validates.
+        let n_train = ((n as f64) * (1.0 - opts.validation_split)).ceil() as usize;
+        let split;
+        let validation = match opts.validation_data {
+            Some((vx, vy)) => {
+                self.check_data(vx, vy, "validation")?;
+                Some((vx, vy))
+            }
+            None if n_train < n => {
+                split = (x.slice_rows(n_train, n), y.slice_rows(n_train, n));
+                Some((&split.0, &split.1))
+            }
+            None => None,
+        };
+        if n_train == 0 {
+            return Err(Error::value(format!("no training samples left after validation_split={}", opts.validation_split)));
+        }
+        let steps = n_train.div_ceil(opts.batch_size);
+        let mut order: Vec<usize> = (0..n_train).collect();
+        let mut history = History::default();
+        self.stop_training = false;
+        for cb in opts.callbacks.iter_mut() {
+            cb.on_train_begin(self)?;
+        }
+        for epoch in 0..opts.epochs {
+            for cb in opts.callbacks.iter_mut() {
+                cb.on_epoch_begin(epoch, self)?;
+            }
+            if opts.verbose > 0 {
+                println!("Epoch {}/{}", epoch + 1, opts.epochs);
+            }
+            if opts.shuffle {
+                order.shuffle(&mut self.shuffle_rng);
+            }
+            let mut bar = Progbar::new(steps, opts.verbose);
+            let (mut loss_sum, mut metric_sum, mut seen) = (0.0, 0.0, 0usize);
+            for (step, idx) in order.chunks(opts.batch_size).enumerate() {
+                x.gather_rows_into(idx, &mut self.batch_x);
+                y.gather_rows_into(idx, &mut self.batch_y);
+                let (loss, metric) = self.train_batch();
+                loss_sum += loss;
+                metric_sum += metric;
+                seen += idx.len();
+                let logs = self.running_logs(loss_sum, metric_sum, seen);
+                bar.update(step + 1, &logs);
+                if !opts.callbacks.is_empty() {
+                    let owned: Vec<(String, f64)> = logs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+                    for cb in opts.callbacks.iter_mut() {
+                        cb.on_train_batch_end(step, &owned, self)?;
+                    }
+                }
+            }
+            let mut logs: Vec<(String, f64)> =
+                self.running_logs(loss_sum, metric_sum, seen).iter().map(|(k, v)| (k.to_string(), *v)).collect();
+            if let Some((vx, vy)) = validation {
+                let e = self.evaluate_with(vx, vy, opts.batch_size, 0)?;
+                logs.push(("val_loss".into(), e.loss));
+                if let Some(a) = e.accuracy {
+                    logs.push((format!("val_{}", self.metrics_names()[1]), a));
+                }
+            }
+            let shown: Vec<(&str, f64)> = logs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            bar.finish(&shown);
+            history.push(epoch, &logs);
+            for cb in opts.callbacks.iter_mut() {
+                cb.on_epoch_end(epoch, &logs, self)?;
+            }
+            if self.stop_training {
+                break;
+            }
+        }
+        for cb in opts.callbacks.iter_mut() {
+            cb.on_train_end(self)?;
+        }
+        Ok(history)
+    }
+
+    /// One gradient step on `(x, y)` as a single batch; returns the loss before the update
+    /// (Keras's `train_on_batch`).
+    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<f64> {
+        self.check_data(x, y, "training")?;
+        let all: Vec<usize> = (0..x.rows()).collect();
+        x.gather_rows_into(&all, &mut self.batch_x);
+        y.gather_rows_into(&all, &mut self.batch_y);
+        let (loss, _) = self.train_batch();
+        Ok(loss / x.rows() as f64)
+    }
+
+    fn running_logs(&self, loss_sum: f64, metric_sum: f64, seen: usize) -> Vec<(&'static str, f64)> {
+        let names = self.metrics_names();
+        let mut logs = vec![(names[0], loss_sum / seen.max(1) as f64)];
+        if names.len() > 1 {
+            logs.push((names[1], metric_sum / seen.max(1) as f64));
+        }
+        logs
+    }
+
+    /// Loss and metric over `(x, y)`, batch 32, with a progress bar (Keras's `evaluate`).
+    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor) -> Result<Evaluation> {
+        self.evaluate_with(x, y, 32, 1)
+    }
+
+    pub fn evaluate_with(&mut self, x: &Tensor, y: &Tensor, batch_size: usize, verbose: u8) -> Result<Evaluation> {
+        if batch_size == 0 {
+            return Err(Error::value("batch_size must be a positive integer, received batch_size=0"));
+        }
+        self.check_data(x, y, "evaluation")?;
+        let n = x.rows();
+        let steps = n.div_ceil(batch_size);
+        let mut bar = Progbar::new(steps, verbose);
+        let (mut loss_sum, mut metric_sum) = (0.0, 0.0);
+        for step in 0..steps {
+            let (start, end) = (step * batch_size, ((step + 1) * batch_size).min(n));
+            copy_rows(x, start, end, &mut self.batch_x);
+            copy_rows(y, start, end, &mut self.batch_y);
+            self.forward_batch(false);
+            let c = self.compiled.as_ref().expect("checked");
+            let last = self.layers.last().expect("built");
+            let logits = if c.fused { last.logits() } else { None };
+            loss_sum += c.loss.compute(last.output(), logits, &self.batch_y, None);
+            metric_sum += c.metric.map_or(0.0, |m| m.sum(last.output(), &self.batch_y));
+            bar.update(step + 1, &self.running_logs(loss_sum, metric_sum, end));
+        }
+        let logs = self.running_logs(loss_sum, metric_sum, n);
+        bar.finish(&logs);
+        Ok(Evaluation { loss: logs[0].1, accuracy: logs.get(1).map(|l| l.1) })
+    }
+
+    /// The model's outputs for `x`, computed in batches of 32 (Keras's `predict`).
+    pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
+        self.check_input(x)?;
+        let n = x.rows();
+        let mut shape = vec![n];
+        shape.extend_from_slice(&self.output_shape);
+        let mut out = Tensor::zeros(&shape);
+        let w = out.row_len();
+        for start in (0..n).step_by(32) {
+            let end = (start + 32).min(n);
+            copy_rows(x, start, end, &mut self.batch_x);
+            self.forward_batch(false);
+            let y = self.layers.last().expect("built").output();
+            out.data_mut()[start * w..end * w].copy_from_slice(y.data());
+        }
+        Ok(out)
+    }
+
+    /// Input checks shared by fit/evaluate/predict: built, widths agree, values finite.
+    fn check_input(&mut self, x: &Tensor) -> Result<()> {
+        if x.rows() == 0 {
+            return Err(Error::value(format!("the input is empty: shape {}", x.shape_str())));
+        }
+        self.ensure_built(&x.shape()[1..])?;
+        if self.compiled.is_some() && self.compiled.as_ref().is_some_and(|c| !c.fused) {
+            self.check_output_fits_loss()?;
+        }
+        let want = self.input_shape.as_deref().unwrap_or(&[]);
+        if &x.shape()[1..] != want {
+            return Err(Error::shape(format!(
+                "input of shape {} does not fit the model '{}': it expects samples of shape {} (None{})",
+                x.shape_str(),
+                self.name,
+                shape_str(want),
+                want.iter().map(|d| format!(", {d}")).collect::<String>()
+            )));
+        }
+        if let Some(i) = x.data().iter().position(|v| !v.is_finite()) {
+            return Err(Error::value(format!(
+                "the input holds a non-finite value ({}) at sample {}",
+                x.data()[i],
+                i / x.row_len().max(1)
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_data(&mut self, x: &Tensor, y: &Tensor, what: &str) -> Result<()> {
+        let Some(c) = &self.compiled else {
+            return Err(Error::value(format!(
+                "model '{}' must be compiled before {what}: call compile(...) first",
+                self.name
+            )));
+        };
+        let loss = c.loss;
+        self.check_input(x)?;
+        if x.rows() != y.rows() {
+            return Err(Error::shape(format!(
+                "{what} data: x has {} samples but y has {} (x: {}, y: {})",
+                x.rows(),
+                y.rows(),
+                x.shape_str(),
+                y.shape_str()
+            )));
+        }
+        loss.check_targets(y, self.output_shape.iter().product())
+    }
+}
+
+/// Rows `start..end` of `src` into `dst`, reusing its buffer.
+fn copy_rows(src: &Tensor, start: usize, end: usize, dst: &mut Tensor) {
+    let w = src.row_len();
+    dst.ensure_shape(end - start, &src.shape()[1..]);
+    dst.data_mut().copy_from_slice(&src.data()[start * w..end * w]);
+}

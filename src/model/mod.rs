@@ -1,0 +1,22 @@
+//! The model and its training loop: Sequential, compile, fit/evaluate/predict, callbacks,
+//! progress display, history.
+
+mod callbacks;
+mod compile;
+mod fit;
+mod history;
+mod metrics;
+mod progress;
+mod sequential;
+mod weights;
+
+pub use callbacks::{log_value, Callback, Logs};
+pub use compile::Compile;
+pub use fit::{Evaluation, FitOptions};
+pub use history::History;
+pub use metrics::Metric;
+pub use progress::Progbar;
+pub use sequential::Sequential;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,276 @@
+//! `Sequential`: a stack of layers, compiled with a loss and an optimizer; one training step is
+//! forward → loss → zero_grad → backward → update, on buffers reused from step to step.
+
+use rand::SeedableRng as _;
+
+use super::{Compile, Metric};
+use crate::error::{Error, Result};
+use crate::layers::{count_params, Ctx, Layer, Rng};
+use crate::losses::Loss;
+use crate::optimizers::{Optimizer, OptimizerState};
+use crate::tensor::{shape_str, Tensor};
+
+/// What compile settled: the loss, the metric, the optimizer and its state.
+pub(crate) struct Compiled {
+    pub loss: Loss,
+    pub metric: Option<Metric>,
+    pub optimizer: Box<dyn Optimizer>,
+    pub state: OptimizerState,
+    pub fused: bool,
+}
+
+/// Keras's `Sequential` model.
+pub struct Sequential {
+    pub(crate) name: String,
+    pub(crate) layers: Vec<Box<dyn Layer>>,
+    pub(crate) input_shape: Option<Vec<usize>>,
+    pub(crate) output_shape: Vec<usize>,
+    pub(crate) compiled: Option<Compiled>,
+    pub(crate) seed: u64,
+    /// Stream 2 of the seed: dropout masks.
+    pub(crate) dropout_rng: Rng,
+    /// Stream 1 of the seed: the order of samples each epoch.
+    pub(crate) shuffle_rng: Rng,
+    /// Set by callbacks (EarlyStopping, TerminateOnNaN) to end `fit` after the current epoch.
+    pub stop_training: bool,
+    pub(crate) batch_x: Tensor,
+    pub(crate) batch_y: Tensor,
+    pub(crate) loss_grad: Tensor,
+}
+
+fn stream(seed: u64, n: u64) -> Rng {
+    let mut rng = Rng::seed_from_u64(seed);
+    rng.set_stream(n);
+    rng
+}
+
+impl Default for Sequential {
+    fn default() -> Self {
+        Sequential::new()
+    }
+}
+
+impl Sequential {
+    /// An empty model named "sequential", seeded with 0 (set another with [`Sequential::seed`]).
+    pub fn new() -> Sequential {
+        Sequential {
+            name: "sequential".into(),
+            layers: Vec::new(),
+            input_shape: None,
+            output_shape: Vec::new(),
+            compiled: None,
+            seed: 0,
+            dropout_rng: stream(0, 2),
+            shuffle_rng: stream(0, 1),
+            stop_training: false,
+            batch_x: Tensor::default(),
+            batch_y: Tensor::default(),
+            loss_grad: Tensor::default(),
+        }
+    }
+
+    pub fn named(name: &str) -> Sequential {
+        let mut m = Sequential::new();
+        m.name = name.into();
+        m
+    }
+
+    /// The one seed behind weight initialisation (stream 0), shuffling (1) and dropout (2).
+    pub fn seed(mut self, seed: u64) -> Sequential {
+        self.set_seed(seed);
+        self
+    }
+
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.shuffle_rng = stream(seed, 1);
+        self.dropout_rng = stream(seed, 2);
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Appends a layer; unnamed layers get Keras's names (dense, dense_1, ...).
+    pub fn add(&mut self, mut layer: impl Layer + 'static) {
+        if layer.name().is_empty() {
+            let base = layer.base_name();
+            let taken = self.layers.iter().filter(|l| l.base_name() == base).count();
+            layer.set_name(if taken == 0 { base.to_string() } else { format!("{base}_{taken}") });
+        }
+        self.add_boxed(Box::new(layer));
+    }
+
+    pub fn add_boxed(&mut self, layer: Box<dyn Layer>) {
+        if self.layers.is_empty() {
+            self.input_shape = layer.declared_input_shape().map(|s| s.to_vec());
+        }
+        self.layers.push(layer);
+        self.output_shape.clear(); // built again on compile or first data
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    /// Per-sample input shape, once known.
+    pub fn input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+
+    pub fn is_built(&self) -> bool {
+        !self.output_shape.is_empty()
+    }
+
+    /// Builds every layer for a per-sample `input_shape`, initialising weights from the seed.
+    pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        if self.layers.is_empty() {
+            return Err(Error::value(format!("model '{}' has no layers; add one before building", self.name)));
+        }
+        let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
+        if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+            return Err(Error::value(format!("layer name '{}' is used twice; names must be unique", dup.1)));
+        }
+        let mut rng = stream(self.seed, 0);
+        let mut shape = input_shape.to_vec();
+        for layer in &mut self.layers {
+            shape = layer.build(&shape, &mut rng)?;
+        }
+        self.input_shape = Some(input_shape.to_vec());
+        self.output_shape = shape;
+        Ok(())
+    }
+
+    /// Builds when the input shape is known and the model is not built yet.
+    pub(crate) fn ensure_built(&mut self, data_shape: &[usize]) -> Result<()> {
+        if !self.is_built() {
+            let shape = self.input_shape.clone().unwrap_or_else(|| data_shape.to_vec());
+            self.build(&shape)?;
+        }
+        Ok(())
+    }
+
+    /// Settles loss, metrics and optimizer; errors name the bad value and the valid ones.
+    pub fn compile(&mut self, args: Compile) -> Result<()> {
+        let loss = Loss::parse(&args.loss)?;
+        let metric = match args.metrics.as_slice() {
+            [] => None,
+            [m] => Some(Metric::resolve(m, loss)?),
+            more => return Err(Error::value(format!("kiln supports one metric per model, got {more:?}"))),
+        };
+        let optimizer = Compile::build_optimizer(args.optimizer)?;
+        if let Some(shape) = self.input_shape.clone() {
+            if !self.is_built() {
+                self.build(&shape)?;
+            }
+        }
+        self.compiled = Some(Compiled { loss, metric, optimizer, state: OptimizerState::default(), fused: false });
+        if self.is_built() {
+            self.check_output_fits_loss()?;
+        }
+        Ok(())
+    }
+
+    /// After build: a loss whose labels do not fit the output is an error at compile time; the
+    /// output layer fuses its softmax/sigmoid with a crossentropy.
+    pub(crate) fn check_output_fits_loss(&mut self) -> Result<()> {
+        let Some(c) = self.compiled.as_mut() else { return Ok(()) };
+        let last = self.layers.last_mut().expect("built models have layers");
+        if self.output_shape.len() != 1 {
+            return Err(Error::shape(format!(
+                "the model's output has shape {} per sample; {} needs 1-D outputs (add Flatten and Dense)",
+                shape_str(&self.output_shape),
+                c.loss.name()
+            )));
+        }
+        let width = self.output_shape[0];
+        if c.loss == Loss::SparseCategoricalCrossentropy && width < 2 {
+            return Err(Error::shape(format!(
+                "{} needs one output per class, but the last layer '{}' has {width} output",
+                c.loss.name(),
+                last.name()
+            )));
+        }
+        c.fused = last.output_activation().is_some_and(|a| c.loss.fuses_with(a));
+        last.set_fused_backward(c.fused);
+        Ok(())
+    }
+
+    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+
+    pub fn optimizer_mut(&mut self) -> Option<&mut Box<dyn Optimizer>> {
+        self.compiled.as_mut().map(|c| &mut c.optimizer)
+    }
+
+    pub fn optimizer_state(&self) -> Option<&OptimizerState> {
+        self.compiled.as_ref().map(|c| &c.state)
+    }
+
+    pub fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
+        self.compiled.as_mut().map(|c| &mut c.state)
+    }
+
+    pub fn loss(&self) -> Option<Loss> {
+        self.compiled.as_ref().map(|c| c.loss)
+    }
+
+    /// Names of the logged values: ["loss", "accuracy"].
+    pub fn metrics_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["loss"];
+        if let Some(m) = self.compiled.as_ref().and_then(|c| c.metric) {
+            names.push(m.name());
+        }
+        names
+    }
+
+    /// Forward pass of the batch in `self.batch_x` through every layer.
+    pub(crate) fn forward_batch(&mut self, training: bool) {
+        let mut ctx = Ctx { training, rng: &mut self.dropout_rng };
+        for i in 0..self.layers.len() {
+            let (done, rest) = self.layers.split_at_mut(i);
+            let x = done.last().map_or(&self.batch_x, |l| l.output());
+            rest[0].forward(x, &mut ctx);
+        }
+    }
+
+    /// One training step on the batch in `batch_x`/`batch_y`; returns (sum of losses, metric sum).
+    /// Allocates nothing once the buffers have seen a batch this size.
+    pub(crate) fn train_batch(&mut self) -> (f64, f64) {
+        self.forward_batch(true);
+        let c = self.compiled.as_mut().expect("fit checks compile");
+        let last = self.layers.last().expect("built");
+        let out = last.output();
+        self.loss_grad.ensure_shape(out.rows(), &out.shape()[1..]);
+        let logits = if c.fused { last.logits() } else { None };
+        let loss = c.loss.compute(out, logits, &self.batch_y, Some(&mut self.loss_grad));
+        let metric = c.metric.map_or(0.0, |m| m.sum(out, &self.batch_y));
+        for layer in &mut self.layers {
+            layer.visit_params(&mut |p| p.zero_grad());
+        }
+        for i in (0..self.layers.len()).rev() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let (cur, after) = rest.split_at_mut(1);
+            let x = before.last().map_or(&self.batch_x, |l| l.output());
+            let dout = after.first().map_or(&self.loss_grad, |l| l.dinput());
+            cur[0].backward(x, dout, i > 0);
+        }
+        c.state.begin_step();
+        let mut index = 0;
+        for layer in &mut self.layers {
+            layer.visit_params(&mut |p| {
+                if p.trainable {
+                    c.state.apply(c.optimizer.as_ref(), index, p);
+                    index += 1;
+                }
+            });
+        }
+        (loss, metric)
+    }
+
+    /// Total and trainable parameter counts.
+    pub fn count_params(&self) -> (usize, usize) {
+        self.layers.iter().map(|l| count_params(l.as_ref())).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+}

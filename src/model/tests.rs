@@ -1,0 +1,60 @@
+//! The model against Keras: optimizer trajectories on the reference MLP, step by step.
+
+use super::*;
+use crate::layers::{Activation, Dense};
+use crate::optimizers::{self, Adagrad, Adam, RMSprop, Sgd};
+use crate::test_support::{assert_close, reference, tensor_from_json};
+use crate::Tensor;
+
+fn reference_mlp(initial: &serde_json::Value) -> Sequential {
+    let mut m = Sequential::new();
+    m.add(Dense::new(4).activation(Activation::Relu).name("hidden").input_shape(&[5]));
+    m.add(Dense::new(3).activation(Activation::Softmax).name("output"));
+    m.build(&[5]).unwrap();
+    let names = ["hidden.kernel", "hidden.bias", "output.kernel", "output.bias"];
+    let w: Vec<Tensor> = names.iter().map(|n| tensor_from_json(&initial[n])).collect();
+    m.set_weights(&w).unwrap();
+    m
+}
+
+fn optimizer_for(key: &str, config: &serde_json::Value) -> Box<dyn optimizers::Optimizer> {
+    let f = |k: &str| config[k].as_f64().unwrap() as f32;
+    match key.split('_').next().unwrap() {
+        "sgd" => Box::new(Sgd { learning_rate: f("learning_rate"), momentum: f("momentum"), nesterov: config["nesterov"].as_bool().unwrap() }),
+        "rmsprop" => Box::new(RMSprop { learning_rate: f("learning_rate"), rho: f("rho"), momentum: f("momentum"), epsilon: f("epsilon") }),
+        "adam" => Box::new(Adam { learning_rate: f("learning_rate"), beta_1: f("beta_1"), beta_2: f("beta_2"), epsilon: f("epsilon") }),
+        "adagrad" => Box::new(Adagrad { learning_rate: f("learning_rate"), initial_accumulator_value: f("initial_accumulator_value"), epsilon: f("epsilon") }),
+        other => panic!("no optimizer for {other}"),
+    }
+}
+
+#[test]
+fn optimizer_trajectories_equal_keras() {
+    let refs = reference();
+    let traj = &refs["optimizer_trajectories"];
+    let x = tensor_from_json(&traj["x"]);
+    let labels: Vec<f32> = traj["y"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+    let y = Tensor::from_vec(&[labels.len()], labels).unwrap();
+    let names = ["hidden.kernel", "hidden.bias", "output.kernel", "output.bias"];
+    for case in traj["cases"].as_array().unwrap() {
+        let key = case["optimizer"].as_str().unwrap();
+        let mut m = reference_mlp(&traj["initial_weights"]);
+        let opt = optimizer_for(key, &case["config"]);
+        // The configs in the reference are Keras's defaults where the key says "default".
+        if key.ends_with("default") {
+            let by_name = optimizers::from_name(key.split('_').next().unwrap()).unwrap();
+            assert_eq!(by_name.config(), opt.config(), "{key}: kiln's defaults differ from Keras's");
+        }
+        m.compile(Compile::new("sparse_categorical_crossentropy").optimizer_boxed(opt)).unwrap();
+        for (s, step) in case["steps"].as_array().unwrap().iter().enumerate() {
+            let loss = m.train_on_batch(&x, &y).unwrap();
+            assert_close(loss as f32, step["loss_before_update"].as_f64().unwrap() as f32, &format!("{key} step {s} loss"));
+            for (name, (_, w)) in names.iter().zip(m.weights()) {
+                let want = tensor_from_json(&step["weights_after"][name]);
+                for (i, (a, b)) in w.data().iter().zip(want.data()).enumerate() {
+                    assert_close(*a, *b, &format!("{key} step {s} {name}[{i}]"));
+                }
+            }
+        }
+    }
+}

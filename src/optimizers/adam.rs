@@ -1,0 +1,51 @@
+//! Adam (Keras's rule): alpha = lr·sqrt(1 − β2^t) / (1 − β1^t); m += (g − m)(1 − β1);
+//! v += (g² − v)(1 − β2); w −= alpha·m / (sqrt(v) + epsilon).
+
+use serde_json::json;
+
+use super::Optimizer;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam {
+    pub learning_rate: f32,
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub epsilon: f32,
+}
+
+impl Default for Adam {
+    fn default() -> Self {
+        Adam { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }
+    }
+}
+
+impl Optimizer for Adam {
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.learning_rate = learning_rate;
+    }
+    fn config(&self) -> serde_json::Value {
+        json!({"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
+               "epsilon": self.epsilon})
+    }
+    fn slot_names(&self) -> &'static [&'static str] {
+        &["m", "v"]
+    }
+
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+        let [m, v] = state else { unreachable!("Adam keeps two state vectors") };
+        let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
+        let t = step as f32;
+        let alpha = self.learning_rate * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
+        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m += (g - *m) * (1.0 - b1);
+            *v += (g * g - *v) * (1.0 - b2);
+            *w -= alpha * *m / (v.sqrt() + eps);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Optimizers with Keras's defaults and Keras's exact update rules.
+//!
+//! An [`Optimizer`] is its configuration and its update rule, one plain loop over `&mut [f32]`;
+//! the per-parameter state (momenta, accumulators) lives in [`OptimizerState`], created on the
+//! first step (as Keras's `build`) and saved with the model.
+
+mod adagrad;
+mod adam;
+mod adamw;
+mod rmsprop;
+mod sgd;
+
+pub use adagrad::Adagrad;
+pub use adam::Adam;
+pub use adamw::AdamW;
+pub use rmsprop::RMSprop;
+pub use sgd::Sgd;
+
+use crate::error::{Error, Result};
+use crate::layers::Param;
+
+/// An optimizer's update rule.
+pub trait Optimizer: Send {
+    /// Keras's name: "sgd", "rmsprop", "adam", "adagrad", "adamw".
+    fn name(&self) -> &'static str;
+    fn learning_rate(&self) -> f32;
+    fn set_learning_rate(&mut self, learning_rate: f32);
+    /// The hyperparameters as Keras's optimizer config (JSON).
+    fn config(&self) -> serde_json::Value;
+    /// Names of the state vectors kept per parameter ("momentum"; "m", "v").
+    fn slot_names(&self) -> &'static [&'static str];
+    /// The value state vectors start from (Adagrad's initial accumulator).
+    fn slot_init(&self) -> f32 {
+        0.0
+    }
+    /// Updates `value` from `grad`; `state` holds one vector per slot name; `step` counts from 1.
+    fn update(&self, value: &mut [f32], grad: &[f32], state: &mut [Vec<f32>], step: u64);
+}
+
+/// The optimizer's per-parameter state and its step counter (Keras's `iterations`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState {
+    pub iterations: u64,
+    /// `slots[p][s]`: state vector `s` of trainable parameter `p`, in the model's parameter order.
+    pub slots: Vec<Vec<Vec<f32>>>,
+}
+
+impl OptimizerState {
+    /// Applies one step of `opt` to `params` (trainable ones, in a stable order).
+    pub fn begin_step(&mut self) {
+        self.iterations += 1;
+    }
+
+    /// Updates the `index`-th trainable parameter; allocates its state the first time only.
+    pub fn apply(&mut self, opt: &dyn Optimizer, index: usize, param: &mut Param) {
+        if self.slots.len() <= index {
+            self.slots.resize_with(index + 1, Vec::new);
+        }
+        let state = &mut self.slots[index];
+        if state.is_empty() {
+            let n = param.value.len();
+            *state = opt.slot_names().iter().map(|_| vec![opt.slot_init(); n]).collect();
+        }
+        opt.update(param.value.data_mut(), param.grad.data(), state, self.iterations);
+    }
+}
+
+/// The optimizer names [`from_name`] accepts.
+pub const NAMES: [&str; 5] = ["sgd", "rmsprop", "adam", "adamw", "adagrad"];
+
+/// Keras's optimizer strings ("adam", "rmsprop", ...) with Keras's defaults.
+pub fn from_name(name: &str) -> Result<Box<dyn Optimizer>> {
+    Ok(match name.trim().to_ascii_lowercase().as_str() {
+        "sgd" => Box::new(Sgd::default()),
+        "rmsprop" => Box::new(RMSprop::default()),
+        "adam" => Box::new(Adam::default()),
+        "adamw" => Box::new(AdamW::default()),
+        "adagrad" => Box::new(Adagrad::default()),
+        other => {
+            return Err(Error::value(format!(
+                "unknown optimizer '{other}'; valid optimizers: {}",
+                NAMES.join(", ")
+            )))
+        }
+    })
+}
+
+/// Rebuilds an optimizer from the name and config that [`Optimizer::config`] wrote.
+pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Box<dyn Optimizer>> {
+    let f = |key: &str| config.get(key).and_then(|v| v.as_f64()).map(|v| v as f32);
+    let mut opt = from_name(name)?;
+    if let Some(lr) = f("learning_rate") {
+        opt.set_learning_rate(lr);
+    }
+    Ok(match name {
+        "sgd" => Box::new(Sgd {
+            learning_rate: opt.learning_rate(),
+            momentum: f("momentum").unwrap_or(0.0),
+            nesterov: config.get("nesterov").and_then(|v| v.as_bool()).unwrap_or(false),
+        }),
+        "rmsprop" => Box::new(RMSprop {
+            learning_rate: opt.learning_rate(),
+            rho: f("rho").unwrap_or(0.9),
+            momentum: f("momentum").unwrap_or(0.0),
+            epsilon: f("epsilon").unwrap_or(1e-7),
+        }),
+        "adam" => Box::new(Adam {
+            learning_rate: opt.learning_rate(),
+            beta_1: f("beta_1").unwrap_or(0.9),
+            beta_2: f("beta_2").unwrap_or(0.999),
+            epsilon: f("epsilon").unwrap_or(1e-7),
+        }),
+        "adamw" => Box::new(AdamW {
+            adam: Adam {
+                learning_rate: opt.learning_rate(),
+                beta_1: f("beta_1").unwrap_or(0.9),
+                beta_2: f("beta_2").unwrap_or(0.999),
+                epsilon: f("epsilon").unwrap_or(1e-7),
+            },
+            weight_decay: f("weight_decay").unwrap_or(0.004),
+        }),
+        "adagrad" => Box::new(Adagrad {
+            learning_rate: opt.learning_rate(),
+            initial_accumulator_value: f("initial_accumulator_value").unwrap_or(0.1),
+            epsilon: f("epsilon").unwrap_or(1e-7),
+        }),
+        _ => opt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_with_keras_defaults_and_round_trip_their_config() {
+        for name in NAMES {
+            let opt = from_name(name).unwrap();
+            assert_eq!(opt.name(), name);
+            let again = from_config(name, &opt.config()).unwrap();
+            assert_eq!(again.config(), opt.config());
+        }
+        assert_eq!(from_name("rmsprop").unwrap().learning_rate(), 0.001);
+        assert_eq!(from_name("SGD").unwrap().learning_rate(), 0.01);
+        let err = from_name("adamax").err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "unknown optimizer 'adamax'; valid optimizers: sgd, rmsprop, adam, adamw, adagrad"
+        );
+    }
+}
