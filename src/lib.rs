@@ -18,3 +18,4 @@ pub mod losses;
 pub(crate) mod test_support;
 pub mod optimizers;
 pub mod model;
+pub mod io;

@@ -4,9 +4,11 @@
 //! dimension within the already reserved capacity, so a steady-state step allocates nothing.
 
 mod gemm;
+mod threads;
 mod u8_tensor;
 
 pub use gemm::{matmul, Transpose};
+pub use threads::{num_threads, set_num_threads};
 pub use u8_tensor::U8Tensor;
 
 use crate::error::{Error, Result};

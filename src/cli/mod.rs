@@ -1,0 +1,55 @@
+//! Command-line parsing (clap's derive API) and dispatch, one file per command.
+
+mod data;
+mod devices;
+mod train;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use kiln::datasets::fashion_mnist::LoadOptions;
+
+/// kiln: Keras-style deep learning in pure Rust. Trains Fashion-MNIST the way the Keras lesson does.
+#[derive(Parser, Debug)]
+#[command(name = "kiln", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Load Fashion-MNIST, split it, train a model, evaluate it (the lesson).
+    Train(train::TrainArgs),
+    /// Where the data was found (or that it was downloaded), its shapes and per-class counts.
+    Data(DataArgs),
+    /// The compute devices: CPU model, cores, SIMD level; NVIDIA GPUs through NVML.
+    Devices(devices::DevicesArgs),
+}
+
+/// Where to find the data (shared by the commands that load it).
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Directory holding the four Fashion-MNIST files (also KILN_DATA_DIR); looked in first.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataArgs {
+    pub fn load_options(&self) -> LoadOptions {
+        let mut opts = LoadOptions::default();
+        if let Some(dir) = &self.data_dir {
+            opts.data_dir = Some(dir.clone());
+        }
+        opts
+    }
+}
+
+pub fn run(cli: Cli) -> kiln::Result<()> {
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Data(args) => data::run(args),
+        Command::Devices(args) => devices::run(args),
+    }
+}

@@ -1,0 +1,6 @@
+//! Files kiln writes: always atomically (temporary file in the same directory, then rename),
+//! so an interrupted write never destroys the previous good file.
+
+mod atomic;
+
+pub use atomic::{write_atomic, write_atomic_with};
