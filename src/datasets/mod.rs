@@ -1,1 +1,51 @@
-//! Datasets kiln can load: Fashion-MNIST.
+//! Datasets kiln can load: [`fashion_mnist`]. Files are looked for in the user's directory,
+//! kiln's cache, and the system copy, in that order, and downloaded into the cache last
+//! ([`locate`], [`download`]); every file is verified against the SHA-256 of its decompressed
+//! content.
+
+pub mod download;
+pub mod fashion_mnist;
+pub mod locate;
+
+pub use download::download;
+pub use locate::{mirror_urls, missing_files, Lookup, Source};
+
+use crate::tensor::U8Tensor;
+
+/// One file of a dataset: its name (also the last URL segment on the mirrors) and the
+/// SHA-256 of its decompressed content (lowercase hex).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatasetFile {
+    pub name: String,
+    pub sha256: String,
+}
+
+impl DatasetFile {
+    pub fn new(name: &str, sha256: &str) -> DatasetFile {
+        let (name, sha256) = (name.to_string(), sha256.to_lowercase());
+        DatasetFile { name, sha256 }
+    }
+}
+
+/// How many labels fall in each class `0..n_classes` (labels `>= n_classes` are not counted).
+pub fn class_counts(labels: &U8Tensor, n_classes: usize) -> Vec<usize> {
+    let mut counts = vec![0; n_classes];
+    for &l in labels.data() {
+        if let Some(c) = counts.get_mut(l as usize) {
+            *c += 1;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_classes_and_normalises_hashes() {
+        let y = U8Tensor::from_vec(&[6], vec![0, 2, 2, 1, 2, 7]).unwrap();
+        assert_eq!(class_counts(&y, 3), vec![1, 1, 3]);
+        assert_eq!(DatasetFile::new("a", "AB").sha256, "ab");
+    }
+}

@@ -106,16 +106,15 @@ impl Sequential {
                 metric_sum += metric;
                 seen += idx.len();
                 let logs = self.running_logs(loss_sum, metric_sum, seen);
-                bar.update(step + 1, &logs);
+                bar.update(step + 1, logs.as_slice());
                 if !opts.callbacks.is_empty() {
-                    let owned: Vec<(String, f64)> = logs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+                    let owned = logs.to_owned();
                     for cb in opts.callbacks.iter_mut() {
                         cb.on_train_batch_end(step, &owned, self)?;
                     }
                 }
             }
-            let mut logs: Vec<(String, f64)> =
-                self.running_logs(loss_sum, metric_sum, seen).iter().map(|(k, v)| (k.to_string(), *v)).collect();
+            let mut logs = self.running_logs(loss_sum, metric_sum, seen).to_owned();
             if let Some((vx, vy)) = validation {
                 let e = self.evaluate_with(vx, vy, opts.batch_size, 0)?;
                 logs.push(("val_loss".into(), e.loss));
@@ -143,20 +142,20 @@ impl Sequential {
     /// (Keras's `train_on_batch`).
     pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<f64> {
         self.check_data(x, y, "training")?;
-        let all: Vec<usize> = (0..x.rows()).collect();
-        x.gather_rows_into(&all, &mut self.batch_x);
-        y.gather_rows_into(&all, &mut self.batch_y);
+        copy_rows(x, 0, x.rows(), &mut self.batch_x);
+        copy_rows(y, 0, y.rows(), &mut self.batch_y);
         let (loss, _) = self.train_batch();
         Ok(loss / x.rows() as f64)
     }
 
-    fn running_logs(&self, loss_sum: f64, metric_sum: f64, seen: usize) -> Vec<(&'static str, f64)> {
-        let names = self.metrics_names();
-        let mut logs = vec![(names[0], loss_sum / seen.max(1) as f64)];
-        if names.len() > 1 {
-            logs.push((names[1], metric_sum / seen.max(1) as f64));
+    /// The running means shown while an epoch runs; a fixed-size array, so no allocation.
+    fn running_logs(&self, loss_sum: f64, metric_sum: f64, seen: usize) -> RunningLogs {
+        let n = seen.max(1) as f64;
+        let metric = self.compiled.as_ref().and_then(|c| c.metric);
+        RunningLogs {
+            values: [("loss", loss_sum / n), (metric.map_or("", |m| m.name()), metric_sum / n)],
+            len: 1 + metric.is_some() as usize,
         }
-        logs
     }
 
     /// Loss and metric over `(x, y)`, batch 32, with a progress bar (Keras's `evaluate`).
@@ -183,10 +182,11 @@ impl Sequential {
             let logits = if c.fused { last.logits() } else { None };
             loss_sum += c.loss.compute(last.output(), logits, &self.batch_y, None);
             metric_sum += c.metric.map_or(0.0, |m| m.sum(last.output(), &self.batch_y));
-            bar.update(step + 1, &self.running_logs(loss_sum, metric_sum, end));
+            bar.update(step + 1, self.running_logs(loss_sum, metric_sum, end).as_slice());
         }
         let logs = self.running_logs(loss_sum, metric_sum, n);
-        bar.finish(&logs);
+        bar.finish(logs.as_slice());
+        let logs = logs.as_slice();
         Ok(Evaluation { loss: logs[0].1, accuracy: logs.get(1).map(|l| l.1) })
     }
 
@@ -256,6 +256,22 @@ impl Sequential {
             )));
         }
         loss.check_targets(y, self.output_shape.iter().product())
+    }
+}
+
+/// Running means of the loss and the metric, without allocating.
+struct RunningLogs {
+    values: [(&'static str, f64); 2],
+    len: usize,
+}
+
+impl RunningLogs {
+    fn as_slice(&self) -> &[(&'static str, f64)] {
+        &self.values[..self.len]
+    }
+
+    fn to_owned(&self) -> Vec<(String, f64)> {
+        self.as_slice().iter().map(|(k, v)| (k.to_string(), *v)).collect()
     }
 }
 

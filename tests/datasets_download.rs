@@ -1,0 +1,211 @@
+//! Downloads against a loopback HTTP server: mirror fallback, checksum failures and cut-off
+//! transfers must never leave a file under the final name; a full `load_data_from` with an
+//! empty cache fetches, verifies and decodes small synthetic Fashion-MNIST files.
+
+use flate2::{write::GzEncoder, Compression};
+use kiln::datasets::{download, fashion_mnist, DatasetFile, Source};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the server answers for a path; unknown paths get 404.
+#[derive(Clone)]
+enum Reply {
+    Body(Vec<u8>),
+    /// Announces the full length, sends only the first half, then closes the connection.
+    CutOff(Vec<u8>),
+}
+
+/// Serves `routes` on 127.0.0.1 for at most `max_requests` connections (one request each).
+/// Returns the base URL and the log of requested paths.
+fn serve(routes: Vec<(&str, Reply)>, max_requests: usize) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let routes: HashMap<String, Reply> = routes
+        .into_iter()
+        .map(|(p, r)| (p.to_string(), r))
+        .collect();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        for _ in 0..max_requests {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 16 * 1024 {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&req);
+            let path = text.split_whitespace().nth(1).unwrap_or("").to_string();
+            seen.lock().unwrap().push(path.clone());
+            let (status, body, send) = match routes.get(&path) {
+                Some(Reply::Body(b)) => ("200 OK", b.clone(), b.len()),
+                Some(Reply::CutOff(b)) => ("200 OK", b.clone(), b.len() / 2),
+                None => ("404 Not Found", b"not found".to_vec(), 9),
+            };
+            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s
+                .write_all(head.as_bytes())
+                .and_then(|_| s.write_all(&body[..send]));
+        }
+    });
+    (base, log)
+}
+
+/// A gzip-compressed u8 IDX file and the SHA-256 of its decompressed bytes.
+fn gz_idx(dims: &[usize], data: &[u8]) -> (Vec<u8>, String) {
+    let raw = kiln::data::encode_idx(dims, data);
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(&raw).unwrap();
+    (e.finish().unwrap(), hex::encode(Sha256::digest(&raw)))
+}
+
+/// Entries in `dir` other than `keep`: leftovers such as temporary files.
+fn others(dir: &Path, keep: &str) -> Vec<String> {
+    let names = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
+    names.filter(|n| n != keep).collect()
+}
+
+#[test]
+fn downloads_and_verifies() {
+    let (bytes, sha) = gz_idx(&[4], &[1, 2, 3, 4]);
+    let (base, _) = serve(vec![("/m/f.gz", Reply::Body(bytes.clone()))], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f.gz");
+    download(&[format!("{base}/m/f.gz")], &dest, &sha, false).unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert!(others(dir.path(), "f.gz").is_empty());
+}
+
+#[test]
+fn falls_back_to_second_mirror() {
+    let (bytes, sha) = gz_idx(&[2], &[7, 8]);
+    let (base, log) = serve(vec![("/second/f.gz", Reply::Body(bytes))], 2);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f.gz");
+    let urls = [format!("{base}/first/f.gz"), format!("{base}/second/f.gz")];
+    download(&urls, &dest, &sha, false).unwrap();
+    assert_eq!(*log.lock().unwrap(), ["/first/f.gz", "/second/f.gz"]);
+    assert!(dest.is_file());
+}
+
+#[test]
+fn checksum_mismatch_leaves_no_file() {
+    let (bytes, actual) = gz_idx(&[2], &[7, 8]);
+    let (base, _) = serve(vec![("/m/f.gz", Reply::Body(bytes))], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f.gz");
+    let expected = "0".repeat(64);
+    let e = download(&[format!("{base}/m/f.gz")], &dest, &expected, false).unwrap_err();
+    let want = format!(
+        "download failed: {}: every mirror failed:\n  {base}/m/f.gz: checksum mismatch: expected sha256 {expected}, got {actual}",
+        dest.display()
+    );
+    assert_eq!(e.to_string(), want);
+    assert!(!dest.exists());
+    assert!(
+        others(dir.path(), "f.gz").is_empty(),
+        "temporary file left behind"
+    );
+}
+
+#[test]
+fn cut_off_transfer_leaves_no_file() {
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8).collect();
+    let (bytes, sha) = gz_idx(&[50_000], &data);
+    let (base, _) = serve(vec![("/m/f.gz", Reply::CutOff(bytes))], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f.gz");
+    let e = download(&[format!("{base}/m/f.gz")], &dest, &sha, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "download failed: {}: every mirror failed:\n  {base}/m/f.gz: ",
+            dest.display()
+        )),
+        "{e}"
+    );
+    assert!(!dest.exists());
+    assert!(
+        others(dir.path(), "f.gz").is_empty(),
+        "temporary file left behind"
+    );
+}
+
+#[test]
+fn load_data_from_empty_cache_downloads_everything() {
+    let images = |n: usize| gz_idx(&[n, 28, 28], &vec![3; n * 784]);
+    let files = [
+        images(5),
+        gz_idx(&[5], &[0, 1, 2, 3, 9]),
+        images(2),
+        gz_idx(&[2], &[4, 5]),
+    ];
+    let names = fashion_mnist::FILES.map(|(name, _)| name);
+    let routes = names
+        .iter()
+        .zip(&files)
+        .map(|(n, (b, _))| (n.to_string(), Reply::Body(b.clone())));
+    let routes: Vec<(String, Reply)> = routes.map(|(n, r)| (format!("/mirror/{n}"), r)).collect();
+    let (base, log) = serve(
+        routes
+            .iter()
+            .map(|(p, r)| (p.as_str(), r.clone()))
+            .collect(),
+        16,
+    );
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("cache").join("fashion-mnist");
+    let opts = fashion_mnist::LoadOptions {
+        data_dir: None,
+        cache_dir: Some(cache.clone()),
+        system_dir: None,
+        mirrors: vec![format!("{base}/dead"), format!("{base}/mirror/")],
+        files: [0, 1, 2, 3].map(|i| DatasetFile::new(names[i], &files[i].1)),
+        download: true,
+        progress: false,
+        verbose: false,
+    };
+    let d = fashion_mnist::load(&opts).unwrap();
+    assert_eq!(d.source, Source::Downloaded(cache.clone()));
+    assert_eq!(d.train_images.shape(), &[5, 28, 28]);
+    assert_eq!(d.test_labels.data(), &[4, 5]);
+    assert_eq!(d.class_counts().0, [1, 1, 1, 1, 0, 0, 0, 0, 0, 1]);
+    assert_eq!(
+        log.lock().unwrap().len(),
+        8,
+        "each file: dead mirror, then the good one"
+    );
+    // Second load: from the cache, no network.
+    let ((x, y), (xt, yt)) = fashion_mnist::load_data_from(&opts).unwrap();
+    assert_eq!((x.rows(), y.rows(), xt.rows(), yt.rows()), (5, 5, 2, 2));
+    assert_eq!(
+        fashion_mnist::load(&opts).unwrap().source,
+        Source::Cache(cache.clone())
+    );
+    // A corrupt cached file is replaced by a fresh download.
+    std::fs::write(cache.join(names[1]), b"junk").unwrap();
+    assert_eq!(
+        fashion_mnist::load(&opts).unwrap().source,
+        Source::Downloaded(cache.clone())
+    );
+    assert_eq!(log.lock().unwrap().len(), 16);
+    assert_eq!(
+        others(&cache, "").len(),
+        4,
+        "only the four files in the cache"
+    );
+}

@@ -1,0 +1,83 @@
+//! The steady-state training step allocates nothing: a counting global allocator proves it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kiln::layers::{Activation, Dense};
+use kiln::model::{Compile, FitOptions, Sequential};
+use kiln::Tensor;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Tests in one binary run on parallel threads; each holds this lock so counts are its own.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn allocations() -> usize {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// Synthetic data of the lesson's shapes: 784 features, 10 classes.
+fn data(n: usize) -> (Tensor, Tensor) {
+    let x = (0..n * 784).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+    let y = (0..n).map(|i| (i % 10) as f32).collect();
+    (Tensor::from_vec(&[n, 784], x).unwrap(), Tensor::from_vec(&[n], y).unwrap())
+}
+
+fn model(optimizer: &str) -> Sequential {
+    let mut m = Sequential::new().seed(1);
+    m.add(Dense::new(100).activation(Activation::Relu).input_shape(&[784]));
+    m.add(Dense::new(10).activation(Activation::Softmax));
+    m.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer(optimizer)).unwrap();
+    m
+}
+
+#[test]
+fn train_on_batch_allocates_nothing_after_the_first_step() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (x, y) = data(32);
+    for optimizer in ["sgd", "rmsprop", "adam", "adamw", "adagrad"] {
+        let mut m = model(optimizer);
+        m.train_on_batch(&x, &y).unwrap();
+        let before = allocations();
+        for _ in 0..50 {
+            m.train_on_batch(&x, &y).unwrap();
+        }
+        assert_eq!(allocations() - before, 0, "{optimizer}: allocations in 50 steady-state steps");
+    }
+}
+
+#[test]
+fn fit_allocates_per_epoch_not_per_step() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // 700 samples at batch 32: 22 steps, the last one short (28 samples).
+    let (x, y) = data(700);
+    let count = |epochs| {
+        let mut m = model("adam");
+        let before = allocations();
+        m.fit(&x, &y, FitOptions { epochs, verbose: 0, ..Default::default() }).unwrap();
+        allocations() - before
+    };
+    let (one, three) = (count(1), count(3));
+    let per_epoch = (three - one) / 2;
+    assert!(per_epoch < 10, "{per_epoch} allocations per epoch of 22 steps");
+}
+
