@@ -25,6 +25,8 @@ pub struct Sequential {
     pub(crate) layers: Vec<Box<dyn Layer>>,
     pub(crate) input_shape: Option<Vec<usize>>,
     pub(crate) output_shape: Vec<usize>,
+    /// Per-sample output shape of each layer, set by `build`.
+    pub(crate) layer_shapes: Vec<Vec<usize>>,
     pub(crate) compiled: Option<Compiled>,
     pub(crate) seed: u64,
     /// Stream 2 of the seed: dropout masks.
@@ -58,6 +60,7 @@ impl Sequential {
             layers: Vec::new(),
             input_shape: None,
             output_shape: Vec::new(),
+            layer_shapes: Vec::new(),
             compiled: None,
             seed: 0,
             dropout_rng: stream(0, 2),
@@ -113,6 +116,11 @@ impl Sequential {
         &self.layers
     }
 
+    /// Per-sample output shape of each layer (empty before the model is built).
+    pub fn layer_output_shapes(&self) -> &[Vec<usize>] {
+        &self.layer_shapes
+    }
+
     /// Per-sample input shape, once known.
     pub fn input_shape(&self) -> Option<&[usize]> {
         self.input_shape.as_deref()
@@ -133,8 +141,10 @@ impl Sequential {
         }
         let mut rng = stream(self.seed, 0);
         let mut shape = input_shape.to_vec();
+        self.layer_shapes.clear();
         for layer in &mut self.layers {
             shape = layer.build(&shape, &mut rng)?;
+            self.layer_shapes.push(shape.clone());
         }
         self.input_shape = Some(input_shape.to_vec());
         self.output_shape = shape;
