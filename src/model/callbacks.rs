@@ -13,7 +13,7 @@ pub fn log_value(logs: &Logs, key: &str) -> Option<f64> {
 
 /// Hooks into `fit`. Set `model.stop_training = true` to end training after this epoch.
 /// An error from a hook ends `fit` with that error (a checkpoint that cannot be written, say).
-pub trait Callback {
+pub trait Callback: Send {
     fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }

@@ -50,7 +50,7 @@ impl std::fmt::Display for Evaluation {
 
 impl Sequential {
     /// Trains for `opts.epochs` epochs; returns the per-epoch history.
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut opts: FitOptions) -> Result<History> {
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, opts: FitOptions) -> Result<History> {
         if opts.batch_size == 0 {
             return Err(Error::value("batch_size must be a positive integer, received batch_size=0"));
         }
@@ -79,6 +79,19 @@ impl Sequential {
         if n_train == 0 {
             return Err(Error::value(format!("no training samples left after validation_split={}", opts.validation_split)));
         }
+        // The loop runs on a worker of the thread pool: kernels that split work across threads
+        // then queue it locally, which allocates nothing (queueing from outside the pool does).
+        rayon::scope(|_| self.fit_loop(x, y, n_train, validation, opts))
+    }
+
+    fn fit_loop(
+        &mut self,
+        x: &Tensor,
+        y: &Tensor,
+        n_train: usize,
+        validation: Option<(&Tensor, &Tensor)>,
+        mut opts: FitOptions,
+    ) -> Result<History> {
         let steps = n_train.div_ceil(opts.batch_size);
         let mut order: Vec<usize> = (0..n_train).collect();
         let mut history = History::default();

@@ -1,0 +1,69 @@
+use super::*;
+
+fn naive(m: usize, k: usize, n: usize, a: View, b: View) -> Vec<f64> {
+    let mut c = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            c[i * n + j] = (0..k).map(|p| a.at(i, p) as f64 * b.at(p, j) as f64).sum();
+        }
+    }
+    c
+}
+
+fn values(n: usize, seed: f32) -> Vec<f32> {
+    (0..n).map(|i| ((i as f32 + seed) * 0.7311).sin()).collect()
+}
+
+#[test]
+fn matches_f64_reference_for_every_shape_and_transpose() {
+    // Shapes around every tile and block edge, and kiln's own (784 inputs, 10 and 100 units).
+    let shapes = [(1, 1, 1), (5, 7, 3), (17, 33, 9), (32, 784, 10), (32, 100, 10), (49, 300, 33), (100, 513, 70)];
+    for &(m, k, n) in &shapes {
+        let (a, b) = (values(m * k, 1.0), values(k * n, 2.0));
+        for ta in [Transpose::No, Transpose::Yes] {
+            for tb in [Transpose::No, Transpose::Yes] {
+                let av = match ta {
+                    Transpose::No => View { data: &a, rs: k, cs: 1 },
+                    Transpose::Yes => View { data: &a, rs: 1, cs: m },
+                };
+                let bv = match tb {
+                    Transpose::No => View { data: &b, rs: n, cs: 1 },
+                    Transpose::Yes => View { data: &b, rs: 1, cs: k },
+                };
+                let want = naive(m, k, n, av, bv);
+                let mut c = vec![1.0f32; m * n];
+                matmul(m, k, n, &a, ta, &b, tb, &mut c, 1.0);
+                for (got, w) in c.iter().zip(&want) {
+                    let tol = 1e-5 * (k as f64).sqrt() * (1.0 + w.abs());
+                    assert!((*got as f64 - (w + 1.0)).abs() < tol, "({m},{k},{n}) {ta:?} {tb:?}: {got} vs {}", w + 1.0);
+                }
+                matmul(m, k, n, &a, ta, &b, tb, &mut c, 0.0);
+                assert!((c[0] as f64 - want[0]).abs() < 1e-3, "beta 0 overwrites");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_kernel_and_thread_count_gives_identical_bits() {
+    // Large enough to take the multi-threaded path (m·n·k ≥ PARALLEL_MIN, m > MC).
+    let (m, k, n) = (600, 300, 40);
+    let (a, b) = (values(m * k, 3.0), values(k * n, 4.0));
+    let av = View { data: &a, rs: k, cs: 1 };
+    let bv = View { data: &b, rs: n, cs: 1 };
+    assert!(m * n * k >= PARALLEL_MIN);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let mut results = Vec::new();
+    for kernel in kernels::all() {
+        for threads in [1, 2] {
+            let mut c = vec![0.5f32; m * n];
+            pool.install(|| product(kernel, threads, m, k, n, av, bv, &mut c));
+            results.push(((kernel.mr, kernel.nr, threads), c));
+        }
+    }
+    let (first_key, first) = &results[0];
+    for (key, c) in &results[1..] {
+        let same = c.iter().zip(first).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "kernel/threads {key:?} differs from {first_key:?}");
+    }
+}
