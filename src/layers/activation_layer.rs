@@ -1,0 +1,157 @@
+//! The Activation layer: `out = f(x)` over the last axis, x: (B, ..., F). It can end a model and
+//! hand its softmax/sigmoid to a crossentropy loss for the fused backward, as Dense does.
+
+use serde_json::json;
+
+use super::{Activation, Ctx, Layer, Rng};
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// Keras's `Activation('relu')` layer (the functions themselves are [`Activation`]).
+pub struct ActivationLayer {
+    activation: Activation,
+    input_shape: Option<Vec<usize>>,
+    name: String,
+    fused_backward: bool,
+    width: usize,   // size of the last axis: softmax works on rows of it
+    z: Tensor,      // (B, ..., F) the input, kept as logits for the fused loss
+    out: Tensor,    // (B, ..., F)
+    dinput: Tensor, // (B, ..., F)
+}
+
+impl ActivationLayer {
+    pub fn new(activation: Activation) -> ActivationLayer {
+        ActivationLayer {
+            activation,
+            input_shape: None,
+            name: String::new(),
+            fused_backward: false,
+            width: 1,
+            z: Tensor::default(),
+            out: Tensor::default(),
+            dinput: Tensor::default(),
+        }
+    }
+
+    /// Keras's `input_shape` for the first layer of a model.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+}
+
+impl Layer for ActivationLayer {
+    fn class_name(&self) -> &'static str {
+        "Activation"
+    }
+    fn base_name(&self) -> &'static str {
+        "activation"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn declared_input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+
+    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
+        self.width = input_shape.last().copied().unwrap_or(1).max(1);
+        Ok(input_shape.to_vec())
+    }
+
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
+        let (b, row_shape) = (x.rows(), &x.shape()[1..]);
+        self.z.ensure_shape(b, row_shape);
+        self.out.ensure_shape(b, row_shape);
+        self.z.data_mut().copy_from_slice(x.data());
+        self.activation.forward(x.data(), self.out.data_mut(), self.width);
+    }
+
+    fn output(&self) -> &Tensor {
+        &self.out
+    }
+
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+        if !need_dinput {
+            return;
+        }
+        self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
+        if self.fused_backward {
+            // The loss already gave dL/d(logits).
+            self.dinput.data_mut().copy_from_slice(dout.data());
+        } else {
+            let (out, dx) = (self.out.data(), self.dinput.data_mut());
+            self.activation.backward(out, dout.data(), dx, self.width);
+        }
+    }
+
+    fn dinput(&self) -> &Tensor {
+        &self.dinput
+    }
+
+    fn output_activation(&self) -> Option<Activation> {
+        Some(self.activation)
+    }
+
+    fn set_fused_backward(&mut self, fused: bool) {
+        self.fused_backward = fused;
+    }
+
+    fn logits(&self) -> Option<&Tensor> {
+        Some(&self.z)
+    }
+
+    fn config(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "activation": self.activation.name(),
+            "input_shape": self.input_shape,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::check_layer;
+    use rand::SeedableRng as _;
+
+    #[test]
+    fn gradients_match_finite_differences_for_every_activation() {
+        for act in [
+            Activation::Linear,
+            Activation::Relu,
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Softmax,
+        ] {
+            check_layer(|| Box::new(ActivationLayer::new(act)), &[5], 3);
+            check_layer(|| Box::new(ActivationLayer::new(act)), &[2, 3], 2);
+        }
+    }
+
+    #[test]
+    fn applies_the_function_on_the_last_axis_and_keeps_logits_for_the_fused_loss() {
+        let mut rng = Rng::seed_from_u64(0);
+        let mut layer = ActivationLayer::new(Activation::Softmax).name("probs");
+        assert_eq!(layer.build(&[2, 2], &mut rng).unwrap(), vec![2, 2]);
+        let x = Tensor::from_vec(&[1, 2, 2], vec![0.0, 0.0, 1.0, 1.0]).unwrap();
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+        assert_eq!(layer.output().data(), &[0.5; 4]);
+        assert_eq!(layer.logits(), Some(&x));
+        assert_eq!(layer.output_activation(), Some(Activation::Softmax));
+        layer.set_fused_backward(true);
+        let g = Tensor::from_vec(&[1, 2, 2], vec![0.1, -0.1, 0.2, -0.2]).unwrap();
+        layer.backward(&x, &g, true);
+        assert_eq!(layer.dinput(), &g);
+        assert_eq!(layer.config(), json!({"name": "probs", "activation": "softmax", "input_shape": null}));
+    }
+}
