@@ -19,3 +19,4 @@ pub(crate) mod test_support;
 pub mod optimizers;
 pub mod model;
 pub mod io;
+pub mod viz;

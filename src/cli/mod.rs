@@ -3,6 +3,8 @@
 mod data;
 mod devices;
 mod train;
+mod show;
+mod plot;
 
 use std::path::PathBuf;
 
@@ -26,6 +28,10 @@ enum Command {
     Data(DataArgs),
     /// The compute devices: CPU model, cores, SIMD level; NVIDIA GPUs through NVML.
     Devices(devices::DevicesArgs),
+    /// The first images of a split with their class names, as a PNG and in the terminal.
+    Show(show::ShowArgs),
+    /// Redraw the history graph (loss, accuracy per epoch) from a JSON report or a CSV log.
+    Plot(plot::PlotArgs),
 }
 
 /// Where to find the data (shared by the commands that load it).
@@ -51,5 +57,7 @@ pub fn run(cli: Cli) -> kiln::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Data(args) => data::run(args),
         Command::Devices(args) => devices::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Plot(args) => plot::run(args),
     }
 }

@@ -1,0 +1,39 @@
+//! `kiln plot`: redraws the history graph (loss and accuracy per epoch) from a `kiln train
+//! --json` report or a Keras CSVLogger file.
+
+use std::path::PathBuf;
+
+use kiln::viz::{plot_history, read_history};
+use kiln::{Error, Result};
+
+/// Options of `kiln plot`.
+#[derive(clap::Args, Debug)]
+pub struct PlotArgs {
+    /// A `kiln train --json` report, a history JSON ({"loss": [...], ...}) or a CSV log
+    /// (epoch,accuracy,loss,val_accuracy,val_loss).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Where to write the PNG (default: FILE with the extension .png).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(args: PlotArgs) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| args.file.with_extension("png"));
+    if out == args.file {
+        return Err(Error::value(format!(
+            "{} would be overwritten by its own plot: pass --out",
+            args.file.display()
+        )));
+    }
+    let history = read_history(&args.file)?;
+    plot_history(&history, &out)?;
+    let keys: Vec<&str> = history.keys().collect();
+    println!(
+        "wrote {} ({} epochs of {})",
+        out.display(),
+        history.epochs.len(),
+        keys.join(", ")
+    );
+    Ok(())
+}

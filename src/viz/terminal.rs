@@ -1,0 +1,161 @@
+//! Images in the terminal: each character cell is two pixels, `▀` with the upper pixel as
+//! foreground and the lower as background colour, so a user over SSH sees the samples too.
+
+use std::fmt::Write;
+use std::io::IsTerminal;
+
+use super::gray_r;
+
+/// How colours are written: the 24 grays of the 256-colour palette (every terminal since
+/// xterm) or 24-bit colour where the terminal says it has it (`COLORTERM=truecolor`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorMode {
+    Gray256,
+    TrueColor,
+}
+
+impl ColorMode {
+    /// True colour when `COLORTERM` is `truecolor` or `24bit`, else the 256-colour grays.
+    pub fn detect() -> ColorMode {
+        match std::env::var("COLORTERM").as_deref() {
+            Ok("truecolor") | Ok("24bit") => ColorMode::TrueColor,
+            _ => ColorMode::Gray256,
+        }
+    }
+}
+
+/// Whether standard output is a terminal (pictures are drawn there only then).
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// The terminal's width in columns; where standard output is not a terminal, `COLUMNS`, else 80.
+pub fn terminal_columns() -> usize {
+    let env = || {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|&c: &usize| c > 0)
+    };
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| cols as usize)
+        .or_else(env)
+        .unwrap_or(80)
+}
+
+/// Draws `images` (each `rows × cols` bytes, shown `gray_r` like the PNG) side by side, as many
+/// per band as fit in `width` columns, each with its caption centred underneath.
+pub fn render_images(images: &[(&[u8], &str)], rows: usize, cols: usize, mode: ColorMode, width: usize) -> String {
+    const GAP: usize = 2;
+    let per_band = ((width + GAP) / (cols + GAP)).max(1);
+    let mut out = String::new();
+    for band in images.chunks(per_band) {
+        for y in (0..rows).step_by(2) {
+            for (k, (pixels, _)) in band.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(&" ".repeat(GAP));
+                }
+                let mut last = None;
+                for x in 0..cols {
+                    let top = pixels[y * cols + x];
+                    // An odd last row: the lower half is the white background.
+                    let bottom = if y + 1 < rows { pixels[(y + 1) * cols + x] } else { 0 };
+                    let cell = (gray_r(top)[0], gray_r(bottom)[0]);
+                    if last != Some(cell) {
+                        push_colors(&mut out, cell.0, cell.1, mode);
+                        last = Some(cell);
+                    }
+                    out.push('▀');
+                }
+                out.push_str("\x1b[0m");
+            }
+            out.push('\n');
+        }
+        let captions: Vec<String> = band.iter().map(|(_, c)| centre(c, cols)).collect();
+        out.push_str(captions.join(&" ".repeat(GAP)).trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The colours of the next `▀` cells: foreground `top`, background `bottom` (gray levels).
+fn push_colors(out: &mut String, top: u8, bottom: u8, mode: ColorMode) {
+    match mode {
+        ColorMode::TrueColor => {
+            let _ = write!(out, "\x1b[38;2;{top};{top};{top}m\x1b[48;2;{bottom};{bottom};{bottom}m");
+        }
+        ColorMode::Gray256 => {
+            let _ = write!(out, "\x1b[38;5;{}m\x1b[48;5;{}m", gray_index(top), gray_index(bottom));
+        }
+    }
+}
+
+/// The nearest gray of the 256-colour palette: 16 (black), 232–255 (8, 18, …, 238), 231 (white).
+pub fn gray_index(v: u8) -> u8 {
+    let v = v as i32;
+    let mut best = (16u8, v);
+    for i in 0..24u8 {
+        let d = (8 + 10 * i as i32 - v).abs();
+        if d < best.1 {
+            best = (232 + i, d);
+        }
+    }
+    if 255 - v < best.1 {
+        best = (231, 255 - v);
+    }
+    best.0
+}
+
+/// `text` cut to `width` characters and centred in that many columns.
+fn centre(text: &str, width: usize) -> String {
+    let t: String = text.chars().take(width).collect();
+    let n = t.chars().count();
+    let left = (width - n) / 2;
+    format!("{}{}{}", " ".repeat(left), t, " ".repeat(width - n - left))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_grays_to_the_palette() {
+        assert_eq!(
+            (
+                gray_index(0),
+                gray_index(255),
+                gray_index(8),
+                gray_index(128),
+                gray_index(250)
+            ),
+            (16, 231, 232, 244, 231)
+        );
+    }
+
+    #[test]
+    fn draws_two_pixels_per_cell_and_wraps_to_the_width() {
+        // A 3×2 image: top row black ink (255), middle row white (0), bottom row gray (128).
+        let img = [255, 255, 0, 0, 128, 128];
+        let s = render_images(&[(&img, "Bag"), (&img, "T-shirt/top")], 3, 2, ColorMode::TrueColor, 80);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), 3, "two cell rows and a caption line: {s:?}");
+        // Ink is dark on white: foreground black over a white background.
+        assert!(
+            lines[0].starts_with("\x1b[38;2;0;0;0m\x1b[48;2;255;255;255m▀"),
+            "{:?}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("\x1b[38;2;127;127;127m\x1b[48;2;255;255;255m▀"),
+            "{:?}",
+            lines[1]
+        );
+        assert_eq!(lines[0].matches('▀').count(), 4);
+        assert_eq!(lines[2], "Ba  T-");
+        // Four columns fit one 2-column image per band.
+        let narrow = render_images(&[(&img, "a"), (&img, "b")], 3, 2, ColorMode::Gray256, 4);
+        assert_eq!(narrow.lines().count(), 6);
+        assert!(narrow.starts_with("\x1b[38;5;16m\x1b[48;5;231m▀"), "{narrow:?}");
+    }
+}

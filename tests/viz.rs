@@ -1,0 +1,166 @@
+//! The pictures end to end through the `kiln` binary: `kiln show` on the real Fashion-MNIST
+//! (Debian's dataset-fashion-mnist package, as the loader tests use) and `kiln plot`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use kiln::datasets::fashion_mnist::{self, LoadOptions};
+use kiln::viz::{gray_r, Canvas, SheetLayout};
+
+fn kiln_with(args: &[&str], columns: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .env("KILN_MIRRORS", "http://127.0.0.1:9")
+        .env("COLUMNS", columns)
+        .output()
+        .expect("the kiln binary runs")
+}
+
+fn kiln(args: &[&str]) -> Output {
+    kiln_with(args, "80")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn show_draws_the_first_images_dark_on_white() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("samples.png");
+    let out = kiln(&["show", "--out", path(&png), "--terminal", "never"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("labels: [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let c = Canvas::read_png(&png).unwrap();
+    let layout = SheetLayout::samples(10, 28, 28);
+    assert_eq!((c.width(), c.height()), layout.size());
+    let opts = LoadOptions {
+        download: false,
+        ..LoadOptions::default()
+    };
+    let data = fashion_mnist::load(&opts).unwrap();
+    for i in [0, 3, 9] {
+        let img = &data.train_images.data()[i * 784..(i + 1) * 784];
+        let (at, &max) = img
+            .iter()
+            .enumerate()
+            .max_by_key(|&(k, v)| (*v, std::cmp::Reverse(k)))
+            .unwrap();
+        let (x0, y0) = layout.origin(i);
+        let (r, col) = (at as u32 / 28, at as u32 % 28);
+        let s = layout.scale;
+        // The brightest pixel of the data is the darkest ink in the picture, on all of its block.
+        assert!(max > 200);
+        for (dx, dy) in [(0, 0), (s - 1, s - 1)] {
+            assert_eq!(
+                c.pixel(x0 + col * s + dx, y0 + r * s + dy),
+                gray_r(max),
+                "image {i} pixel ({r}, {col})"
+            );
+        }
+        // Its top-left corner is background (0 in the data): white.
+        assert_eq!((img[0], c.pixel(x0, y0)), (0, [255; 3]), "image {i}");
+    }
+}
+
+#[test]
+fn show_draws_half_blocks_in_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("s.png");
+    let args = [
+        "show",
+        "--split",
+        "test",
+        "--count",
+        "3",
+        "--start",
+        "2",
+        "--out",
+        path(&png),
+        "--terminal",
+        "always",
+    ];
+    let out = kiln_with(&args, "100");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    // Three 28-column images and two 2-column gaps fit in 100 columns: 14 rows of cells
+    // (28 pixels), then the class names.
+    assert_eq!(s.lines().filter(|l| l.contains('▀')).count(), 14, "{s}");
+    assert_eq!(
+        s.lines().find(|l| l.contains('▀')).unwrap().matches('▀').count(),
+        3 * 28
+    );
+    assert!(s.contains("Trouser") && s.contains("Shirt"), "{s}");
+    assert!(s.contains("labels: [1, 1, 6]"), "{s}");
+    // In 60 columns they wrap: two images, then one.
+    let s = text(&kiln_with(&args, "60").stdout);
+    assert_eq!(s.lines().filter(|l| l.contains('▀')).count(), 28, "{s}");
+    let c = Canvas::read_png(&png).unwrap();
+    assert_eq!((c.width(), c.height()), SheetLayout::samples(3, 28, 28).size());
+}
+
+#[test]
+fn show_rejects_bad_selections_and_paths() {
+    let err = |args: &[&str]| {
+        let out = kiln(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        text(&out.stderr)
+    };
+    let e = err(&[
+        "show",
+        "--split",
+        "test",
+        "--count",
+        "20000",
+        "--out",
+        "/tmp/kiln-never.png",
+    ]);
+    assert!(
+        e.contains("--count 20000 is more than the 10000 images of the test split"),
+        "{e}"
+    );
+    let e = err(&["show", "--start", "60000", "--out", "/tmp/kiln-never.png"]);
+    assert!(
+        e.contains("--start 60000 is out of range: the train split has 60000 images"),
+        "{e}"
+    );
+    let e = err(&["show", "--out", "/nonexistent-kiln-dir/samples.png"]);
+    assert!(e.contains("/nonexistent-kiln-dir/samples.png"), "{e}");
+    assert!(!Path::new("/tmp/kiln-never.png").exists());
+}
+
+#[test]
+fn plot_redraws_history_from_a_report_and_a_csv_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("log.csv");
+    std::fs::write(&csv, "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.79,0.61,0.83,0.50\n1,0.84,0.47,0.84,0.46\n2,0.85,0.45,0.84,0.46\n").unwrap();
+    let out = kiln(&["plot", path(&csv)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let from_csv = Canvas::read_png(&dir.path().join("log.png")).unwrap();
+    assert_eq!((from_csv.width(), from_csv.height()), (1040, 400));
+
+    let json = dir.path().join("r.json");
+    let report = r#"{"history": {"loss": [0.61, 0.47, 0.45], "accuracy": [0.79, 0.84, 0.85],
+        "val_loss": [0.50, 0.46, 0.46], "val_accuracy": [0.83, 0.84, 0.84]}, "test": {"loss": 0.47}}"#;
+    std::fs::write(&json, report).unwrap();
+    let png = dir.path().join("h.png");
+    assert!(kiln(&["plot", path(&json), "--out", path(&png)]).status.success());
+    // The same numbers draw the same picture (keys in another order, same panels and colours).
+    assert_eq!(Canvas::read_png(&png).unwrap(), from_csv);
+
+    let out = kiln(&["plot", path(&dir.path().join("missing.json"))]);
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("missing.json"),
+        "{}",
+        text(&out.stderr)
+    );
+}
