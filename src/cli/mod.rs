@@ -1,10 +1,15 @@
 //! Command-line parsing (clap's derive API) and dispatch, one file per command.
 
+mod common;
 mod data;
 mod devices;
-mod train;
-mod show;
+mod evaluate;
+mod inspect;
 mod plot;
+mod predict;
+mod show;
+mod summary;
+mod train;
 
 use std::path::PathBuf;
 
@@ -30,6 +35,14 @@ enum Command {
     Devices(devices::DevicesArgs),
     /// The first images of a split with their class names, as a PNG and in the terminal.
     Show(show::ShowArgs),
+    /// Keras's model summary: layers, output shapes, parameter counts.
+    Summary(summary::SummaryArgs),
+    /// Loss and accuracy of a saved model on the validation or test split.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Classify test images with a saved model: class names and probabilities.
+    Predict(predict::PredictArgs),
+    /// A CNN's first-layer kernels and the feature maps of one image.
+    Inspect(inspect::InspectArgs),
     /// Redraw the history graph (loss, accuracy per epoch) from a JSON report or a CSV log.
     Plot(plot::PlotArgs),
 }
@@ -59,5 +72,9 @@ pub fn run(cli: Cli) -> kiln::Result<()> {
         Command::Devices(args) => devices::run(args),
         Command::Show(args) => show::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Summary(args) => summary::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Inspect(args) => inspect::run(args),
     }
 }

@@ -5,18 +5,18 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use kiln::data::train_test_indices;
-use kiln::datasets::fashion_mnist;
-use kiln::layers::{Activation, Dense};
-use kiln::model::{Compile, FitOptions, Sequential};
-use kiln::optimizers;
-use kiln::{Error, Result, Tensor, U8Tensor};
+use kiln::model::{Callback, CSVLogger, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TerminateOnNaN};
+use kiln::optimizers::{self, Optimizer};
+use kiln::{Error, Result};
 
+use super::common::{check_output_path, image_input_shape, Lesson, ModelArgs};
 use super::DataArgs;
 
 /// Options of `kiln train` (Keras's defaults).
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    model: ModelArgs,
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     #[arg(long, default_value_t = 32)]
@@ -27,6 +27,12 @@ pub struct TrainArgs {
     /// Overrides the optimizer's default learning rate.
     #[arg(long)]
     learning_rate: Option<f32>,
+    /// Momentum (sgd, rmsprop).
+    #[arg(long)]
+    momentum: Option<f32>,
+    /// Nesterov momentum (sgd).
+    #[arg(long)]
+    nesterov: bool,
     /// Fraction of the training set held out for validation (train_test_split, random_state 42).
     #[arg(long, default_value_t = 0.2)]
     validation_split: f64,
@@ -39,6 +45,24 @@ pub struct TrainArgs {
     /// 0 silent, 1 progress bar, 2 one line per epoch.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=2))]
     verbose: u8,
+    /// Save the best model (lowest val_loss) here after each epoch that improves it.
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<PathBuf>,
+    /// Stop when val_loss has not improved for this many epochs; restores the best weights.
+    #[arg(long, value_name = "PATIENCE")]
+    early_stopping: Option<usize>,
+    /// Stop cleanly when the loss becomes NaN or infinite.
+    #[arg(long)]
+    terminate_on_nan: bool,
+    /// Save the final model (architecture, weights, optimizer state) here.
+    #[arg(long, value_name = "PATH")]
+    save: Option<PathBuf>,
+    /// Log each epoch's metrics to this CSV file (Keras's CSVLogger format).
+    #[arg(long, value_name = "PATH")]
+    csv_log: Option<PathBuf>,
+    /// Draw the history graph (loss and accuracy per epoch) to this PNG.
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
     /// Write a machine-readable report (history, validation and test results, timing, weights hash).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -46,48 +70,64 @@ pub struct TrainArgs {
     data: DataArgs,
 }
 
-/// The data the lesson trains on: scaled, flattened, split.
-struct Splits {
-    train: (Tensor, Tensor),
-    val: (Tensor, Tensor),
-    test: (Tensor, Tensor),
-}
-
-fn prepare(args: &TrainArgs) -> Result<Splits> {
-    let ((train_input, train_target), (test_input, test_target)) =
-        fashion_mnist::load_data_from(&args.data.load_options())?;
-    if args.verbose > 0 {
-        println!("{} {}", train_input.shape_str(), train_target.shape_str());
-        println!("{} {}", test_input.shape_str(), test_target.shape_str());
-    }
-    let (train_idx, val_idx) = train_test_indices(train_input.rows(), args.validation_split, 42)?;
-    // Gather, scale and flatten in one pass: the f32 copy of the whole set is never made.
-    let images = |x: &U8Tensor, idx: &[usize]| x.select_rows_div(idx, 255.0).reshape(&[-1, 784]);
-    let labels = |y: &U8Tensor, idx: &[usize]| y.select_rows(idx).to_f32();
-    let all: Vec<usize> = (0..test_input.rows()).collect();
-    Ok(Splits {
-        train: (images(&train_input, &train_idx)?, labels(&train_target, &train_idx)),
-        val: (images(&train_input, &val_idx)?, labels(&train_target, &val_idx)),
-        test: (images(&test_input, &all)?, labels(&test_target, &all)),
-    })
-}
-
-pub fn run(args: TrainArgs) -> Result<()> {
-    kiln::tensor::set_num_threads(args.threads)?;
-    let mut optimizer = optimizers::from_name(&args.optimizer)?;
+/// The optimizer from its name and the flags that tune it; flags it has no use for are errors.
+fn optimizer(args: &TrainArgs) -> Result<Box<dyn Optimizer>> {
+    let mut config = optimizers::from_name(&args.optimizer)?.config();
+    let name = args.optimizer.trim().to_ascii_lowercase();
     if let Some(lr) = args.learning_rate {
         if !(lr > 0.0 && lr.is_finite()) {
             return Err(Error::value(format!("--learning-rate must be a positive number, received {lr}")));
         }
-        optimizer.set_learning_rate(lr);
+        config["learning_rate"] = json!(lr);
     }
-    let data = prepare(&args)?;
+    if let Some(m) = args.momentum {
+        if config.get("momentum").is_none() {
+            return Err(Error::value(format!("--momentum applies to sgd and rmsprop, not {name}")));
+        }
+        if !(0.0..1.0).contains(&m) {
+            return Err(Error::value(format!("--momentum must be in [0, 1), received {m}")));
+        }
+        config["momentum"] = json!(m);
+    }
+    if args.nesterov {
+        if name != "sgd" {
+            return Err(Error::value(format!("--nesterov applies to sgd, not {name}")));
+        }
+        config["nesterov"] = json!(true);
+    }
+    optimizers::from_config(&name, &config)
+}
 
-    let mut model = Sequential::new().seed(args.seed);
-    model.add(Dense::new(10).activation(Activation::Softmax).input_shape(&[784]));
+pub fn run(args: TrainArgs) -> Result<()> {
+    kiln::tensor::set_num_threads(args.threads)?;
+    for (flag, path) in [("--save", &args.save), ("--plot", &args.plot), ("--json", &args.json)] {
+        if let Some(p) = path {
+            check_output_path(flag, p)?;
+        }
+    }
+    let mut model = args.model.build(args.seed)?;
     model.compile(
-        Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer_boxed(optimizer),
+        Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer_boxed(optimizer(&args)?),
     )?;
+    let data = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0)?;
+
+    let mut checkpoint = args.checkpoint.as_ref().map(|p| ModelCheckpoint::new(p).save_best_only(true));
+    let mut early = args.early_stopping.map(|p| EarlyStopping::new().patience(p).restore_best_weights(true));
+    let mut csv = args.csv_log.as_ref().map(CSVLogger::new);
+    let mut nan = args.terminate_on_nan.then(TerminateOnNaN::default);
+    let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
+    if let Some(c) = nan.as_mut() {
+        callbacks.push(c);
+    }
+    if let Some(c) = early.as_mut() {
+        callbacks.push(c);
+    }
+    if let Some(c) = checkpoint.as_mut() {
+        callbacks.push(c);
+    }
+    if let Some(c) = csv.as_mut() {
+        callbacks.push(c);
+    }
 
     let start = Instant::now();
     let history = model.fit(
@@ -98,11 +138,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
             batch_size: args.batch_size,
             verbose: args.verbose,
             validation_data: Some((&data.val.0, &data.val.1)),
+            callbacks,
             ..Default::default()
         },
     )?;
     let train_seconds = start.elapsed().as_secs_f64();
     let steps = history.epochs.len() * data.train.0.rows().div_ceil(args.batch_size);
+    if let Some(loss) = history.loss().last().filter(|l| !l.is_finite()) {
+        eprintln!("warning: training ended with a non-finite loss ({loss}); try a lower --learning-rate");
+    }
 
     let verbose = args.verbose.min(1);
     let val = model.evaluate_with(&data.val.0, &data.val.1, args.batch_size, verbose)?;
@@ -113,8 +157,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if args.verbose > 0 {
         println!("test: {test}");
     }
+    if let Some(path) = &args.save {
+        model.save(path)?;
+    }
+    if let Some(path) = &args.plot {
+        history.plot(path)?;
+    }
     if let Some(path) = &args.json {
-        let report = json!({
+        let mut report = json!({
             "history": history.to_json(),
             "validation": {"loss": val.loss, "accuracy": val.accuracy},
             "test": {"loss": test.loss, "accuracy": test.accuracy},
@@ -122,6 +172,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "steps": steps,
             "weights_sha256": model.weights_sha256(),
         });
+        if let Some(e) = &early {
+            report["stopped_epoch"] = json!(e.stopped_epoch());
+            report["best_epoch"] = json!(e.best_epoch());
+        }
         kiln::io::write_atomic(path, serde_json::to_string_pretty(&report).expect("JSON").as_bytes())?;
     }
     Ok(())

@@ -222,7 +222,7 @@ impl Sequential {
     }
 
     /// Input checks shared by fit/evaluate/predict: built, widths agree, values finite.
-    fn check_input(&mut self, x: &Tensor) -> Result<()> {
+    pub(crate) fn check_input(&mut self, x: &Tensor) -> Result<()> {
         if x.rows() == 0 {
             return Err(Error::value(format!("the input is empty: shape {}", x.shape_str())));
         }

@@ -5,12 +5,15 @@ mod callbacks;
 mod compile;
 mod fit;
 mod history;
+mod inspect;
 mod metrics;
 mod progress;
 mod sequential;
+mod summary;
 mod weights;
 
 pub use callbacks::{log_value, Callback, Logs};
+pub use callbacks::{CSVLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN};
 pub use compile::Compile;
 pub use fit::{Evaluation, FitOptions};
 pub use history::History;
@@ -20,3 +23,5 @@ pub use sequential::Sequential;
 
 #[cfg(test)]
 mod tests;
+mod architecture;
+pub use crate::io::load_model;

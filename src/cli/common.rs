@@ -1,0 +1,149 @@
+//! What several commands share: the model to build (`--layers`, `--model`) and the lesson's
+//! data, shaped for that model's input.
+
+use std::path::PathBuf;
+
+use kiln::data::train_test_indices;
+use kiln::datasets::fashion_mnist::{self, FashionMnist};
+use kiln::layers::{parse_layers, Activation, Dense};
+use kiln::model::Sequential;
+use kiln::{Error, Result, Tensor, U8Tensor};
+
+use super::DataArgs;
+
+/// Which model to train: a Keras-like one-line spec or an architecture file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// The model in one line, e.g. "flatten, dense(100, activation=relu), dropout(0.3),
+    /// dense(10, activation=softmax)". Default: the lesson's dense(10, activation=softmax).
+    #[arg(long, value_name = "SPEC", conflicts_with = "model")]
+    pub layers: Option<String>,
+    /// Read the architecture from a file: the JSON a saved model holds, or a saved model.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// Builds the model (weights initialised from `seed`) for Fashion-MNIST's 28×28 images.
+    pub fn build(&self, seed: u64) -> Result<Sequential> {
+        let mut model = match (&self.layers, &self.model) {
+            (Some(spec), _) => {
+                let mut m = Sequential::new();
+                for layer in parse_layers(spec)? {
+                    m.add_boxed(layer);
+                }
+                m
+            }
+            (None, Some(path)) => kiln::io::read_architecture(path)?,
+            (None, None) => {
+                let mut m = Sequential::new();
+                m.add(Dense::new(10).activation(Activation::Softmax).input_shape(&[784]));
+                m
+            }
+        };
+        model.set_seed(seed);
+        let shape = image_input_shape(&model)?;
+        model.build(&shape)?;
+        Ok(model)
+    }
+}
+
+/// The per-sample shape the model takes the 28×28 images in: its declared input shape, or
+/// from its first layer: Conv2D takes (28, 28, 1), Flatten/Reshape (28, 28), Dense (784).
+pub fn image_input_shape(model: &Sequential) -> Result<Vec<usize>> {
+    let shape = match (model.input_shape(), model.layers().first().map(|l| l.class_name())) {
+        (Some(s), _) => s.to_vec(),
+        (None, Some("Conv2D" | "MaxPooling2D" | "AveragePooling2D")) => vec![28, 28, 1],
+        (None, Some("Flatten" | "Reshape")) => vec![28, 28],
+        (None, _) => vec![784],
+    };
+    if shape.iter().product::<usize>() != 784 {
+        return Err(Error::shape(format!(
+            "the model takes samples of shape {:?}, which does not hold a 28x28 Fashion-MNIST image (784 values)",
+            shape
+        )));
+    }
+    Ok(shape)
+}
+
+/// The lesson's data: train/validation split by train_test_split(0.2, random_state 42) of the
+/// 60,000 training images, and the 10,000 test images; pixels / 255.
+pub struct Lesson {
+    pub train: (Tensor, Tensor),
+    pub val: (Tensor, Tensor),
+    pub test: (Tensor, Tensor),
+    /// The raw images of the validation and test splits, for pictures.
+    pub val_images: U8Tensor,
+    pub test_images: U8Tensor,
+}
+
+/// Which split a command works on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// The validation set: 20% of the training images (train_test_split, random_state 42).
+    Val,
+    /// The 10,000 test images.
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Val => "validation",
+            Split::Test => "test",
+        }
+    }
+}
+
+impl Lesson {
+    /// Loads and splits the data, shaped `(N, shape...)`. Gathers and scales in one pass, so
+    /// no f32 copy of the whole set is ever made (peak memory stays low).
+    pub fn load(data: &DataArgs, validation_split: f64, shape: &[usize], verbose: bool) -> Result<Lesson> {
+        let FashionMnist { train_images, train_labels, test_images, test_labels, .. } =
+            fashion_mnist::load(&data.load_options())?;
+        if verbose {
+            println!("{} {}", train_images.shape_str(), train_labels.shape_str());
+            println!("{} {}", test_images.shape_str(), test_labels.shape_str());
+        }
+        let (train_idx, val_idx) = train_test_indices(train_images.rows(), validation_split, 42)?;
+        let mut target = vec![-1isize];
+        target.extend(shape.iter().map(|&d| d as isize));
+        let images = |x: &U8Tensor, idx: &[usize]| x.select_rows_div(idx, 255.0).reshape(&target);
+        let labels = |y: &U8Tensor, idx: &[usize]| y.select_rows(idx).to_f32();
+        // Order matters for peak memory: the u8 training images go before the test set is made.
+        let val = (images(&train_images, &val_idx)?, labels(&train_labels, &val_idx));
+        let train = (images(&train_images, &train_idx)?, labels(&train_labels, &train_idx));
+        let val_images = train_images.select_rows(&val_idx);
+        drop(train_images);
+        let all: Vec<usize> = (0..test_images.rows()).collect();
+        let test = (images(&test_images, &all)?, labels(&test_labels, &all));
+        Ok(Lesson { train, val, test, val_images, test_images })
+    }
+
+    pub fn split(&self, split: Split) -> (&Tensor, &Tensor, &U8Tensor) {
+        match split {
+            Split::Val => (&self.val.0, &self.val.1, &self.val_images),
+            Split::Test => (&self.test.0, &self.test.1, &self.test_images),
+        }
+    }
+}
+
+/// Fails early, before any training, when `path` cannot be written: its directory is missing
+/// or is not a directory.
+pub fn check_output_path(flag: &str, path: &std::path::Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::value(format!(
+            "{flag} {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(Error::value(format!("{flag} {}: is a directory, expected a file path", path.display())));
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! `kiln inspect MODEL`: what a CNN learned — the first layer's kernels and the feature maps of
+//! one image after each Conv2D.
+
+use std::path::PathBuf;
+
+use kiln::datasets::fashion_mnist::CLASS_NAMES;
+use kiln::viz::FeatureMaps;
+use kiln::{Error, Result};
+
+use super::common::{check_output_path, image_input_shape, Lesson, Split};
+use super::DataArgs;
+
+/// Options of `kiln inspect`.
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    /// A saved CNN model.
+    model: PathBuf,
+    /// Draw the first Conv2D layer's kernels to this PNG.
+    #[arg(long, value_name = "PNG")]
+    filters: Option<PathBuf>,
+    /// Index of the test image whose feature maps to draw (with --out).
+    #[arg(long, value_name = "N")]
+    feature_maps: Option<usize>,
+    /// Where the feature maps go.
+    #[arg(long, value_name = "PNG", default_value = "feature_maps.png")]
+    out: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+pub fn run(args: InspectArgs) -> Result<()> {
+    if args.filters.is_none() && args.feature_maps.is_none() {
+        return Err(Error::value("nothing to draw: give --filters PNG and/or --feature-maps N"));
+    }
+    let mut model = kiln::io::load_model(&args.model)?;
+    let convs: Vec<usize> =
+        model.layers().iter().enumerate().filter(|(_, l)| l.class_name() == "Conv2D").map(|(i, _)| i).collect();
+    let Some(&first) = convs.first() else {
+        return Err(Error::value(format!("{}: the model has no Conv2D layer to inspect", args.model.display())));
+    };
+    if let Some(path) = &args.filters {
+        check_output_path("--filters", path)?;
+        let layer = &model.layers()[first];
+        let kernel = &layer.params()[0].value; // (kh, kw, in, filters)
+        let &[kh, kw, cin, filters] = kernel.shape() else {
+            return Err(Error::shape(format!("unexpected Conv2D kernel shape {}", kernel.shape_str())));
+        };
+        let mut maps = FeatureMaps::new();
+        // The kernels seen by the first input channel: (kh, kw, filters) channels-last.
+        let first_channel: Vec<f32> =
+            kernel.data().chunks_exact(cin * filters).flat_map(|px| px[..filters].to_vec()).collect();
+        maps.add(format!("{} kernels ({kh}x{kw}, {filters} filters)", layer.name()), &first_channel, kh, kw, filters)?;
+        maps.save_png(path)?;
+        println!("kernels of '{}' drawn to {}", layer.name(), path.display());
+    }
+    if let Some(i) = args.feature_maps {
+        check_output_path("--out", &args.out)?;
+        let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
+        let (x, y, _) = data.split(Split::Test);
+        if i >= x.rows() {
+            return Err(Error::value(format!("--feature-maps {i} is out of range: the test split has {} images", x.rows())));
+        }
+        let outputs = model.layer_outputs(&x.select_rows(&[i]))?;
+        let mut maps = FeatureMaps::new();
+        for &l in &convs {
+            let out = &outputs[l]; // (1, H, W, C)
+            let &[_, h, w, c] = out.shape() else { continue };
+            maps.add(format!("after {} ({h}x{w}x{c})", model.layers()[l].name()), out.data(), h, w, c)?;
+        }
+        maps.save_png(&args.out)?;
+        println!(
+            "feature maps of test image {i} ({}) drawn to {}",
+            CLASS_NAMES[y.data()[i] as usize],
+            args.out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `kiln predict MODEL --index N...`: class and probabilities for test images, and a picture.
+
+use std::path::PathBuf;
+
+use kiln::datasets::fashion_mnist::CLASS_NAMES;
+use kiln::{Error, Result};
+
+use super::common::{check_output_path, image_input_shape, Lesson, Split};
+use super::DataArgs;
+
+/// Options of `kiln predict`.
+#[derive(clap::Args, Debug)]
+pub struct PredictArgs {
+    /// A model saved by `kiln train --save` or `--checkpoint`.
+    model: PathBuf,
+    /// Indices of the images to classify (default: the first 10).
+    #[arg(long, num_args = 1.., value_name = "N")]
+    index: Vec<usize>,
+    #[arg(long, value_enum, default_value = "test")]
+    split: Split,
+    /// Draw the images with predicted and true class (wrong ones marked) to this PNG.
+    #[arg(long, value_name = "PNG")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+pub fn run(args: PredictArgs) -> Result<()> {
+    if let Some(p) = &args.out {
+        check_output_path("--out", p)?;
+    }
+    let mut model = kiln::io::load_model(&args.model)?;
+    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
+    let (x, y, images) = data.split(args.split);
+    let index = if args.index.is_empty() { (0..10.min(x.rows())).collect() } else { args.index.clone() };
+    if let Some(&bad) = index.iter().find(|&&i| i >= x.rows()) {
+        return Err(Error::value(format!(
+            "--index {bad} is out of range: the {} split has {} images (0..{})",
+            args.split.name(),
+            x.rows(),
+            x.rows()
+        )));
+    }
+    let probs = model.predict(&x.select_rows(&index))?;
+    let predicted = probs.argmax_rows();
+    let truth: Vec<usize> = index.iter().map(|&i| y.data()[i] as usize).collect();
+    for (row, &i) in index.iter().enumerate() {
+        let p = probs.row(row);
+        let mark = if predicted[row] == truth[row] { "" } else { "  (wrong)" };
+        println!(
+            "{i:>5}: {:<12} {:.1}%  true: {}{mark}",
+            CLASS_NAMES[predicted[row]],
+            100.0 * p[predicted[row]],
+            CLASS_NAMES[truth[row]]
+        );
+        let all: Vec<String> = p.iter().zip(CLASS_NAMES).map(|(v, c)| format!("{c} {v:.3}")).collect();
+        println!("       {}", all.join(", "));
+    }
+    if let Some(path) = &args.out {
+        kiln::viz::save_predictions(path, &images.select_rows(&index), &predicted, &truth, &CLASS_NAMES, 10)?;
+        println!("predictions drawn to {}", path.display());
+    }
+    Ok(())
+}
