@@ -125,6 +125,9 @@ impl Sequential {
                     for cb in opts.callbacks.iter_mut() {
                         cb.on_train_batch_end(step, &owned, self)?;
                     }
+                    if self.stop_training {
+                        break; // TerminateOnNaN: stop at this batch, as Keras does
+                    }
                 }
             }
             let mut logs = self.running_logs(loss_sum, metric_sum, seen).to_owned();

@@ -17,7 +17,8 @@ const VAL: RGBColor = RGBColor(255, 127, 14);
 
 impl History {
     /// Draws the history graph ([`plot_history`]) to `path` as PNG.
-    pub fn plot(&self, path: &Path) -> Result<()> {
+    pub fn plot(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
         plot_history(self, path)
     }
 }

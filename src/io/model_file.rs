@@ -1,0 +1,170 @@
+//! Model files: safetensors, which any tool with a safetensors reader can open.
+//!
+//! Tensors: every weight as `layer.param` (`hidden.kernel`, `batch_normalization.moving_mean`),
+//! F32 little-endian, shapes as in the model; a whole model adds the optimizer's state as
+//! `optimizer.<layer>.<param>.<slot>` (`optimizer.hidden.kernel.m`). Metadata (string → string):
+//! `format` ("kiln"), `kiln_version`, `architecture` (the JSON of [`Sequential::to_json`]),
+//! `seed`, and for a compiled model saved whole `compile`:
+//! `{"loss", "metrics", "optimizer": {"name", "config"}, "iterations"}`.
+//! Reading is in [`super::model_load`].
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors, View};
+use serde_json::json;
+
+use super::write_atomic;
+use crate::error::{Error, Result};
+use crate::losses::Loss;
+use crate::model::{Metric, Sequential};
+
+/// The `format` metadata value of files kiln writes.
+pub const FORMAT: &str = "kiln";
+/// Prefix of the optimizer-state tensors.
+pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer.";
+
+/// An F32 tensor, already in little-endian bytes, for `safetensors::serialize`.
+struct F32Bytes {
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl F32Bytes {
+    fn new(shape: &[usize], data: &[f32]) -> F32Bytes {
+        F32Bytes { shape: shape.to_vec(), bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    }
+}
+
+impl View for F32Bytes {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl Sequential {
+    /// Saves the whole model (architecture, weights, optimizer state) atomically: a crash while
+    /// saving leaves the previous file intact. [`crate::io::load_model`] reads it back.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.encode(true)?)
+    }
+
+    /// Saves only the weights (with the architecture as metadata, for reference), atomically.
+    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.encode(false)?)
+    }
+
+    /// The bytes [`Sequential::save`] writes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.encode(true)
+    }
+
+    fn encode(&self, with_optimizer: bool) -> Result<Vec<u8>> {
+        let mut tensors: Vec<(String, F32Bytes)> = Vec::new();
+        for (name, w) in self.weights() {
+            tensors.push((name, F32Bytes::new(w.shape(), w.data())));
+        }
+        let mut meta = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("kiln_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("architecture".to_string(), self.to_json().to_string()),
+            ("seed".to_string(), self.seed.to_string()),
+        ]);
+        if let (true, Some(c)) = (with_optimizer, self.compiled.as_ref()) {
+            let compile = json!({
+                "loss": c.loss.name(),
+                "metrics": c.metric.map(|m| metric_name(m, c.loss)).into_iter().collect::<Vec<_>>(),
+                "optimizer": {"name": c.optimizer.name(), "config": c.optimizer.config()},
+                "iterations": c.state.iterations,
+            });
+            meta.insert("compile".into(), compile.to_string());
+            let slot_names = c.optimizer.slot_names();
+            for (index, (name, shape)) in self.trainable_params().into_iter().enumerate() {
+                let Some(slots) = c.state.slots.get(index).filter(|s| !s.is_empty()) else { continue };
+                let n: usize = shape.iter().product();
+                if slots.len() != slot_names.len() || slots.iter().any(|s| s.len() != n) {
+                    return Err(Error::value(format!(
+                        "the optimizer state of '{name}' does not fit the parameter; cannot save it"
+                    )));
+                }
+                for (slot, values) in slot_names.iter().zip(slots) {
+                    tensors.push((format!("{OPTIMIZER_PREFIX}{name}.{slot}"), F32Bytes::new(&shape, values)));
+                }
+            }
+        }
+        safetensors::serialize(tensors, Some(meta))
+            .map_err(|e| Error::value(format!("model '{}' could not be serialized: {e}", self.name)))
+    }
+
+    /// Names (`hidden.kernel`) and shapes of the trainable parameters, in optimizer-state order.
+    pub(crate) fn trainable_params(&self) -> Vec<(String, Vec<usize>)> {
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            for p in layer.params().into_iter().filter(|p| p.trainable) {
+                out.push((format!("{}.{}", layer.name(), p.name), p.value.shape().to_vec()));
+            }
+        }
+        out
+    }
+}
+
+/// The metric as compile takes it: "accuracy" where that resolves to it, else its full name.
+fn metric_name(metric: Metric, loss: Loss) -> &'static str {
+    match metric {
+        m if Metric::resolve("accuracy", loss).ok() == Some(m) => "accuracy",
+        Metric::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
+        Metric::CategoricalAccuracy => "categorical_accuracy",
+        Metric::BinaryAccuracy => "binary_accuracy",
+    }
+}
+
+/// Reads `path` whole; a missing file is an error naming it.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Parses the safetensors header; truncated or corrupt files are errors naming the path.
+pub(crate) fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<(SafeTensors<'a>, HashMap<String, String>)> {
+    use safetensors::SafeTensorError as E;
+    let bad = |e: E| {
+        let hint = match e {
+            E::InvalidHeaderLength | E::MetadataIncompleteBuffer => " (the file is truncated or corrupt)",
+            _ => "",
+        };
+        Error::format(path, format!("not a valid safetensors file: {e}{hint}"))
+    };
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(bad)?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    Ok((SafeTensors::deserialize(bytes).map_err(bad)?, meta))
+}
+
+/// The architecture from the metadata, built when its input shape is known.
+pub(crate) fn architecture(path: &Path, meta: &HashMap<String, String>) -> Result<Sequential> {
+    let text = meta
+        .get("architecture")
+        .ok_or_else(|| Error::format(path, "not a kiln model file: no 'architecture' metadata"))?;
+    let json = serde_json::from_str(text)
+        .map_err(|e| Error::format(path, format!("malformed 'architecture' metadata: {e}")))?;
+    Sequential::from_json(&json).map_err(|e| Error::format(path, e.to_string()))
+}
+
+/// A tensor's values; anything but F32 is an error naming the tensor and its dtype.
+pub(crate) fn f32_values(path: &Path, name: &str, view: &safetensors::tensor::TensorView) -> Result<Vec<f32>> {
+    if view.dtype() != Dtype::F32 {
+        return Err(Error::format(
+            path,
+            format!("tensor '{name}' has dtype {}; kiln reads F32 tensors only", view.dtype()),
+        ));
+    }
+    Ok(view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
