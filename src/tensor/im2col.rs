@@ -157,7 +157,23 @@ fn clip(start: usize, pad: usize, k: usize, n: usize) -> std::ops::Range<usize> 
 /// x: (H, W, C) → cols: (OH·OW, KH·KW·C), each row one window in the kernel's (kh, kw, c) order,
 /// zeros where the window hangs over the padding.
 pub fn im2col(g: &Window2d, x: &[f32], cols: &mut [f32]) {
-    let (c, kwc, wc) = (g.c, g.kw * g.c, g.w * g.c);
+    // Short row segments (kw·c values: 3 for a 3×3 kernel on one channel) are copied with a
+    // length known at compile time; a `memcpy` call costs more than such a copy.
+    match g.kw * g.c {
+        3 => im2col_n::<3>(g, x, cols),
+        5 => im2col_n::<5>(g, x, cols),
+        7 => im2col_n::<7>(g, x, cols),
+        9 => im2col_n::<9>(g, x, cols),
+        15 => im2col_n::<15>(g, x, cols),
+        _ => im2col_n::<0>(g, x, cols),
+    }
+}
+
+/// [`im2col`] with segments of `N` = kw·c values (0: any length).
+#[inline(always)]
+fn im2col_n<const N: usize>(g: &Window2d, x: &[f32], cols: &mut [f32]) {
+    let (c, wc) = (g.c, g.w * g.c);
+    let kwc = if N > 0 { N } else { g.kw * c };
     let mut rows = cols[..g.positions() * g.patch_len()].chunks_exact_mut(g.patch_len());
     for oh in 0..g.oh {
         let ih0 = (oh * g.sh) as isize - g.pad_top as isize;
@@ -169,19 +185,16 @@ pub fn im2col(g: &Window2d, x: &[f32], cols: &mut [f32]) {
                 let ih = ih0 + i as isize;
                 if ih < 0 || ih as usize >= g.h {
                     seg.fill(0.0);
-                    continue;
-                }
-                let xrow = &x[ih as usize * wc..][..wc];
-                if inside {
-                    copy_small(seg, &xrow[iw0 as usize * c..][..kwc]);
-                    continue;
-                }
-                for (j, dst) in seg.chunks_exact_mut(c).enumerate() {
-                    let iw = iw0 + j as isize;
-                    if iw < 0 || iw as usize >= g.w {
-                        dst.fill(0.0);
-                    } else {
-                        copy_small(dst, &xrow[iw as usize * c..][..c]);
+                } else if inside {
+                    let start = ih as usize * wc + iw0 as usize * c;
+                    seg[..kwc].copy_from_slice(&x[start..start + kwc]);
+                } else {
+                    let xrow = &x[ih as usize * wc..][..wc];
+                    for (j, dst) in seg.chunks_exact_mut(c).enumerate() {
+                        match usize::try_from(iw0 + j as isize) {
+                            Ok(iw) if iw < g.w => dst.copy_from_slice(&xrow[iw * c..][..c]),
+                            _ => dst.fill(0.0),
+                        }
                     }
                 }
             }
@@ -215,17 +228,6 @@ pub fn col2im(g: &Window2d, dcols: &[f32], dx: &mut [f32]) {
                 }
             }
         }
-    }
-}
-
-/// An element loop rather than `memcpy`: the segments are a few values long (kw·c = 3 for the
-/// first layer of a CNN), where a library call costs more than the copy.
-#[inline(always)]
-fn copy_small(dst: &mut [f32], src: &[f32]) {
-    if dst.len() >= 32 {
-        dst.copy_from_slice(src);
-    } else {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s);
     }
 }
 

@@ -1,26 +1,32 @@
-//! The micro-kernel: an MR×NR tile of C held in registers while the packed A sliver and B panel
-//! stream past. Written once as plain Rust over fixed-size arrays; compiled per instruction set
-//! with `target_feature`, where LLVM turns the `j` loop into vector FMAs.
+//! The micro-kernel: an MR×NR tile of C held in registers while a sliver of A (read in place,
+//! with its strides, one broadcast value at a time) and a packed B panel stream past. x86-64
+//! gets AVX-512 and AVX2 kernels written with intrinsics; other CPUs the portable one. All use
+//! fused multiply-adds in the same order, so they agree bit for bit.
 
 /// A compiled micro-kernel and its tile shape.
 #[derive(Clone, Copy)]
 pub struct Kernel {
     pub mr: usize,
     pub nr: usize,
-    /// `run(kc, a_sliver, b_panel, c_tile, ldc, h, w)`: C[..h, ..w] += A·B over kc steps.
-    pub run: fn(usize, &[f32], &[f32], &mut [f32], usize, usize, usize),
+    /// `run(kc, a, rsa, csa, b_panel, c_tile, ldc, h, w)`: C[..h, ..w] += A·B over kc steps,
+    /// with A(i, p) at `a[i·rsa + p·csa]` for all MR rows.
+    pub run: Run,
 }
+
+/// A micro-kernel's signature (see [`Kernel::run`]).
+pub type Run = fn(usize, &[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize);
 
 /// The portable kernel (scalar `mul_add`, the same rounding as the vector FMAs).
 #[inline(always)]
-fn tile<const MR: usize, const NR: usize>(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
+#[allow(clippy::too_many_arguments)]
+fn tile<const MR: usize, const NR: usize>(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
     let mut acc = [[0f32; NR]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
-        let ap: &[f32; MR] = ap.try_into().expect("MR values");
+    for (p, bp) in b.chunks_exact(NR).take(kc).enumerate() {
         let bp: &[f32; NR] = bp.try_into().expect("NR values");
-        for i in 0..MR {
-            for j in 0..NR {
-                acc[i][j] = ap[i].mul_add(bp[j], acc[i][j]);
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = a[i * rsa + p * csa];
+            for (r, &bv) in row.iter_mut().zip(bp) {
+                *r = av.mul_add(bv, *r);
             }
         }
     }
@@ -38,14 +44,17 @@ fn tile<const MR: usize, const NR: usize>(kc: usize, a: &[f32], b: &[f32], c: &m
 macro_rules! simd_kernel {
     ($name:ident, $features:literal, $mr:literal, $nv:literal, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
-        pub(super) fn $name(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
+        #[allow(clippy::too_many_arguments)]
+        pub(super) fn $name(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
             const MR: usize = $mr;
             const NV: usize = $nv;
             const NR: usize = NV * $lanes;
-            assert!(a.len() >= kc * MR && b.len() >= kc * NR && h <= MR && w <= NR);
+            assert!(kc == 0 || a.len() > (MR - 1) * rsa + (kc - 1) * csa);
+            assert!(b.len() >= kc * NR && h <= MR && w <= NR);
             assert!(h == 0 || c.len() >= (h - 1) * ldc + w);
+            #[allow(clippy::too_many_arguments)]
             #[target_feature(enable = $features)]
-            unsafe fn inner(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
+            unsafe fn inner(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
                 use std::arch::x86_64::*;
                 let mut acc = [[$zero(); NV]; MR];
                 let (mut ap, mut bp) = (a.as_ptr(), b.as_ptr());
@@ -55,12 +64,12 @@ macro_rules! simd_kernel {
                         *r = $load(bp.add(v * $lanes));
                     }
                     for (i, row) in acc.iter_mut().enumerate() {
-                        let av = $set1(*ap.add(i));
+                        let av = $set1(*ap.add(i * rsa));
                         for (r, &bvv) in row.iter_mut().zip(&bv) {
                             *r = $fmadd(av, bvv, *r);
                         }
                     }
-                    ap = ap.add(MR);
+                    ap = ap.add(csa);
                     bp = bp.add(NR);
                 }
                 if w == NR {
@@ -86,7 +95,7 @@ macro_rules! simd_kernel {
             }
             // SAFETY: `select` hands out this kernel only after detecting $features at run time;
             // the asserts above keep every pointer access inside the slices.
-            unsafe { inner(kc, a, b, c, ldc, h, w) }
+            unsafe { inner(kc, a, rsa, csa, b, c, ldc, h, w) }
         }
     };
 }
@@ -99,8 +108,9 @@ mod x86 {
     simd_kernel!(avx2_8x8, "avx2,fma", 8, 1, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
 }
 
-fn generic_4x8(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
-    tile::<4, 8>(kc, a, b, c, ldc, h, w)
+#[allow(clippy::too_many_arguments)]
+fn generic_4x8(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
+    tile::<4, 8>(kc, a, rsa, csa, b, c, ldc, h, w)
 }
 
 /// The best kernel for this CPU and an output `n` columns wide (narrow outputs, such as a

@@ -131,40 +131,30 @@ fn pack_b_into(b: View, p0: usize, kc: usize, n: usize, nr: usize, out: &mut Vec
     }
 }
 
-/// C[i0..i0+rows, :] += A[i0.., p0..p0+kc] · Bpanel: packs the A block in MR-row slivers, then
-/// runs the micro-kernel over every (sliver, panel) pair.
+/// C[i0..i0+rows, :] += A[i0.., p0..p0+kc] · Bpanel, MR rows of A at a time. Full slivers
+/// are read where they lie (the kernel broadcasts one value of A at a time, so any strides do);
+/// a last, partial sliver is copied into a zero-padded buffer first.
 #[allow(clippy::too_many_arguments)]
 fn block(kernel: kernels::Kernel, a: View, i0: usize, rows: usize, p0: usize, kc: usize, n: usize, bpack: &[f32], c: &mut [f32], apack: &mut Vec<f32>) {
     let (mr, nr) = (kernel.mr, kernel.nr);
-    let slivers = rows.div_ceil(mr);
-    apack.clear();
-    apack.resize(slivers * kc * mr, 0.0);
-    for (s, sliver) in apack.chunks_exact_mut(kc * mr).enumerate() {
-        let h = mr.min(rows - s * mr);
-        let r0 = i0 + s * mr;
-        if a.cs == 1 {
-            // Rows of A are contiguous: read each row once, scatter it down the sliver.
-            for i in 0..h {
-                let row = &a.data[(r0 + i) * a.rs + p0..][..kc];
-                for (p, &v) in row.iter().enumerate() {
-                    sliver[p * mr + i] = v;
-                }
-            }
+    for s in 0..rows.div_ceil(mr) {
+        let (r0, h) = (i0 + s * mr, mr.min(rows - s * mr));
+        let (sliver, rsa, csa) = if h == mr {
+            (&a.data[r0 * a.rs + p0 * a.cs..], a.rs, a.cs)
         } else {
-            for (p, col) in sliver.chunks_exact_mut(mr).enumerate() {
+            apack.clear();
+            apack.resize(kc * mr, 0.0);
+            for (p, col) in apack.chunks_exact_mut(mr).enumerate() {
                 for (i, v) in col[..h].iter_mut().enumerate() {
                     *v = a.at(r0 + i, p0 + p);
                 }
             }
-        }
-    }
-    for (s, sliver) in apack.chunks_exact(kc * mr).enumerate() {
-        let h = mr.min(rows - s * mr);
+            (&apack[..], 1, mr)
+        };
         for (jp, panel) in bpack.chunks_exact(kc * nr).enumerate() {
             let j0 = jp * nr;
             let w = nr.min(n - j0);
-            let c_tile = &mut c[s * mr * n + j0..];
-            (kernel.run)(kc, sliver, panel, c_tile, n, h, w);
+            (kernel.run)(kc, sliver, rsa, csa, panel, &mut c[s * mr * n + j0..], n, h, w);
         }
     }
 }

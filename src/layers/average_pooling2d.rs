@@ -1,0 +1,209 @@
+//! AveragePooling2D, channels-last: the mean of each (PH, PW) window, per channel.
+//! x: (B, H, W, C) → out: (B, OH, OW, C). With "same" padding a window hanging over the edge
+//! averages only the values inside the image, as TensorFlow does.
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::max_pooling2d::Pool2d;
+use super::{Ctx, Layer, Rng};
+use crate::error::Result;
+use crate::tensor::{Padding, Size2, Tensor};
+
+/// Keras's `AveragePooling2D(pool_size, strides, padding)`.
+pub struct AveragePooling2D {
+    pool: Pool2d,
+    out: Tensor,    // (B, OH, OW, C)
+    dinput: Tensor, // (B, H, W, C)
+}
+
+impl AveragePooling2D {
+    /// `AveragePooling2D::new(2)` or `AveragePooling2D::new((2, 3))`.
+    pub fn new(pool_size: impl Into<Size2>) -> AveragePooling2D {
+        let pool = Pool2d::new(pool_size.into());
+        AveragePooling2D {
+            pool,
+            out: Tensor::default(),
+            dinput: Tensor::default(),
+        }
+    }
+    /// Defaults to `pool_size`.
+    pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
+        self.pool.strides = Some(strides.into());
+        self
+    }
+    pub fn padding(mut self, padding: Padding) -> Self {
+        self.pool.padding = padding;
+        self
+    }
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.pool.input_shape = Some(shape.to_vec());
+        self
+    }
+    pub fn name(mut self, name: &str) -> Self {
+        self.pool.name = name.to_string();
+        self
+    }
+    pub fn from_config(config: &Value) -> Result<AveragePooling2D> {
+        let pool = Pool2d::from_config("AveragePooling2D", config)?;
+        Ok(AveragePooling2D {
+            pool,
+            ..AveragePooling2D::new(1)
+        })
+    }
+}
+
+impl Layer for AveragePooling2D {
+    fn class_name(&self) -> &'static str {
+        "AveragePooling2D"
+    }
+    fn base_name(&self) -> &'static str {
+        "average_pooling2d"
+    }
+    fn name(&self) -> &str {
+        &self.pool.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.pool.name = name;
+    }
+    fn declared_input_shape(&self) -> Option<&[usize]> {
+        self.pool.input_shape.as_deref()
+    }
+
+    fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
+        self.pool.build("AveragePooling2D", input_shape)
+    }
+
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
+        let (b, g) = (x.rows(), self.pool.g);
+        let (n_in, n_out, c) = (g.in_len(), g.positions() * g.c, g.c);
+        assert_eq!(
+            x.row_len(),
+            n_in,
+            "AveragePooling2D forward: input {} on a layer built for {:?}",
+            x.shape_str(),
+            [g.h, g.w, c]
+        );
+        self.out.ensure_shape(b, &[g.oh, g.ow, c]);
+        let samples = x
+            .data()
+            .par_chunks(n_in)
+            .zip(self.out.data_mut().par_chunks_mut(n_out));
+        samples.for_each(|(x, out)| {
+            let mut cells = out.chunks_exact_mut(c);
+            for oh in 0..g.oh {
+                for ow in 0..g.ow {
+                    let o = cells.next().expect("one cell per output position");
+                    o.fill(0.0);
+                    for ih in g.rows(oh) {
+                        for iw in g.cols(ow) {
+                            let src = &x[(ih * g.w + iw) * c..][..c];
+                            o.iter_mut().zip(src).for_each(|(o, &v)| *o += v);
+                        }
+                    }
+                    let count = (g.rows(oh).len() * g.cols(ow).len()) as f32;
+                    o.iter_mut().for_each(|o| *o /= count);
+                }
+            }
+        });
+    }
+
+    fn output(&self) -> &Tensor {
+        &self.out
+    }
+
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+        if !need_dinput {
+            return;
+        }
+        let (b, g) = (x.rows(), self.pool.g);
+        let (n_in, n_out, c) = (g.in_len(), g.positions() * g.c, g.c);
+        self.dinput.ensure_shape(b, &[g.h, g.w, c]);
+        let samples = self
+            .dinput
+            .data_mut()
+            .par_chunks_mut(n_in)
+            .zip(dout.data().par_chunks(n_out));
+        samples.for_each(|(dx, dout)| {
+            dx.fill(0.0);
+            let mut cells = dout.chunks_exact(c);
+            for oh in 0..g.oh {
+                for ow in 0..g.ow {
+                    let d = cells.next().expect("one cell per output position");
+                    let count = (g.rows(oh).len() * g.cols(ow).len()) as f32;
+                    for ih in g.rows(oh) {
+                        for iw in g.cols(ow) {
+                            let dst = &mut dx[(ih * g.w + iw) * c..][..c];
+                            dst.iter_mut().zip(d).for_each(|(o, &v)| *o += v / count);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    fn dinput(&self) -> &Tensor {
+        &self.dinput
+    }
+
+    fn config(&self) -> Value {
+        self.pool.config()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::check_layer;
+    use rand::SeedableRng;
+
+    #[test]
+    fn same_padding_averages_only_the_values_inside() {
+        // (3, 3, 1) with pool 2, "same": out (2, 2); the right column and bottom row are
+        // windows over 2 and 1 values.
+        let x = Tensor::from_vec(&[1, 3, 3, 1], (1..=9).map(|v| v as f32).collect()).unwrap();
+        let mut rng = Rng::seed_from_u64(0);
+        let mut layer = AveragePooling2D::new(2).padding(Padding::Same);
+        assert_eq!(layer.build(&[3, 3, 1], &mut rng).unwrap(), vec![2, 2, 1]);
+        layer.forward(
+            &x,
+            &mut Ctx {
+                training: false,
+                rng: &mut rng,
+            },
+        );
+        assert_eq!(layer.output().data(), &[3.0, 4.5, 7.5, 9.0]);
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        check_layer(|| Box::new(AveragePooling2D::new(2)), &[4, 4, 2], 2);
+        check_layer(
+            || Box::new(AveragePooling2D::new(2).padding(Padding::Same)),
+            &[3, 5, 1],
+            2,
+        );
+        check_layer(
+            || Box::new(AveragePooling2D::new(3).strides(2).padding(Padding::Same)),
+            &[5, 4, 2],
+            1,
+        );
+    }
+
+    #[test]
+    fn errors_name_the_layer_and_config_round_trips() {
+        let mut rng = Rng::seed_from_u64(0);
+        let err = AveragePooling2D::new(2)
+            .name("a")
+            .build(&[28, 28], &mut rng)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "layer 'a' (AveragePooling2D) expects samples of shape (height, width, channels), got \
+             (28, 28); reshape the images to (28, 28, 1)"
+        );
+        let layer = AveragePooling2D::new(3).strides((1, 2)).name("a");
+        let again = AveragePooling2D::from_config(&layer.config()).unwrap();
+        assert_eq!(again.config(), layer.config());
+    }
+}

@@ -1,0 +1,591 @@
+//! Conv2D, channels-last: `out = activation(conv(x, kernel) + bias)` as im2col and one matrix
+//! product per chunk of samples. x: (B, H, W, C), kernel: (KH, KW, C, F), out: (B, OH, OW, F).
+//!
+//! Work is split over fixed chunks of [`CHUNK`] samples, never over the thread count, so the
+//! kernel gradient (a sum over the batch: one partial per chunk, added in chunk order) is
+//! bit-identical whatever the number of threads.
+
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use super::registry::Cfg;
+use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
+use crate::error::{Error, Result};
+use crate::tensor::{
+    col2im, im2col, matmul, shape_str, Padding, Size2, Tensor, Transpose, Window2d,
+};
+
+/// Samples per task; also the grouping of the kernel gradient's sum over the batch.
+const CHUNK: usize = 4;
+
+/// Keras's `Conv2D(filters, kernel_size, strides, padding, activation, use_bias, ...)`.
+pub struct Conv2D {
+    filters: usize,
+    kernel_size: Size2,
+    strides: Size2,
+    padding: Padding,
+    activation: Activation,
+    use_bias: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+    input_shape: Option<Vec<usize>>,
+    name: String,
+    g: Window2d,
+    kernel: Param,
+    bias: Param,
+    cols: Tensor,     // (B, OH·OW, KH·KW·C)
+    z: Tensor,        // (B, OH, OW, F) pre-activation
+    out: Tensor,      // (B, OH, OW, F)
+    dz: Tensor,       // (B, OH, OW, F)
+    dparts: Tensor,   // (chunks, F·KH·KW·C + F): per-chunk kernel^T and bias gradients
+    kernel_t: Tensor, // (F, KH·KW·C)
+    dcols: Tensor,    // (B, OH·OW, KH·KW·C)
+    dinput: Tensor,   // (B, H, W, C)
+}
+
+impl Conv2D {
+    /// `Conv2D::new(32, 3)` or `Conv2D::new(32, (3, 5))`.
+    pub fn new(filters: usize, kernel_size: impl Into<Size2>) -> Conv2D {
+        Conv2D {
+            filters,
+            kernel_size: kernel_size.into(),
+            strides: Size2(1, 1),
+            padding: Padding::Valid,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            input_shape: None,
+            name: String::new(),
+            g: Window2d::default(),
+            kernel: Param::new("kernel", Tensor::default()),
+            bias: Param::new("bias", Tensor::default()),
+            cols: Tensor::default(),
+            z: Tensor::default(),
+            out: Tensor::default(),
+            dz: Tensor::default(),
+            dparts: Tensor::default(),
+            kernel_t: Tensor::default(),
+            dcols: Tensor::default(),
+            dinput: Tensor::default(),
+        }
+    }
+
+    pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
+        self.strides = strides.into();
+        self
+    }
+    pub fn padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+    pub fn activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+    pub fn use_bias(mut self, use_bias: bool) -> Self {
+        self.use_bias = use_bias;
+        self
+    }
+    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
+        self.kernel_initializer = init;
+        self
+    }
+    pub fn bias_initializer(mut self, init: Initializer) -> Self {
+        self.bias_initializer = init;
+        self
+    }
+    /// Keras's `input_shape` for the first layer: `&[28, 28, 1]`.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.input_shape = Some(shape.to_vec());
+        self
+    }
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Rebuilds the layer from [`Layer::config`]'s JSON (Keras's keys; sizes as an int or a
+    /// pair). Values are checked here; errors name the layer and the key.
+    pub fn from_config(config: &Value) -> Result<Conv2D> {
+        let c = Cfg::new("Conv2D", config)?;
+        let filters = c.required(Cfg::positive_int, "filters")?;
+        let mut layer = Conv2D::new(filters, c.required(read_size2, "kernel_size")?);
+        layer.strides = read_size2(&c, "strides")?.unwrap_or(Size2(1, 1));
+        if let Some(p) = c.str("padding")? {
+            layer.padding = c.wrap(Padding::parse(p))?;
+        }
+        if let Some(a) = c.str("activation")? {
+            layer.activation = c.wrap(Activation::parse(a))?;
+        }
+        if let Some(i) = c.str("kernel_initializer")? {
+            layer.kernel_initializer = c.wrap(Initializer::parse(i))?;
+        }
+        if let Some(i) = c.str("bias_initializer")? {
+            layer.bias_initializer = c.wrap(Initializer::parse(i))?;
+        }
+        layer.use_bias = c.bool("use_bias")?.unwrap_or(true);
+        c.with_shape(layer, Conv2D::input_shape)
+            .map(|l| l.name(c.name()))
+    }
+}
+
+impl Layer for Conv2D {
+    fn class_name(&self) -> &'static str {
+        "Conv2D"
+    }
+    fn base_name(&self) -> &'static str {
+        "conv2d"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn declared_input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+        let who = format!("layer '{}' (Conv2D)", self.name);
+        if self.filters == 0 {
+            return Err(Error::value(format!(
+                "{who}: expected a positive integer, received filters=0"
+            )));
+        }
+        self.g = window(
+            &who,
+            input_shape,
+            ("kernel_size", self.kernel_size),
+            self.strides,
+            self.padding,
+        )?;
+        let (g, f) = (self.g, self.filters);
+        let (fan_in, fan_out) = (g.kh * g.kw * g.c, g.kh * g.kw * f);
+        let mut kernel = Tensor::zeros(&[g.kh, g.kw, g.c, f]);
+        self.kernel_initializer
+            .fill(kernel.data_mut(), fan_in, fan_out, rng);
+        let mut bias = Tensor::zeros(&[if self.use_bias { f } else { 0 }]);
+        self.bias_initializer
+            .fill(bias.data_mut(), fan_in, fan_out, rng);
+        self.kernel = Param::new("kernel", kernel);
+        self.bias = Param::new("bias", bias);
+        Ok(vec![g.oh, g.ow, f])
+    }
+
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
+        let (b, g, f) = (x.rows(), self.g, self.filters);
+        let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
+        let built = [g.h, g.w, g.c];
+        assert_eq!(
+            x.row_len(),
+            n_in,
+            "Conv2D: input {} on a layer built for {built:?}",
+            x.shape_str()
+        );
+        self.cols.ensure_shape(b, &[p, k]);
+        self.z.ensure_shape(b, &[g.oh, g.ow, f]);
+        self.out.ensure_shape(b, &[g.oh, g.ow, f]);
+        let (w, bias, act) = (
+            self.kernel.value.data(),
+            self.bias.value.data(),
+            self.activation,
+        );
+        let (cols, z) = (self.cols.data_mut(), self.z.data_mut());
+        let chunks = x
+            .data()
+            .par_chunks(CHUNK * n_in)
+            .zip(cols.par_chunks_mut(CHUNK * p * k));
+        let chunks = chunks.zip(z.par_chunks_mut(CHUNK * p * f));
+        let chunks = chunks.zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
+        chunks.for_each(|(((x, cols), z), out)| {
+            for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
+                im2col(&g, x, cols);
+            }
+            // z (rows, F) = cols (rows, K) · kernel (K, F) + bias
+            matmul(
+                z.len() / f,
+                k,
+                f,
+                cols,
+                Transpose::No,
+                w,
+                Transpose::No,
+                z,
+                0.0,
+            );
+            if !bias.is_empty() {
+                z.chunks_exact_mut(f)
+                    .for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
+            }
+            act.forward(z, out, f);
+        });
+    }
+
+    fn output(&self) -> &Tensor {
+        &self.out
+    }
+
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+        let (b, g, f) = (x.rows(), self.g, self.filters);
+        let (p, k) = (g.positions(), g.patch_len());
+        let part = f * k + f;
+        self.dz.ensure_shape(b, &[g.oh, g.ow, f]);
+        self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
+        let (act, out, cols) = (self.activation, self.out.data(), self.cols.data());
+        let dz = self.dz.data_mut().par_chunks_mut(CHUNK * p * f);
+        let chunks = dz
+            .zip(out.par_chunks(CHUNK * p * f))
+            .zip(dout.data().par_chunks(CHUNK * p * f));
+        let chunks = chunks
+            .zip(cols.par_chunks(CHUNK * p * k))
+            .zip(self.dparts.data_mut().par_chunks_mut(part));
+        chunks.for_each(|((((dz, out), dout), cols), dp)| {
+            act.backward(out, dout, dz, f);
+            // dkernel^T part (F, K) = dz^T (F, rows) · cols (rows, K): as a transposed product the
+            // GEMM packs the small dz and copies cols' rows; dbias part = column sums of dz.
+            let (dkt, db) = dp.split_at_mut(f * k);
+            matmul(
+                f,
+                dz.len() / f,
+                k,
+                dz,
+                Transpose::Yes,
+                cols,
+                Transpose::No,
+                dkt,
+                0.0,
+            );
+            db.fill(0.0);
+            dz.chunks_exact(f)
+                .for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
+        });
+        // The batch sum: chunk partials added in chunk order, whatever thread computed them.
+        let (dk, db) = (self.kernel.grad.data_mut(), self.bias.grad.data_mut());
+        for dp in self.dparts.data().chunks_exact(part) {
+            for (kk, row) in dk.chunks_exact_mut(f).enumerate() {
+                row.iter_mut()
+                    .enumerate()
+                    .for_each(|(ff, d)| *d += dp[ff * k + kk]);
+            }
+            db.iter_mut().zip(&dp[f * k..]).for_each(|(d, &v)| *d += v);
+        }
+        if !need_dinput {
+            return;
+        }
+        // kernel^T (F, K), contiguous, so the GEMM copies its rows rather than gathering.
+        self.kernel_t.ensure_shape(f, &[k]);
+        let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
+        for (kk, row) in w.chunks_exact(f).enumerate() {
+            row.iter()
+                .enumerate()
+                .for_each(|(ff, &v)| wt[ff * k + kk] = v);
+        }
+        self.dcols.ensure_shape(b, &[p, k]);
+        self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
+        let (wt, n_in) = (self.kernel_t.data(), g.in_len());
+        let dcols = self.dcols.data_mut().par_chunks_mut(CHUNK * p * k);
+        let chunks = self.dz.data().par_chunks(CHUNK * p * f).zip(dcols);
+        let chunks = chunks.zip(self.dinput.data_mut().par_chunks_mut(CHUNK * n_in));
+        chunks.for_each(|((dz, dcols), dx)| {
+            // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
+            matmul(
+                dz.len() / f,
+                f,
+                k,
+                dz,
+                Transpose::No,
+                wt,
+                Transpose::No,
+                dcols,
+                0.0,
+            );
+            for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
+                col2im(&g, dcols, dx);
+            }
+        });
+    }
+
+    fn dinput(&self) -> &Tensor {
+        &self.dinput
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        f(&mut self.kernel);
+        if self.use_bias {
+            f(&mut self.bias);
+        }
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        if self.use_bias {
+            vec![&self.kernel, &self.bias]
+        } else {
+            vec![&self.kernel]
+        }
+    }
+
+    fn config(&self) -> Value {
+        json!({
+            "name": self.name,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size.to_json(),
+            "strides": self.strides.to_json(),
+            "padding": self.padding.name(),
+            "data_format": "channels_last",
+            "activation": self.activation.name(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer.name(),
+            "bias_initializer": self.bias_initializer.name(),
+            "input_shape": self.input_shape,
+        })
+    }
+}
+
+/// Checks a per-sample input shape (H, W, C) and a window on it; `who` is "layer 'c' (Conv2D)",
+/// `size` the window's Keras name and value. Shared by Conv2D and the pooling layers.
+pub(crate) fn window(
+    who: &str,
+    input: &[usize],
+    size: (&str, Size2),
+    strides: Size2,
+    padding: Padding,
+) -> Result<Window2d> {
+    let &[h, w, c] = input else {
+        let hint = match *input {
+            [n] if (n as f64).sqrt().round().powi(2) as usize == n => {
+                let s = (n as f64).sqrt().round() as usize;
+                format!("; reshape the images to ({s}, {s}, 1)")
+            }
+            [h, w] => format!("; reshape the images to ({h}, {w}, 1)"),
+            _ => String::new(),
+        };
+        return Err(Error::shape(format!(
+            "{who} expects samples of shape (height, width, channels), got {}{hint}",
+            shape_str(input)
+        )));
+    };
+    if h == 0 || w == 0 || c == 0 {
+        return Err(Error::shape(format!(
+            "{who} expects samples with positive height, width and channels, got {}",
+            shape_str(input)
+        )));
+    }
+    let (name, k) = size;
+    if !k.is_positive() {
+        return Err(Error::value(format!(
+            "{who}: expected positive integers, received {name}={k}"
+        )));
+    }
+    if !strides.is_positive() {
+        return Err(Error::value(format!(
+            "{who}: expected positive integers, received strides={strides}"
+        )));
+    }
+    Window2d::new([h, w, c], k, strides, padding).ok_or_else(|| {
+        Error::shape(format!(
+            "{who}: {name} {k} is larger than the input {} with padding='valid'; use padding='same' or a smaller {name}",
+            shape_str(input)
+        ))
+    })
+}
+
+/// A window size or strides: an int (square) or a pair of positive integers, as Keras takes.
+pub(crate) fn read_size2(c: &Cfg, key: &str) -> Result<Option<Size2>> {
+    let as_int = c.positive_int(key);
+    if let Ok(n) = as_int {
+        return Ok(n.map(Size2::from));
+    }
+    match c.int_list(key) {
+        Ok(Some(l)) if l.len() == 2 && l.iter().all(|&d| d > 0) => {
+            Ok(Some(Size2(l[0] as usize, l[1] as usize)))
+        }
+        Ok(Some(l)) => Err(Error::value(format!(
+            "{}: expected a positive integer or a pair of them, received {key}={l:?}",
+            c.who()
+        ))),
+        _ => as_int.map(|n| n.map(Size2::from)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::check_layer;
+    use crate::test_support::{assert_close, reference, tensor_from_json};
+    use rand::{Rng as _, SeedableRng};
+
+    #[test]
+    fn forward_matches_keras() {
+        let cases = reference()["layers"].as_array().unwrap().clone();
+        let cases: Vec<_> = cases.iter().filter(|c| c["layer"] == "Conv2D").collect();
+        assert_eq!(cases.len(), 3);
+        for case in cases {
+            let cfg = &case["config"];
+            let (x, want) = (
+                tensor_from_json(&case["input"]),
+                tensor_from_json(&case["output"]),
+            );
+            let mut layer = Conv2D::from_config(cfg).unwrap();
+            let mut rng = Rng::seed_from_u64(0);
+            layer.build(&x.shape()[1..], &mut rng).unwrap();
+            let (kernel, bias) = (
+                tensor_from_json(&case["kernel"]),
+                tensor_from_json(&case["bias"]),
+            );
+            assert_eq!(layer.kernel.value.shape(), kernel.shape());
+            layer.kernel.value = kernel;
+            layer.bias.value = bias;
+            layer.forward(
+                &x,
+                &mut Ctx {
+                    training: false,
+                    rng: &mut rng,
+                },
+            );
+            assert_eq!(layer.output().shape(), want.shape(), "{cfg}");
+            for (i, (&a, &b)) in layer.output().data().iter().zip(want.data()).enumerate() {
+                assert_close(a, b, &format!("Conv2D {cfg} [{i}]"));
+            }
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        // The shapes are ones where check_layer's random inputs put no pre-activation within a
+        // finite-difference step of relu's kink.
+        let same = Padding::Same;
+        for act in [Activation::Linear, Activation::Relu] {
+            let c = move |f: usize, k: Size2| Conv2D::new(f, k).activation(act);
+            check_layer(|| Box::new(c(2, Size2(3, 3))), &[4, 5, 2], 2);
+            check_layer(|| Box::new(c(2, Size2(3, 3)).padding(same)), &[4, 3, 2], 2);
+            check_layer(
+                || Box::new(c(2, Size2(3, 3)).padding(same).strides(2)),
+                &[5, 4, 2],
+                1,
+            );
+            let no_bias = move || c(2, Size2(3, 3)).use_bias(false);
+            check_layer(|| Box::new(no_bias().strides((2, 1))), &[5, 4, 3], 1);
+            check_layer(
+                || Box::new(no_bias().padding(same).strides(2)),
+                &[6, 5, 1],
+                1,
+            );
+            check_layer(|| Box::new(c(3, Size2(2, 3))), &[3, 4, 2], 4);
+        }
+    }
+
+    /// Outputs and gradients of a 1-thread and a 2-thread pool, bit for bit.
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut rng = Rng::seed_from_u64(5);
+                let mut layer = Conv2D::new(8, 3)
+                    .padding(Padding::Same)
+                    .activation(Activation::Relu);
+                layer.build(&[9, 7, 3], &mut rng).unwrap();
+                let x: Vec<f32> = (0..11 * 9 * 7 * 3)
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect();
+                let x = Tensor::from_vec(&[11, 9, 7, 3], x).unwrap();
+                layer.forward(
+                    &x,
+                    &mut Ctx {
+                        training: true,
+                        rng: &mut rng,
+                    },
+                );
+                let g: Vec<f32> = (0..layer.out.len())
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect();
+                let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
+                layer.backward(&x, &dout, true);
+                let grads: Vec<Vec<f32>> = layer
+                    .params()
+                    .iter()
+                    .map(|p| p.grad.data().to_vec())
+                    .collect();
+                (layer.out.clone(), grads, layer.dinput.clone())
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(one == two, "1 and 2 threads differ");
+    }
+
+    #[test]
+    fn bad_configurations_are_errors_naming_the_layer() {
+        let mut rng = Rng::seed_from_u64(0);
+        let err = |layer: Conv2D, shape: &[usize]| {
+            layer
+                .name("conv2d")
+                .build(shape, &mut Rng::seed_from_u64(0))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(Conv2D::new(32, 3), &[784]),
+            "layer 'conv2d' (Conv2D) expects samples of shape (height, width, channels), got (784,); \
+             reshape the images to (28, 28, 1)"
+        );
+        assert_eq!(
+            err(Conv2D::new(0, 3), &[28, 28, 1]),
+            "layer 'conv2d' (Conv2D): expected a positive integer, received filters=0"
+        );
+        assert_eq!(
+            err(Conv2D::new(4, 3).strides((1, 0)), &[28, 28, 1]),
+            "layer 'conv2d' (Conv2D): expected positive integers, received strides=(1, 0)"
+        );
+        assert_eq!(
+            err(Conv2D::new(4, 5), &[4, 6, 1]),
+            "layer 'conv2d' (Conv2D): kernel_size (5, 5) is larger than the input (4, 6, 1) with \
+             padding='valid'; use padding='same' or a smaller kernel_size"
+        );
+        assert!(Conv2D::new(4, 5)
+            .padding(Padding::Same)
+            .build(&[4, 6, 1], &mut rng)
+            .is_ok());
+    }
+
+    #[test]
+    fn config_round_trips_and_counts_match_keras() {
+        let layer = Conv2D::new(64, (3, 2))
+            .strides(2)
+            .padding(Padding::Same)
+            .activation(Activation::Relu)
+            .use_bias(false)
+            .kernel_initializer(Initializer::HeNormal)
+            .name("c")
+            .input_shape(&[28, 28, 1]);
+        let cfg = layer.config();
+        assert_eq!(cfg["kernel_size"], json!([3, 2]));
+        assert_eq!(Conv2D::from_config(&cfg).unwrap().config(), cfg);
+        let err = |cfg: Value| Conv2D::from_config(&cfg).err().unwrap().to_string();
+        assert_eq!(
+            err(json!({"filters": 4, "kernel_size": [3, 0], "name": "c"})),
+            "layer 'c' (Conv2D): expected a positive integer or a pair of them, received kernel_size=[3, 0]"
+        );
+        assert_eq!(
+            err(json!({"kernel_size": 3})),
+            "Conv2D: the config is missing 'filters'"
+        );
+        // The CNN's two convolutions: 320 and 18496 parameters, as model.summary() reports.
+        let mut rng = Rng::seed_from_u64(0);
+        let mut c1 = Conv2D::new(32, 3).padding(Padding::Same);
+        assert_eq!(c1.build(&[28, 28, 1], &mut rng).unwrap(), vec![28, 28, 32]);
+        let mut c2 = Conv2D::new(64, 3).padding(Padding::Same);
+        assert_eq!(c2.build(&[14, 14, 32], &mut rng).unwrap(), vec![14, 14, 64]);
+        assert_eq!(
+            (
+                super::super::count_params(&c1).0,
+                super::super::count_params(&c2).0
+            ),
+            (320, 18496)
+        );
+    }
+}
