@@ -27,6 +27,8 @@ pub struct Sequential {
     pub(crate) output_shape: Vec<usize>,
     /// Per-sample output shape of each layer, set by `build`.
     pub(crate) layer_shapes: Vec<Vec<usize>>,
+    /// Index of the first layer with parameters: layers up to it need no input gradient.
+    pub(crate) first_with_params: usize,
     pub(crate) compiled: Option<Compiled>,
     pub(crate) seed: u64,
     /// Stream 2 of the seed: dropout masks.
@@ -61,6 +63,7 @@ impl Sequential {
             input_shape: None,
             output_shape: Vec::new(),
             layer_shapes: Vec::new(),
+            first_with_params: 0,
             compiled: None,
             seed: 0,
             dropout_rng: stream(0, 2),
@@ -148,6 +151,7 @@ impl Sequential {
         }
         self.input_shape = Some(input_shape.to_vec());
         self.output_shape = shape;
+        self.first_with_params = self.layers.iter().position(|l| !l.params().is_empty()).unwrap_or(self.layers.len());
         Ok(())
     }
 
@@ -264,7 +268,11 @@ impl Sequential {
             let (cur, after) = rest.split_at_mut(1);
             let x = before.last().map_or(&self.batch_x, |l| l.output());
             let dout = after.first().map_or(&self.loss_grad, |l| l.dinput());
-            cur[0].backward(x, dout, i > 0);
+            // Below the first layer with parameters nobody needs dL/dx: skip computing it.
+            cur[0].backward(x, dout, i > self.first_with_params);
+            if i <= self.first_with_params {
+                break;
+            }
         }
         c.state.begin_step();
         let mut index = 0;

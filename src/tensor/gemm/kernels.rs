@@ -8,21 +8,21 @@
 pub struct Kernel {
     pub mr: usize,
     pub nr: usize,
-    /// `run(kc, a, rsa, csa, b_panel, c_tile, ldc, h, w)`: C[..h, ..w] += A·B over kc steps,
-    /// with A(i, p) at `a[i·rsa + p·csa]` for all MR rows.
+    /// `run(kc, a, rsa, csa, b, ldb, c_tile, ldc, h, w)`: C[..h, ..w] += A·B over kc steps,
+    /// with A(i, p) at `a[i·rsa + p·csa]` for all MR rows and B(p, 0..NR) at `b[p·ldb..][..NR]`.
     pub run: Run,
 }
 
 /// A micro-kernel's signature (see [`Kernel::run`]).
-pub type Run = fn(usize, &[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize);
+pub type Run = fn(usize, &[f32], usize, usize, &[f32], usize, &mut [f32], usize, usize, usize);
 
 /// The portable kernel (scalar `mul_add`, the same rounding as the vector FMAs).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile<const MR: usize, const NR: usize>(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
+fn tile<const MR: usize, const NR: usize>(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
     let mut acc = [[0f32; NR]; MR];
-    for (p, bp) in b.chunks_exact(NR).take(kc).enumerate() {
-        let bp: &[f32; NR] = bp.try_into().expect("NR values");
+    for p in 0..kc {
+        let bp: &[f32; NR] = b[p * ldb..p * ldb + NR].try_into().expect("NR values");
         for (i, row) in acc.iter_mut().enumerate() {
             let av = a[i * rsa + p * csa];
             for (r, &bv) in row.iter_mut().zip(bp) {
@@ -45,16 +45,16 @@ macro_rules! simd_kernel {
     ($name:ident, $features:literal, $mr:literal, $nv:literal, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
         #[allow(clippy::too_many_arguments)]
-        pub(super) fn $name(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
+        pub(super) fn $name(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
             const MR: usize = $mr;
             const NV: usize = $nv;
             const NR: usize = NV * $lanes;
             assert!(kc == 0 || a.len() > (MR - 1) * rsa + (kc - 1) * csa);
-            assert!(b.len() >= kc * NR && h <= MR && w <= NR);
+            assert!((kc == 0 || b.len() >= (kc - 1) * ldb + NR) && h <= MR && w <= NR);
             assert!(h == 0 || c.len() >= (h - 1) * ldc + w);
             #[allow(clippy::too_many_arguments)]
             #[target_feature(enable = $features)]
-            unsafe fn inner(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
+            unsafe fn inner(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
                 use std::arch::x86_64::*;
                 let mut acc = [[$zero(); NV]; MR];
                 let (mut ap, mut bp) = (a.as_ptr(), b.as_ptr());
@@ -70,7 +70,7 @@ macro_rules! simd_kernel {
                         }
                     }
                     ap = ap.add(csa);
-                    bp = bp.add(NR);
+                    bp = bp.add(ldb);
                 }
                 if w == NR {
                     for (i, row) in acc.iter().enumerate().take(h) {
@@ -95,7 +95,7 @@ macro_rules! simd_kernel {
             }
             // SAFETY: `select` hands out this kernel only after detecting $features at run time;
             // the asserts above keep every pointer access inside the slices.
-            unsafe { inner(kc, a, rsa, csa, b, c, ldc, h, w) }
+            unsafe { inner(kc, a, rsa, csa, b, ldb, c, ldc, h, w) }
         }
     };
 }
@@ -109,8 +109,8 @@ mod x86 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn generic_4x8(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32], ldc: usize, h: usize, w: usize) {
-    tile::<4, 8>(kc, a, rsa, csa, b, c, ldc, h, w)
+fn generic_4x8(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
+    tile::<4, 8>(kc, a, rsa, csa, b, ldb, c, ldc, h, w)
 }
 
 /// The best kernel for this CPU and an output `n` columns wide (narrow outputs, such as a

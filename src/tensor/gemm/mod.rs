@@ -24,8 +24,9 @@ pub enum Transpose {
 const KC: usize = 256;
 /// Rows of A packed per block: 48, the least common multiple of the kernels' MR (4, 6, 8, 16).
 const MC: usize = 48;
-/// Products smaller than this (multiply-adds) run on one thread.
-const PARALLEL_MIN: usize = 1 << 21;
+/// Products smaller than this (multiply-adds, ~80 µs of work) run on one thread: below it
+/// handing work to the pool costs more than it saves.
+const PARALLEL_MIN: usize = 4_000_000;
 
 thread_local! {
     /// Packing buffers kept per thread, grown once: no allocation per call. Separate cells, as
@@ -93,38 +94,60 @@ fn product(kernel: kernels::Kernel, threads: usize, m: usize, k: usize, n: usize
         PACK_B.with(|bpack| {
             let bpack = &mut *bpack.borrow_mut();
             pack_b_into(b, p0, kc, n, kernel.nr, bpack);
+            // Rows of C in blocks, one thread each: no sum is ever split, so the bits do not
+            // depend on the block size or the thread count.
+            let parallel = threads > 1 && m * n * k >= PARALLEL_MIN && m > kernel.mr;
+            let rows = if parallel { m.div_ceil(threads).next_multiple_of(kernel.mr).min(MC) } else { MC };
             let run = |(blk, c_blk): (usize, &mut [f32])| {
                 PACK_A.with(|apack| {
-                    let rows = c_blk.len() / n;
-                    block(kernel, a, blk * MC, rows, p0, kc, n, bpack, c_blk, &mut apack.borrow_mut());
+                    let block_rows = c_blk.len() / n;
+                    block(kernel, a, blk * rows, block_rows, p0, kc, b, n, bpack, c_blk, &mut apack.borrow_mut());
                 })
             };
-            if threads > 1 && m * n * k >= PARALLEL_MIN && m > MC {
-                // Rows of C in MC-row blocks, one thread each: no sum is ever split.
-                c.par_chunks_mut(MC * n).enumerate().for_each(run);
+            if parallel {
+                c.par_chunks_mut(rows * n).enumerate().for_each(run);
             } else {
-                c.chunks_mut(MC * n).enumerate().for_each(run);
+                c.chunks_mut(rows * n).enumerate().for_each(run);
             }
         });
     }
 }
 
-/// Packs B[p0..p0+kc, 0..n] into column panels of width nr, zero-padded: panel j holds
-/// kc rows of nr contiguous values.
+/// Whether panel `jp` (columns jp·nr..) of B can be read in place: rows contiguous and the
+/// panel full width. Otherwise it is copied, zero-padded, into the packing buffer.
+fn direct_panel(b: View, jp: usize, n: usize, nr: usize) -> bool {
+    b.cs == 1 && (jp + 1) * nr <= n
+}
+
+/// Packs the panels of B[p0..p0+kc, 0..n] that cannot be read in place: panel jp goes to
+/// `out[jp·kc·nr..]`, kc rows of nr values.
 fn pack_b_into(b: View, p0: usize, kc: usize, n: usize, nr: usize, out: &mut Vec<f32>) {
     let panels = n.div_ceil(nr);
-    out.clear();
-    out.resize(panels * kc * nr, 0.0);
-    for (jp, panel) in out.chunks_exact_mut(kc * nr).enumerate() {
+    if out.len() < panels * kc * nr {
+        out.resize(panels * kc * nr, 0.0);
+    }
+    for (jp, panel) in out.chunks_exact_mut(kc * nr).take(panels).enumerate() {
+        if direct_panel(b, jp, n, nr) {
+            continue;
+        }
         let j0 = jp * nr;
         let w = nr.min(n - j0);
-        for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
-            if b.cs == 1 {
+        if b.cs == 1 {
+            for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
                 let start = (p0 + p) * b.rs + j0;
                 row[..w].copy_from_slice(&b.data[start..start + w]);
-            } else {
-                for (j, v) in row[..w].iter_mut().enumerate() {
-                    *v = b.at(p0 + p, j0 + j);
+                row[w..].fill(0.0);
+            }
+        } else {
+            // B stored transposed: each column is contiguous, so read it in one pass.
+            for j in 0..nr {
+                if j < w {
+                    let col = &b.data[(j0 + j) * b.cs + p0 * b.rs..];
+                    for p in 0..kc {
+                        panel[p * nr + j] = col[p * b.rs];
+                    }
+                } else {
+                    (0..kc).for_each(|p| panel[p * nr + j] = 0.0);
                 }
             }
         }
@@ -135,7 +158,7 @@ fn pack_b_into(b: View, p0: usize, kc: usize, n: usize, nr: usize, out: &mut Vec
 /// are read where they lie (the kernel broadcasts one value of A at a time, so any strides do);
 /// a last, partial sliver is copied into a zero-padded buffer first.
 #[allow(clippy::too_many_arguments)]
-fn block(kernel: kernels::Kernel, a: View, i0: usize, rows: usize, p0: usize, kc: usize, n: usize, bpack: &[f32], c: &mut [f32], apack: &mut Vec<f32>) {
+fn block(kernel: kernels::Kernel, a: View, i0: usize, rows: usize, p0: usize, kc: usize, b: View, n: usize, bpack: &[f32], c: &mut [f32], apack: &mut Vec<f32>) {
     let (mr, nr) = (kernel.mr, kernel.nr);
     for s in 0..rows.div_ceil(mr) {
         let (r0, h) = (i0 + s * mr, mr.min(rows - s * mr));
@@ -151,10 +174,11 @@ fn block(kernel: kernels::Kernel, a: View, i0: usize, rows: usize, p0: usize, kc
             }
             (&apack[..], 1, mr)
         };
-        for (jp, panel) in bpack.chunks_exact(kc * nr).enumerate() {
+        for (jp, packed) in bpack.chunks_exact(kc * nr).take(n.div_ceil(nr)).enumerate() {
             let j0 = jp * nr;
             let w = nr.min(n - j0);
-            (kernel.run)(kc, sliver, rsa, csa, panel, &mut c[s * mr * n + j0..], n, h, w);
+            let (panel, ldb) = if direct_panel(b, jp, n, nr) { (&b.data[p0 * b.rs + j0..], b.rs) } else { (packed, nr) };
+            (kernel.run)(kc, sliver, rsa, csa, panel, ldb, &mut c[s * mr * n + j0..], n, h, w);
         }
     }
 }

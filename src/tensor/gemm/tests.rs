@@ -47,7 +47,7 @@ fn matches_f64_reference_for_every_shape_and_transpose() {
 #[test]
 fn every_kernel_and_thread_count_gives_identical_bits() {
     // Large enough to take the multi-threaded path (m·n·k ≥ PARALLEL_MIN, m > MC).
-    let (m, k, n) = (600, 300, 40);
+    let (m, k, n) = (1200, 300, 40);
     let (a, b) = (values(m * k, 3.0), values(k * n, 4.0));
     let av = View { data: &a, rs: k, cs: 1 };
     let bv = View { data: &b, rs: n, cs: 1 };
