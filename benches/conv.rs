@@ -18,11 +18,7 @@ fn random(shape: &[usize], rng: &mut Rng) -> Tensor {
 }
 
 /// A built layer, an input batch for it and a gradient for its output.
-fn setup(
-    mut layer: Box<dyn Layer>,
-    sample: &[usize],
-    rng: &mut Rng,
-) -> (Box<dyn Layer>, Tensor, Tensor) {
+fn setup(mut layer: Box<dyn Layer>, sample: &[usize], rng: &mut Rng) -> (Box<dyn Layer>, Tensor, Tensor) {
     let out = layer.build(sample, rng).unwrap();
     let x = random(&[&[BATCH][..], sample].concat(), rng);
     let dout = random(&[&[BATCH][..], &out].concat(), rng);
@@ -49,42 +45,18 @@ fn conv(c: &mut Criterion) {
             vec![14, 14, 32],
             true,
         ),
-        (
-            "pool1_2x2_28x28x32",
-            Box::new(MaxPooling2D::new(2)),
-            vec![28, 28, 32],
-            true,
-        ),
-        (
-            "pool2_2x2_14x14x64",
-            Box::new(MaxPooling2D::new(2)),
-            vec![14, 14, 64],
-            true,
-        ),
+        ("pool1_2x2_28x28x32", Box::new(MaxPooling2D::new(2)), vec![28, 28, 32], true),
+        ("pool2_2x2_14x14x64", Box::new(MaxPooling2D::new(2)), vec![14, 14, 64], true),
     ];
     for (name, layer, sample, need_dinput) in cases {
         let (mut layer, x, dout) = setup(layer, &sample, &mut rng);
         let mut fwd_rng = Rng::seed_from_u64(1);
         c.bench_function(&format!("{name}/forward"), |b| {
-            b.iter(|| {
-                layer.forward(
-                    &x,
-                    &mut Ctx {
-                        training: true,
-                        rng: &mut fwd_rng,
-                    },
-                )
-            })
+            b.iter(|| layer.forward(&x, &mut Ctx { training: true, rng: &mut fwd_rng }))
         });
         c.bench_function(&format!("{name}/forward_backward"), |b| {
             b.iter(|| {
-                layer.forward(
-                    &x,
-                    &mut Ctx {
-                        training: true,
-                        rng: &mut fwd_rng,
-                    },
-                );
+                layer.forward(&x, &mut Ctx { training: true, rng: &mut fwd_rng });
                 layer.backward(&x, &dout, need_dinput);
             })
         });
@@ -119,13 +91,7 @@ fn cnn_step(c: &mut Criterion) {
             for i in 0..layers.len() {
                 let (done, rest) = layers.split_at_mut(i);
                 let input = done.last().map_or(&x, |l| l.output());
-                rest[0].forward(
-                    input,
-                    &mut Ctx {
-                        training: true,
-                        rng: &mut fwd_rng,
-                    },
-                );
+                rest[0].forward(input, &mut Ctx { training: true, rng: &mut fwd_rng });
             }
             for i in (0..layers.len()).rev() {
                 let (before, rest) = layers.split_at_mut(i);

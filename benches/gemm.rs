@@ -22,14 +22,7 @@ struct Shape {
 }
 
 const fn s(name: &'static str, m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Shape {
-    Shape {
-        name,
-        m,
-        k,
-        n,
-        ta,
-        tb,
-    }
+    Shape { name, m, k, n, ta, tb }
 }
 
 const SHAPES: &[Shape] = &[
@@ -49,14 +42,10 @@ const SHAPES: &[Shape] = &[
 ];
 
 fn fill(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         })
         .collect()
@@ -68,16 +57,8 @@ fn inputs(sh: &Shape) -> (Vec<f32>, Vec<f32>) {
 
 /// Row and column strides of op(a) (m, k) and op(b) (k, n).
 fn strides(sh: &Shape) -> ((isize, isize), (isize, isize)) {
-    let a = if sh.ta {
-        (1, sh.m as isize)
-    } else {
-        (sh.k as isize, 1)
-    };
-    let b = if sh.tb {
-        (1, sh.k as isize)
-    } else {
-        (sh.n as isize, 1)
-    };
+    let a = if sh.ta { (1, sh.m as isize) } else { (sh.k as isize, 1) };
+    let b = if sh.tb { (1, sh.k as isize) } else { (sh.n as isize, 1) };
     (a, b)
 }
 
@@ -159,11 +140,7 @@ fn determinism_report() {
         gemm::set_threading_threshold(gemm::DEFAULT_THREADING_THRESHOLD);
         let mm = run(None);
         let mm_repeat = (0..5).all(|_| bits(&run(None)) == bits(&mm));
-        let gap = mm
-            .iter()
-            .zip(&g1)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let gap = mm.iter().zip(&g1).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
         let naive_spot = (0..sh.k)
             .map(|p| {
                 let ai = if sh.ta { p * sh.m } else { p };
@@ -195,10 +172,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(BenchmarkId::from_parameter("matrixmultiply"), |bn| {
             bn.iter(|| with_matrixmultiply(sh, &a, &b, &mut out))
         });
-        for (label, par) in [
-            ("gemm_none", Parallelism::None),
-            ("gemm_rayon2", Parallelism::Rayon(2)),
-        ] {
+        for (label, par) in [("gemm_none", Parallelism::None), ("gemm_rayon2", Parallelism::Rayon(2))] {
             group.bench_function(BenchmarkId::from_parameter(label), |bn| {
                 bn.iter(|| with_gemm(sh, &a, &b, &mut out, par))
             });

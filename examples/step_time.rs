@@ -26,9 +26,8 @@ fn main() -> kiln::Result<()> {
         other => return Err(kiln::Error::value(format!("unknown model '{other}'; use lesson or mlp"))),
     }
     model.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]))?;
-    let fit = |model: &mut Sequential, epochs| {
-        model.fit(&x, &y, FitOptions { epochs, verbose: 0, ..Default::default() })
-    };
+    let fit =
+        |model: &mut Sequential, epochs| model.fit(&x, &y, FitOptions { epochs, verbose: 0, ..Default::default() });
     fit(&mut model, 1)?; // warm-up epoch
     let epochs = 3;
     let start = Instant::now();

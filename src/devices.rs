@@ -55,11 +55,7 @@ pub fn report() -> DeviceReport {
         Ok(gpus) => (gpus, None),
         Err(reason) => (Vec::new(), Some(reason)),
     };
-    DeviceReport {
-        cpu,
-        gpus,
-        nvml_error,
-    }
+    DeviceReport { cpu, gpus, nvml_error }
 }
 
 /// The first `model name : ...` line of /proc/cpuinfo text.
@@ -101,15 +97,10 @@ pub fn simd_level() -> &'static str {
 /// All GPUs NVML lists, or why NVML could not be loaded or initialised.
 fn nvidia_gpus() -> Result<Vec<GpuInfo>, String> {
     let nvml = Nvml::init().map_err(|e| e.to_string())?;
-    let count = nvml
-        .device_count()
-        .map_err(|e| format!("device count: {e}"))?;
+    let count = nvml.device_count().map_err(|e| format!("device count: {e}"))?;
     let driver_version = nvml.sys_driver_version().ok();
     let cuda_driver_version = nvml.sys_cuda_driver_version().ok().map(|v| {
-        let (major, minor) = (
-            nvml_wrapper::cuda_driver_version_major(v),
-            nvml_wrapper::cuda_driver_version_minor(v),
-        );
+        let (major, minor) = (nvml_wrapper::cuda_driver_version_major(v), nvml_wrapper::cuda_driver_version_minor(v));
         format!("{major}.{minor}")
     });
     let gpus = (0..count)
@@ -118,9 +109,7 @@ fn nvidia_gpus() -> Result<Vec<GpuInfo>, String> {
             let (name, memory_gib) = match &device {
                 Ok(d) => (
                     d.name().unwrap_or_else(|e| format!("unnamed GPU ({e})")),
-                    d.memory_info()
-                        .ok()
-                        .map(|m| m.total as f64 / (1u64 << 30) as f64),
+                    d.memory_info().ok().map(|m| m.total as f64 / (1u64 << 30) as f64),
                 ),
                 Err(e) => (format!("inaccessible GPU ({e})"), None),
             };
@@ -143,10 +132,7 @@ impl fmt::Display for DeviceReport {
         writeln!(f, "  SIMD: {}", self.cpu.simd)?;
         if self.gpus.is_empty() {
             let reason = self.nvml_error.as_deref().unwrap_or("0 devices");
-            return writeln!(
-                f,
-                "No NVIDIA GPU or driver found (NVML: {reason}); training runs on the CPU."
-            );
+            return writeln!(f, "No NVIDIA GPU or driver found (NVML: {reason}); training runs on the CPU.");
         }
         for gpu in &self.gpus {
             write!(f, "GPU {}: {}", gpu.index, gpu.name)?;
@@ -201,25 +187,16 @@ mod tests {
         let text = report.to_string();
         println!("{text}");
         assert!(report.cpu.logical_cores >= 1);
-        assert!(
-            text.contains(&format!("logical cores: {}", report.cpu.logical_cores)),
-            "{text}"
-        );
+        assert!(text.contains(&format!("logical cores: {}", report.cpu.logical_cores)), "{text}");
         assert!(text.contains(report.cpu.simd), "{text}");
         if report.gpus.is_empty() {
             assert!(report.nvml_error.is_some());
-            assert!(
-                text.contains("No NVIDIA GPU or driver found (NVML: "),
-                "{text}"
-            );
+            assert!(text.contains("No NVIDIA GPU or driver found (NVML: "), "{text}");
             assert!(text.contains("training runs on the CPU."), "{text}");
         } else {
             assert!(report.nvml_error.is_none());
             for gpu in &report.gpus {
-                assert!(
-                    text.contains(&format!("GPU {}: {}", gpu.index, gpu.name)),
-                    "{text}"
-                );
+                assert!(text.contains(&format!("GPU {}: {}", gpu.index, gpu.name)), "{text}");
             }
         }
     }
@@ -227,11 +204,7 @@ mod tests {
     #[test]
     fn display_of_a_gpu_line() {
         let report = DeviceReport {
-            cpu: CpuInfo {
-                model: "test CPU".into(),
-                logical_cores: 2,
-                simd: "SSE2",
-            },
+            cpu: CpuInfo { model: "test CPU".into(), logical_cores: 2, simd: "SSE2" },
             gpus: vec![GpuInfo {
                 index: 0,
                 name: "NVIDIA H100".into(),
@@ -242,10 +215,7 @@ mod tests {
             nvml_error: None,
         };
         let text = report.to_string();
-        assert!(
-            text.contains("GPU 0: NVIDIA H100, 79.6 GiB, driver 550.54.15, CUDA 12.4"),
-            "{text}"
-        );
+        assert!(text.contains("GPU 0: NVIDIA H100, 79.6 GiB, driver 550.54.15, CUDA 12.4"), "{text}");
         assert!(!text.contains("No NVIDIA GPU"));
         let json = serde_json::to_string(&report).unwrap();
         assert!(json.contains("\"memory_gib\":79.6"), "{json}");

@@ -18,11 +18,7 @@ pub enum Error {
     Format { path: PathBuf, message: String },
     /// A file's SHA-256 differs from the published one.
     #[error("{path}: checksum mismatch: expected sha256 {expected}, got {actual}")]
-    Checksum {
-        path: PathBuf,
-        expected: String,
-        actual: String,
-    },
+    Checksum { path: PathBuf, expected: String, actual: String },
     /// A download failed on every mirror.
     #[error("download failed: {0}")]
     Download(String),
@@ -39,17 +35,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.as_ref().to_path_buf(),
-            source,
-        }
+        Error::Io { path: path.as_ref().to_path_buf(), source }
     }
 
     pub fn format(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
-        Error::Format {
-            path: path.as_ref().to_path_buf(),
-            message: message.into(),
-        }
+        Error::Format { path: path.as_ref().to_path_buf(), message: message.into() }
     }
 
     pub fn value(message: impl Into<String>) -> Self {

@@ -12,11 +12,11 @@ pub use tensor::{Tensor, U8Tensor};
 pub mod data;
 pub mod datasets;
 pub mod devices;
+pub mod io;
 pub mod layers;
 pub mod losses;
+pub mod model;
+pub mod optimizers;
 #[cfg(test)]
 pub(crate) mod test_support;
-pub mod optimizers;
-pub mod model;
-pub mod io;
 pub mod viz;

@@ -30,9 +30,5 @@ pub fn tensor_from_json(v: &serde_json::Value) -> Tensor {
 /// |a - b| <= 1e-5 · max(1, |b|), the tolerance the issues ask for against Keras.
 #[track_caller]
 pub fn assert_close(a: f32, b: f32, what: &str) {
-    assert!(
-        (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-        "{what}: {a} vs Keras {b} (difference {})",
-        (a - b).abs()
-    );
+    assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{what}: {a} vs Keras {b} (difference {})", (a - b).abs());
 }

@@ -25,10 +25,7 @@ enum Reply {
 fn serve(routes: Vec<(&str, Reply)>, max_requests: usize) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let routes: HashMap<String, Reply> = routes
-        .into_iter()
-        .map(|(p, r)| (p.to_string(), r))
-        .collect();
+    let routes: HashMap<String, Reply> = routes.into_iter().map(|(p, r)| (p.to_string(), r)).collect();
     let log = Arc::new(Mutex::new(Vec::new()));
     let seen = log.clone();
     std::thread::spawn(move || {
@@ -54,9 +51,7 @@ fn serve(routes: Vec<(&str, Reply)>, max_requests: usize) -> (String, Arc<Mutex<
                 None => ("404 Not Found", b"not found".to_vec(), 9),
             };
             let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n", body.len());
-            let _ = s
-                .write_all(head.as_bytes())
-                .and_then(|_| s.write_all(&body[..send]));
+            let _ = s.write_all(head.as_bytes()).and_then(|_| s.write_all(&body[..send]));
         }
     });
     (base, log)
@@ -72,9 +67,7 @@ fn gz_idx(dims: &[usize], data: &[u8]) -> (Vec<u8>, String) {
 
 /// Entries in `dir` other than `keep`: leftovers such as temporary files.
 fn others(dir: &Path, keep: &str) -> Vec<String> {
-    let names = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
+    let names = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned());
     names.filter(|n| n != keep).collect()
 }
 
@@ -115,10 +108,7 @@ fn checksum_mismatch_leaves_no_file() {
     );
     assert_eq!(e.to_string(), want);
     assert!(!dest.exists());
-    assert!(
-        others(dir.path(), "f.gz").is_empty(),
-        "temporary file left behind"
-    );
+    assert!(others(dir.path(), "f.gz").is_empty(), "temporary file left behind");
 }
 
 #[test]
@@ -128,45 +118,23 @@ fn cut_off_transfer_leaves_no_file() {
     let (base, _) = serve(vec![("/m/f.gz", Reply::CutOff(bytes))], 1);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.gz");
-    let e = download(&[format!("{base}/m/f.gz")], &dest, &sha, false)
-        .unwrap_err()
-        .to_string();
+    let e = download(&[format!("{base}/m/f.gz")], &dest, &sha, false).unwrap_err().to_string();
     assert!(
-        e.starts_with(&format!(
-            "download failed: {}: every mirror failed:\n  {base}/m/f.gz: ",
-            dest.display()
-        )),
+        e.starts_with(&format!("download failed: {}: every mirror failed:\n  {base}/m/f.gz: ", dest.display())),
         "{e}"
     );
     assert!(!dest.exists());
-    assert!(
-        others(dir.path(), "f.gz").is_empty(),
-        "temporary file left behind"
-    );
+    assert!(others(dir.path(), "f.gz").is_empty(), "temporary file left behind");
 }
 
 #[test]
 fn load_data_from_empty_cache_downloads_everything() {
     let images = |n: usize| gz_idx(&[n, 28, 28], &vec![3; n * 784]);
-    let files = [
-        images(5),
-        gz_idx(&[5], &[0, 1, 2, 3, 9]),
-        images(2),
-        gz_idx(&[2], &[4, 5]),
-    ];
+    let files = [images(5), gz_idx(&[5], &[0, 1, 2, 3, 9]), images(2), gz_idx(&[2], &[4, 5])];
     let names = fashion_mnist::FILES.map(|(name, _)| name);
-    let routes = names
-        .iter()
-        .zip(&files)
-        .map(|(n, (b, _))| (n.to_string(), Reply::Body(b.clone())));
+    let routes = names.iter().zip(&files).map(|(n, (b, _))| (n.to_string(), Reply::Body(b.clone())));
     let routes: Vec<(String, Reply)> = routes.map(|(n, r)| (format!("/mirror/{n}"), r)).collect();
-    let (base, log) = serve(
-        routes
-            .iter()
-            .map(|(p, r)| (p.as_str(), r.clone()))
-            .collect(),
-        16,
-    );
+    let (base, log) = serve(routes.iter().map(|(p, r)| (p.as_str(), r.clone())).collect(), 16);
     let root = tempfile::tempdir().unwrap();
     let cache = root.path().join("cache").join("fashion-mnist");
     let opts = fashion_mnist::LoadOptions {
@@ -184,28 +152,14 @@ fn load_data_from_empty_cache_downloads_everything() {
     assert_eq!(d.train_images.shape(), &[5, 28, 28]);
     assert_eq!(d.test_labels.data(), &[4, 5]);
     assert_eq!(d.class_counts().0, [1, 1, 1, 1, 0, 0, 0, 0, 0, 1]);
-    assert_eq!(
-        log.lock().unwrap().len(),
-        8,
-        "each file: dead mirror, then the good one"
-    );
+    assert_eq!(log.lock().unwrap().len(), 8, "each file: dead mirror, then the good one");
     // Second load: from the cache, no network.
     let ((x, y), (xt, yt)) = fashion_mnist::load_data_from(&opts).unwrap();
     assert_eq!((x.rows(), y.rows(), xt.rows(), yt.rows()), (5, 5, 2, 2));
-    assert_eq!(
-        fashion_mnist::load(&opts).unwrap().source,
-        Source::Cache(cache.clone())
-    );
+    assert_eq!(fashion_mnist::load(&opts).unwrap().source, Source::Cache(cache.clone()));
     // A corrupt cached file is replaced by a fresh download.
     std::fs::write(cache.join(names[1]), b"junk").unwrap();
-    assert_eq!(
-        fashion_mnist::load(&opts).unwrap().source,
-        Source::Downloaded(cache.clone())
-    );
+    assert_eq!(fashion_mnist::load(&opts).unwrap().source, Source::Downloaded(cache.clone()));
     assert_eq!(log.lock().unwrap().len(), 16);
-    assert_eq!(
-        others(&cache, "").len(),
-        4,
-        "only the four files in the cache"
-    );
+    assert_eq!(others(&cache, "").len(), 4, "only the four files in the cache");
 }

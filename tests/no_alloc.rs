@@ -89,4 +89,3 @@ fn fit_allocates_per_epoch_not_per_step() {
     let per_epoch = (three - one) / 2;
     assert!(per_epoch < 10, "{per_epoch} allocations per epoch of 101 steps");
 }
-

@@ -15,7 +15,8 @@ use safetensors::{Dtype, SafeTensors};
 fn data() -> (Tensor, Tensor) {
     let (n, d) = (64, 8);
     let x: Vec<f32> = (0..n * d).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
-    let y: Vec<f32> = (0..n).map(|r| (x[r * d..(r + 1) * d].iter().sum::<f32>() * 2.0).rem_euclid(3.0).floor()).collect();
+    let y: Vec<f32> =
+        (0..n).map(|r| (x[r * d..(r + 1) * d].iter().sum::<f32>() * 2.0).rem_euclid(3.0).floor()).collect();
     (Tensor::from_vec(&[n, d], x).unwrap(), Tensor::from_vec(&[n], y).unwrap())
 }
 
@@ -116,10 +117,23 @@ fn the_file_is_plain_safetensors() {
     let mut names = file.names();
     names.sort();
     let mut want = vec![
-        "batch_normalization.beta", "batch_normalization.gamma", "batch_normalization.moving_mean",
-        "batch_normalization.moving_variance", "hidden.bias", "hidden.kernel", "output.bias", "output.kernel",
+        "batch_normalization.beta",
+        "batch_normalization.gamma",
+        "batch_normalization.moving_mean",
+        "batch_normalization.moving_variance",
+        "hidden.bias",
+        "hidden.kernel",
+        "output.bias",
+        "output.kernel",
     ];
-    for p in ["batch_normalization.beta", "batch_normalization.gamma", "hidden.bias", "hidden.kernel", "output.bias", "output.kernel"] {
+    for p in [
+        "batch_normalization.beta",
+        "batch_normalization.gamma",
+        "hidden.bias",
+        "hidden.kernel",
+        "output.bias",
+        "output.kernel",
+    ] {
         want.push(Box::leak(format!("optimizer.{p}.m").into_boxed_str()));
         want.push(Box::leak(format!("optimizer.{p}.v").into_boxed_str()));
     }
@@ -188,7 +202,10 @@ fn weights_round_trip_and_mismatches_are_named() {
     fewer.add(Dense::new(5).name("hidden").input_shape(&[8]));
     fewer.build(&[8]).unwrap();
     let e = err_text(fewer.load_weights(&path));
-    assert!(e.starts_with(&format!("{}: the file has weights the model lacks: 'batch_normalization.beta'", path.display())), "{e}");
+    assert!(
+        e.starts_with(&format!("{}: the file has weights the model lacks: 'batch_normalization.beta'", path.display())),
+        "{e}"
+    );
 }
 
 #[test]
@@ -269,19 +286,27 @@ fn bad_metadata_and_tensors_are_clear_errors() {
 
     let good = vec![("hidden.kernel", Dtype::F32, vec![2, 3], f32s(6)), ("hidden.bias", Dtype::F32, vec![3], f32s(3))];
     let mut m = meta(arch("Dense"));
-    m.insert("compile".into(), r#"{"loss": "mse", "metrics": [], "optimizer": {"name": "adamax", "config": {}}}"#.into());
+    m.insert(
+        "compile".into(),
+        r#"{"loss": "mse", "metrics": [], "optimizer": {"name": "adamax", "config": {}}}"#.into(),
+    );
     write_safetensors(&p, good.clone(), m);
     let e = err_text(load_model(&p));
     assert!(e.starts_with(&format!("{shown}: unknown optimizer 'adamax'")), "{e}");
 
     let mut m = meta(arch("Dense"));
-    m.insert("compile".into(), r#"{"loss": "mse", "optimizer": {"name": "adam", "config": {}}, "iterations": 1}"#.into());
+    m.insert(
+        "compile".into(),
+        r#"{"loss": "mse", "optimizer": {"name": "adam", "config": {}}, "iterations": 1}"#.into(),
+    );
     let mut with_half_state = good.clone();
     with_half_state.push(("optimizer.hidden.kernel.m", Dtype::F32, vec![2, 3], f32s(6)));
     write_safetensors(&p, with_half_state, m.clone());
     assert_eq!(
         err_text(load_model(&p)),
-        format!("{shown}: incomplete optimizer state: expected 'optimizer.hidden.kernel.m', 'optimizer.hidden.kernel.v'")
+        format!(
+            "{shown}: incomplete optimizer state: expected 'optimizer.hidden.kernel.m', 'optimizer.hidden.kernel.v'"
+        )
     );
     let mut wrong_state = good.clone();
     wrong_state.push(("optimizer.hidden.bias.m", Dtype::F32, vec![2], f32s(2)));

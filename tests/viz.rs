@@ -34,38 +34,23 @@ fn show_draws_the_first_images_dark_on_white() {
     let png = dir.path().join("samples.png");
     let out = kiln(&["show", "--out", path(&png), "--terminal", "never"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).starts_with("labels: [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert!(text(&out.stdout).starts_with("labels: [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]"), "{}", text(&out.stdout));
 
     let c = Canvas::read_png(&png).unwrap();
     let layout = SheetLayout::samples(10, 28, 28);
     assert_eq!((c.width(), c.height()), layout.size());
-    let opts = LoadOptions {
-        download: false,
-        ..LoadOptions::default()
-    };
+    let opts = LoadOptions { download: false, ..LoadOptions::default() };
     let data = fashion_mnist::load(&opts).unwrap();
     for i in [0, 3, 9] {
         let img = &data.train_images.data()[i * 784..(i + 1) * 784];
-        let (at, &max) = img
-            .iter()
-            .enumerate()
-            .max_by_key(|&(k, v)| (*v, std::cmp::Reverse(k)))
-            .unwrap();
+        let (at, &max) = img.iter().enumerate().max_by_key(|&(k, v)| (*v, std::cmp::Reverse(k))).unwrap();
         let (x0, y0) = layout.origin(i);
         let (r, col) = (at as u32 / 28, at as u32 % 28);
         let s = layout.scale;
         // The brightest pixel of the data is the darkest ink in the picture, on all of its block.
         assert!(max > 200);
         for (dx, dy) in [(0, 0), (s - 1, s - 1)] {
-            assert_eq!(
-                c.pixel(x0 + col * s + dx, y0 + r * s + dy),
-                gray_r(max),
-                "image {i} pixel ({r}, {col})"
-            );
+            assert_eq!(c.pixel(x0 + col * s + dx, y0 + r * s + dy), gray_r(max), "image {i} pixel ({r}, {col})");
         }
         // Its top-left corner is background (0 in the data): white.
         assert_eq!((img[0], c.pixel(x0, y0)), (0, [255; 3]), "image {i}");
@@ -76,29 +61,14 @@ fn show_draws_the_first_images_dark_on_white() {
 fn show_draws_half_blocks_in_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("s.png");
-    let args = [
-        "show",
-        "--split",
-        "test",
-        "--count",
-        "3",
-        "--start",
-        "2",
-        "--out",
-        path(&png),
-        "--terminal",
-        "always",
-    ];
+    let args = ["show", "--split", "test", "--count", "3", "--start", "2", "--out", path(&png), "--terminal", "always"];
     let out = kiln_with(&args, "100");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     // Three 28-column images and two 2-column gaps fit in 100 columns: 14 rows of cells
     // (28 pixels), then the class names.
     assert_eq!(s.lines().filter(|l| l.contains('▀')).count(), 14, "{s}");
-    assert_eq!(
-        s.lines().find(|l| l.contains('▀')).unwrap().matches('▀').count(),
-        3 * 28
-    );
+    assert_eq!(s.lines().find(|l| l.contains('▀')).unwrap().matches('▀').count(), 3 * 28);
     assert!(s.contains("Trouser") && s.contains("Shirt"), "{s}");
     assert!(s.contains("labels: [1, 1, 6]"), "{s}");
     // In 60 columns they wrap: two images, then one.
@@ -115,24 +85,10 @@ fn show_rejects_bad_selections_and_paths() {
         assert!(!out.status.success(), "{args:?} should fail");
         text(&out.stderr)
     };
-    let e = err(&[
-        "show",
-        "--split",
-        "test",
-        "--count",
-        "20000",
-        "--out",
-        "/tmp/kiln-never.png",
-    ]);
-    assert!(
-        e.contains("--count 20000 is more than the 10000 images of the test split"),
-        "{e}"
-    );
+    let e = err(&["show", "--split", "test", "--count", "20000", "--out", "/tmp/kiln-never.png"]);
+    assert!(e.contains("--count 20000 is more than the 10000 images of the test split"), "{e}");
     let e = err(&["show", "--start", "60000", "--out", "/tmp/kiln-never.png"]);
-    assert!(
-        e.contains("--start 60000 is out of range: the train split has 60000 images"),
-        "{e}"
-    );
+    assert!(e.contains("--start 60000 is out of range: the train split has 60000 images"), "{e}");
     let e = err(&["show", "--out", "/nonexistent-kiln-dir/samples.png"]);
     assert!(e.contains("/nonexistent-kiln-dir/samples.png"), "{e}");
     assert!(!Path::new("/tmp/kiln-never.png").exists());
@@ -158,9 +114,5 @@ fn plot_redraws_history_from_a_report_and_a_csv_log() {
     assert_eq!(Canvas::read_png(&png).unwrap(), from_csv);
 
     let out = kiln(&["plot", path(&dir.path().join("missing.json"))]);
-    assert!(
-        !out.status.success() && text(&out.stderr).contains("missing.json"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(!out.status.success() && text(&out.stderr).contains("missing.json"), "{}", text(&out.stderr));
 }

@@ -136,11 +136,7 @@ pub fn check_output_path(flag: &str, path: &std::path::Path) -> Result<()> {
         _ => std::path::Path::new("."),
     };
     if !dir.is_dir() {
-        return Err(Error::value(format!(
-            "{flag} {}: directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
+        return Err(Error::value(format!("{flag} {}: directory {} does not exist", path.display(), dir.display())));
     }
     if path.is_dir() {
         return Err(Error::value(format!("{flag} {}: is a directory, expected a file path", path.display())));

@@ -38,7 +38,8 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     if let Some(path) = &args.confusion {
         let predicted = model.predict(x)?.argmax_rows();
         let truth: Vec<usize> = y.data().iter().map(|&v| v as usize).collect();
-        let matrix = ConfusionMatrix::from_predictions(&predicted, &truth, CLASS_NAMES.len())?.with_class_names(&CLASS_NAMES)?;
+        let matrix =
+            ConfusionMatrix::from_predictions(&predicted, &truth, CLASS_NAMES.len())?.with_class_names(&CLASS_NAMES)?;
         println!("\n{}", matrix.to_string().trim_end());
         matrix.save_png(path)?;
         println!("confusion matrix written to {}", path.display());

@@ -58,7 +58,10 @@ pub fn run(args: InspectArgs) -> Result<()> {
         let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
         let (x, y, _) = data.split(Split::Test);
         if i >= x.rows() {
-            return Err(Error::value(format!("--feature-maps {i} is out of range: the test split has {} images", x.rows())));
+            return Err(Error::value(format!(
+                "--feature-maps {i} is out of range: the test split has {} images",
+                x.rows()
+            )));
         }
         let outputs = model.layer_outputs(&x.select_rows(&[i]))?;
         let mut maps = FeatureMaps::new();

@@ -21,19 +21,11 @@ pub struct PlotArgs {
 pub fn run(args: PlotArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.file.with_extension("png"));
     if out == args.file {
-        return Err(Error::value(format!(
-            "{} would be overwritten by its own plot: pass --out",
-            args.file.display()
-        )));
+        return Err(Error::value(format!("{} would be overwritten by its own plot: pass --out", args.file.display())));
     }
     let history = read_history(&args.file)?;
     plot_history(&history, &out)?;
     let keys: Vec<&str> = history.keys().collect();
-    println!(
-        "wrote {} ({} epochs of {})",
-        out.display(),
-        history.epochs.len(),
-        keys.join(", ")
-    );
+    println!("wrote {} ({} epochs of {})", out.display(), history.epochs.len(), keys.join(", "));
     Ok(())
 }

@@ -52,10 +52,7 @@ pub fn run(args: ShowArgs) -> Result<()> {
     // Fail before loading 70,000 images when the picture cannot be written anyway.
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
         let why = format!("cannot write here: {} is not a directory", dir.display());
-        return Err(Error::io(
-            &args.out,
-            std::io::Error::new(std::io::ErrorKind::NotFound, why),
-        ));
+        return Err(Error::io(&args.out, std::io::Error::new(std::io::ErrorKind::NotFound, why)));
     }
     let data = fashion_mnist::load(&args.data.load_options())?;
     let (name, images, labels) = match args.split {
@@ -77,24 +74,13 @@ pub fn run(args: ShowArgs) -> Result<()> {
     if draw {
         let size = rows * cols;
         let tiles: Vec<(&[u8], &str)> = (start..start + count)
-            .map(|i| {
-                (
-                    &images.data()[i * size..(i + 1) * size],
-                    CLASS_NAMES[labels.data()[i] as usize],
-                )
-            })
+            .map(|i| (&images.data()[i * size..(i + 1) * size], CLASS_NAMES[labels.data()[i] as usize]))
             .collect();
         text += &terminal::render_images(&tiles, rows, cols, ColorMode::detect(), terminal::terminal_columns());
     }
-    let shown: Vec<String> = labels.data()[start..start + count]
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
+    let shown: Vec<String> = labels.data()[start..start + count].iter().map(|l| l.to_string()).collect();
     text += &format!("labels: [{}]\n", shown.join(", "));
-    text += &format!(
-        "wrote {} ({count} {name} images from index {start})\n",
-        args.out.display()
-    );
+    text += &format!("wrote {} ({count} {name} images from index {start})\n", args.out.display());
     // A closed pipe (`kiln show | head`) ends the output quietly.
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("standard output", e)),

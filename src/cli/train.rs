@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use kiln::model::{Callback, CSVLogger, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TerminateOnNaN};
+use kiln::model::{CSVLogger, Callback, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TerminateOnNaN};
 use kiln::optimizers::{self, Optimizer};
 use kiln::{Error, Result};
 

@@ -18,11 +18,7 @@ pub struct GzReader<R> {
 
 impl<R: BufRead> GzReader<R> {
     pub fn new(inner: R) -> GzReader<R> {
-        GzReader {
-            inner,
-            inflate: Inflate::new(true, GZIP_WBITS),
-            member_done: false,
-        }
+        GzReader { inner, inflate: Inflate::new(true, GZIP_WBITS), member_done: false }
     }
 }
 
@@ -41,10 +37,7 @@ impl<R: BufRead> Read for GzReader<R> {
                 self.inflate = Inflate::new(true, GZIP_WBITS);
                 self.member_done = false;
             } else if input.is_empty() {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "gzip stream ends early",
-                ));
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "gzip stream ends early"));
             }
             let (in0, out0) = (self.inflate.total_in(), self.inflate.total_out());
             let status = self
@@ -96,22 +89,10 @@ mod tests {
         let mut bad_crc = good.clone();
         let n = bad_crc.len();
         bad_crc[n - 8] ^= 1;
-        assert_eq!(
-            gunzip(&bad_crc).unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
+        assert_eq!(gunzip(&bad_crc).unwrap_err().kind(), io::ErrorKind::InvalidData);
         let e = gunzip(&good[..n - 3]).unwrap_err();
-        assert_eq!(
-            (e.kind(), e.to_string()),
-            (
-                io::ErrorKind::UnexpectedEof,
-                "gzip stream ends early".into()
-            )
-        );
+        assert_eq!((e.kind(), e.to_string()), (io::ErrorKind::UnexpectedEof, "gzip stream ends early".into()));
         let garbage = [good.clone(), b"junk".to_vec()].concat();
-        assert_eq!(
-            gunzip(&garbage).unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
+        assert_eq!(gunzip(&garbage).unwrap_err().kind(), io::ErrorKind::InvalidData);
     }
 }

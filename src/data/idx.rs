@@ -53,9 +53,7 @@ fn decode_buffered<R: BufRead>(path: &Path, mut r: R, ndim: usize) -> Result<Idx
 /// Maps a read error: inside a gzip stream, bad data means a corrupt file, not an I/O failure.
 fn read_error(path: &Path, gz: bool, e: io::Error) -> Error {
     match e.kind() {
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
-            if gz =>
-        {
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof if gz => {
             Error::format(path, format!("corrupt gzip data: {e}"))
         }
         _ => Error::io(path, e),
@@ -85,30 +83,21 @@ fn decode(path: &Path, mut r: impl Read, ndim: usize, gz: bool) -> Result<Idx> {
     let expected = 0x0800 | ndim as u32;
     if got == 4 && magic != expected {
         let s = if ndim == 1 { "" } else { "s" };
-        return Err(Error::format(path, format!(
-            "not an IDX file: magic 0x{magic:08x}, expected 0x{expected:08x} (u8, {ndim} dimension{s})"
-        )));
+        return Err(Error::format(
+            path,
+            format!("not an IDX file: magic 0x{magic:08x}, expected 0x{expected:08x} (u8, {ndim} dimension{s})"),
+        ));
     }
     let got = got + read_full(&mut r, &mut header[4..]).map_err(rerr)?;
     if got < header_len {
-        return Err(Error::format(
-            path,
-            format!("truncated: the IDX header needs {header_len} bytes, file has {got}"),
-        ));
+        return Err(Error::format(path, format!("truncated: the IDX header needs {header_len} bytes, file has {got}")));
     }
-    let dims: Vec<usize> = header[4..]
-        .chunks_exact(4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        header[4..].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
     let n = dims
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| {
-            Error::format(
-                path,
-                format!("IDX dimensions {dims:?} overflow the address space"),
-            )
-        })?;
+        .ok_or_else(|| Error::format(path, format!("IDX dimensions {dims:?} overflow the address space")))?;
     let mut hasher = Sha256::new();
     hasher.update(&header);
     // Grow by chunks rather than trusting the header for one huge allocation.
@@ -119,13 +108,7 @@ fn decode(path: &Path, mut r: impl Read, ndim: usize, gz: bool) -> Result<Idx> {
         let k = read_full(&mut r, &mut data[start..]).map_err(rerr)?;
         hasher.update(&data[start..start + k]);
         if start + k < data.len() {
-            return Err(Error::format(
-                path,
-                format!(
-                    "truncated: header says {n} data bytes, file has {}",
-                    start + k
-                ),
-            ));
+            return Err(Error::format(path, format!("truncated: header says {n} data bytes, file has {}", start + k)));
         }
     }
     let mut extra = 0usize;
@@ -139,16 +122,11 @@ fn decode(path: &Path, mut r: impl Read, ndim: usize, gz: bool) -> Result<Idx> {
     if extra > 0 {
         return Err(Error::format(
             path,
-            format!(
-                "trailing garbage: {extra} bytes after the {n} data bytes the header announces"
-            ),
+            format!("trailing garbage: {extra} bytes after the {n} data bytes the header announces"),
         ));
     }
     let tensor = U8Tensor::from_vec(&dims, data).map_err(|e| Error::format(path, e.to_string()))?;
-    Ok(Idx {
-        tensor,
-        sha256: hex::encode(hasher.finalize()),
-    })
+    Ok(Idx { tensor, sha256: hex::encode(hasher.finalize()) })
 }
 
 #[cfg(test)]
@@ -164,9 +142,7 @@ mod tests {
     }
 
     fn err(bytes: &[u8], ndim: usize) -> String {
-        parse_idx(Path::new("/d/x.gz"), bytes, ndim)
-            .unwrap_err()
-            .to_string()
+        parse_idx(Path::new("/d/x.gz"), bytes, ndim).unwrap_err().to_string()
     }
 
     #[test]
@@ -183,13 +159,8 @@ mod tests {
         let p = dir.path().join("a.gz");
         std::fs::write(&p, gz(&raw)).unwrap();
         assert_eq!(read_idx(&p, 2).unwrap().sha256, want);
-        let e = read_idx(&dir.path().join("none"), 1)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with(&format!("{}: ", dir.path().join("none").display())),
-            "{e}"
-        );
+        let e = read_idx(&dir.path().join("none"), 1).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: ", dir.path().join("none").display())), "{e}");
     }
 
     #[test]
@@ -212,20 +183,11 @@ mod tests {
         let want = "/d/x.gz: truncated: header says 47040000 data bytes, file has 1000";
         assert_eq!(err(&raw, 3), want);
         assert_eq!(err(&gz(&raw), 3), want);
-        assert_eq!(
-            err(&raw[..10], 3),
-            "/d/x.gz: truncated: the IDX header needs 16 bytes, file has 10"
-        );
-        assert_eq!(
-            err(&raw[..2], 3),
-            "/d/x.gz: truncated: the IDX header needs 16 bytes, file has 2"
-        );
+        assert_eq!(err(&raw[..10], 3), "/d/x.gz: truncated: the IDX header needs 16 bytes, file has 10");
+        assert_eq!(err(&raw[..2], 3), "/d/x.gz: truncated: the IDX header needs 16 bytes, file has 2");
         let mut long = encode_idx(&[2], &[1, 2]);
         long.extend_from_slice(&[0; 5]);
-        assert_eq!(
-            err(&long, 1),
-            "/d/x.gz: trailing garbage: 5 bytes after the 2 data bytes the header announces"
-        );
+        assert_eq!(err(&long, 1), "/d/x.gz: trailing garbage: 5 bytes after the 2 data bytes the header announces");
     }
 
     #[test]

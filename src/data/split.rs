@@ -45,20 +45,12 @@ pub fn permutation(n: usize, random_state: u32) -> Vec<usize> {
 
 /// The (train, test) row indices scikit-learn's `train_test_split` picks for `n` samples:
 /// `p = permutation(n)`, `n_test = ceil(test_size * n)`, test = `p[..n_test]`, train the rest.
-pub fn train_test_indices(
-    n: usize,
-    test_size: f64,
-    random_state: u32,
-) -> Result<(Vec<usize>, Vec<usize>)> {
+pub fn train_test_indices(n: usize, test_size: f64, random_state: u32) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(test_size > 0.0 && test_size < 1.0) {
-        return Err(Error::value(format!(
-            "test_size must be in (0, 1), received test_size={test_size}"
-        )));
+        return Err(Error::value(format!("test_size must be in (0, 1), received test_size={test_size}")));
     }
     if n > u32::MAX as usize {
-        return Err(Error::value(format!(
-            "train_test_split supports up to 2^32-1 samples, received {n}"
-        )));
+        return Err(Error::value(format!("train_test_split supports up to 2^32-1 samples, received {n}")));
     }
     let n_test = (test_size * n as f64).ceil() as usize;
     let n_train = n - n_test.min(n);
@@ -75,12 +67,7 @@ pub fn train_test_indices(
 /// Splits samples `x` and targets `y` (same number of rows) into
 /// `(x_train, x_test, y_train, y_test)`, exactly as scikit-learn's
 /// `train_test_split(x, y, test_size=test_size, random_state=random_state)`.
-pub fn train_test_split<X: Rows, Y: Rows>(
-    x: &X,
-    y: &Y,
-    test_size: f64,
-    random_state: u32,
-) -> Result<(X, X, Y, Y)> {
+pub fn train_test_split<X: Rows, Y: Rows>(x: &X, y: &Y, test_size: f64, random_state: u32) -> Result<(X, X, Y, Y)> {
     if x.n_rows() != y.n_rows() {
         return Err(Error::shape(format!(
             "train_test_split: x and y must have the same number of samples, x has {}, y has {}",
@@ -89,12 +76,7 @@ pub fn train_test_split<X: Rows, Y: Rows>(
         )));
     }
     let (train, test) = train_test_indices(x.n_rows(), test_size, random_state)?;
-    Ok((
-        x.select_rows(&train),
-        x.select_rows(&test),
-        y.select_rows(&train),
-        y.select_rows(&test),
-    ))
+    Ok((x.select_rows(&train), x.select_rows(&test), y.select_rows(&train), y.select_rows(&test)))
 }
 
 #[cfg(test)]
@@ -109,10 +91,7 @@ mod tests {
 
     #[test]
     fn matches_scikit_learn_reference() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/reference/split_reference.json"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/split_reference.json");
         let text = std::fs::read_to_string(path).expect(path);
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let cases = doc["cases"].as_array().unwrap();
@@ -123,38 +102,14 @@ mod tests {
             let seed = c["random_state"].as_u64().unwrap() as u32;
             let (train, test) = train_test_indices(n, t, seed).unwrap();
             let first = |k: &str| -> Vec<usize> {
-                c[k].as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_u64().unwrap() as usize)
-                    .collect()
+                c[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect()
             };
-            assert_eq!(
-                train.len() as u64,
-                c["n_train"].as_u64().unwrap(),
-                "case {c}"
-            );
+            assert_eq!(train.len() as u64, c["n_train"].as_u64().unwrap(), "case {c}");
             assert_eq!(test.len() as u64, c["n_test"].as_u64().unwrap(), "case {c}");
-            assert_eq!(
-                train[..train.len().min(20)],
-                first("train_first_20")[..],
-                "n={n}"
-            );
-            assert_eq!(
-                test[..test.len().min(20)],
-                first("test_first_20")[..],
-                "n={n}"
-            );
-            assert_eq!(
-                sha_u32le(&train),
-                c["train_sha256_u32le"].as_str().unwrap(),
-                "n={n}"
-            );
-            assert_eq!(
-                sha_u32le(&test),
-                c["test_sha256_u32le"].as_str().unwrap(),
-                "n={n}"
-            );
+            assert_eq!(train[..train.len().min(20)], first("train_first_20")[..], "n={n}");
+            assert_eq!(test[..test.len().min(20)], first("test_first_20")[..], "n={n}");
+            assert_eq!(sha_u32le(&train), c["train_sha256_u32le"].as_str().unwrap(), "n={n}");
+            assert_eq!(sha_u32le(&test), c["test_sha256_u32le"].as_str().unwrap(), "n={n}");
         }
     }
 
@@ -174,26 +129,14 @@ mod tests {
         let x = U8Tensor::from_vec(&[4, 1], vec![0; 4]).unwrap();
         let y = U8Tensor::from_vec(&[3], vec![0; 3]).unwrap();
         let e = train_test_split(&x, &y, 0.5, 0).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "train_test_split: x and y must have the same number of samples, x has 4, y has 3"
-        );
+        assert_eq!(e, "train_test_split: x and y must have the same number of samples, x has 4, y has 3");
         for t in [0.0, 1.0, -0.1, f64::NAN] {
             let e = train_test_indices(10, t, 0).unwrap_err().to_string();
-            assert!(
-                e.starts_with("test_size must be in (0, 1), received test_size="),
-                "{e}"
-            );
+            assert!(e.starts_with("test_size must be in (0, 1), received test_size="), "{e}");
         }
         let e = train_test_indices(1, 0.5, 0).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "with n_samples=1 and test_size=0.5, the resulting train set would be empty"
-        );
+        assert_eq!(e, "with n_samples=1 and test_size=0.5, the resulting train set would be empty");
         let e = train_test_indices(0, 0.5, 0).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "with n_samples=0 and test_size=0.5, the resulting test set would be empty"
-        );
+        assert_eq!(e, "with n_samples=0 and test_size=0.5, the resulting test set would be empty");
     }
 }

@@ -13,20 +13,12 @@ use std::time::Duration;
 /// Downloads the first of `urls` (mirrors, in order of preference) that answers with content
 /// whose decompressed SHA-256 is `expected_sha256`, and stores it at `dest`.
 /// When every mirror fails, [`Error::Download`] lists each URL with its reason.
-pub fn download(
-    urls: &[String],
-    dest: &Path,
-    expected_sha256: &str,
-    show_progress: bool,
-) -> Result<()> {
+pub fn download(urls: &[String], dest: &Path, expected_sha256: &str, show_progress: bool) -> Result<()> {
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(30)))
         .timeout_recv_response(Some(Duration::from_secs(60)))
@@ -36,23 +28,14 @@ pub fn download(
     let mut failures = Vec::new();
     for url in urls {
         match fetch(&agent, url, dir, &name, expected_sha256, show_progress) {
-            Ok(tmp) => {
-                return tmp
-                    .persist(dest)
-                    .map(|_| ())
-                    .map_err(|e| Error::io(dest, e.error))
-            }
+            Ok(tmp) => return tmp.persist(dest).map(|_| ()).map_err(|e| Error::io(dest, e.error)),
             Err(why) => failures.push(format!("{url}: {why}")),
         }
     }
     if failures.is_empty() {
         failures.push("no mirror URLs given".to_string());
     }
-    Err(Error::Download(format!(
-        "{}: every mirror failed:\n  {}",
-        dest.display(),
-        failures.join("\n  ")
-    )))
+    Err(Error::Download(format!("{}: every mirror failed:\n  {}", dest.display(), failures.join("\n  "))))
 }
 
 /// One mirror: the verified temporary file, or why this mirror failed.
@@ -65,11 +48,7 @@ fn fetch(
     show_progress: bool,
 ) -> std::result::Result<tempfile::NamedTempFile, String> {
     // Ask for the bytes as stored; the checksum is taken after our own decompression.
-    let mut resp = agent
-        .get(url)
-        .header("Accept-Encoding", "identity")
-        .call()
-        .map_err(|e| e.to_string())?;
+    let mut resp = agent.get(url).header("Accept-Encoding", "identity").call().map_err(|e| e.to_string())?;
     let len = resp.body().content_length();
     let bar = progress_bar(len, name, show_progress);
     let mut tmp = tempfile::Builder::new()
@@ -88,9 +67,7 @@ fn fetch(
     }
     let actual = sha256_decompressed(tmp.path()).map_err(|e| e.to_string())?;
     if !actual.eq_ignore_ascii_case(expected) {
-        return Err(format!(
-            "checksum mismatch: expected sha256 {expected}, got {actual}"
-        ));
+        return Err(format!("checksum mismatch: expected sha256 {expected}, got {actual}"));
     }
     Ok(tmp)
 }
@@ -104,9 +81,8 @@ fn progress_bar(len: Option<u64>, name: &str, show: bool) -> ProgressBar {
         Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
         None => "{msg} {spinner} {bytes} {bytes_per_sec}",
     };
-    let style = ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> ");
     ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr())
         .with_style(style)
         .with_message(format!("Downloading {name}"))
@@ -117,16 +93,9 @@ fn progress_bar(len: Option<u64>, name: &str, show: bool) -> ProgressBar {
 pub fn sha256_decompressed(path: &Path) -> Result<String> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut r = BufReader::with_capacity(1 << 18, file);
-    let gz = r
-        .fill_buf()
-        .map_err(|e| Error::io(path, e))?
-        .starts_with(&[0x1f, 0x8b]);
+    let gz = r.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
     let mut hasher = Sha256::new();
-    let copied = if gz {
-        io::copy(&mut GzReader::new(r), &mut hasher)
-    } else {
-        io::copy(&mut r, &mut hasher)
-    };
+    let copied = if gz { io::copy(&mut GzReader::new(r), &mut hasher) } else { io::copy(&mut r, &mut hasher) };
     copied.map_err(|e| match gz {
         true => Error::format(path, format!("corrupt gzip data: {e}")),
         false => Error::io(path, e),
@@ -157,27 +126,11 @@ mod tests {
         // Port 9 on loopback: nothing listens there, so the connection is refused at once.
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("f.gz");
-        let urls = vec![
-            "http://127.0.0.1:9/a".to_string(),
-            "http://127.0.0.1:9/b".to_string(),
-        ];
+        let urls = vec!["http://127.0.0.1:9/a".to_string(), "http://127.0.0.1:9/b".to_string()];
         let e = download(&urls, &dest, "00", false).unwrap_err().to_string();
-        assert!(
-            e.starts_with(&format!(
-                "download failed: {}: every mirror failed:",
-                dest.display()
-            )),
-            "{e}"
-        );
-        assert!(
-            e.contains("\n  http://127.0.0.1:9/a: ") && e.contains("\n  http://127.0.0.1:9/b: "),
-            "{e}"
-        );
+        assert!(e.starts_with(&format!("download failed: {}: every mirror failed:", dest.display())), "{e}");
+        assert!(e.contains("\n  http://127.0.0.1:9/a: ") && e.contains("\n  http://127.0.0.1:9/b: "), "{e}");
         assert!(!dest.exists());
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "no temporary file left"
-        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary file left");
     }
 }

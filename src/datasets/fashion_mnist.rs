@@ -58,19 +58,12 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        let env = |k| {
-            std::env::var(k)
-                .ok()
-                .filter(|v: &String| !v.trim().is_empty())
-        };
+        let env = |k| std::env::var(k).ok().filter(|v: &String| !v.trim().is_empty());
         LoadOptions {
             data_dir: env("KILN_DATA_DIR").map(PathBuf::from),
-            cache_dir: dirs::cache_dir()
-                .map(|d| d.join("kiln").join("datasets").join("fashion-mnist")),
+            cache_dir: dirs::cache_dir().map(|d| d.join("kiln").join("datasets").join("fashion-mnist")),
             system_dir: Some(PathBuf::from(SYSTEM_DIR)),
-            mirrors: env("KILN_MIRRORS")
-                .map(|v| split_list(&v))
-                .unwrap_or_default(),
+            mirrors: env("KILN_MIRRORS").map(|v| split_list(&v)).unwrap_or_default(),
             files: FILES.map(|(name, sha)| DatasetFile::new(name, sha)),
             download: true,
             progress: true,
@@ -81,11 +74,7 @@ impl Default for LoadOptions {
 
 /// A comma-separated list, items trimmed, empty ones dropped.
 fn split_list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect()
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
 /// The loaded dataset and where it came from.
@@ -102,18 +91,12 @@ impl FashionMnist {
     /// Images per class in (train, test); 6,000 and 1,000 each for the real data.
     pub fn class_counts(&self) -> (Vec<usize>, Vec<usize>) {
         let n = CLASS_NAMES.len();
-        (
-            super::class_counts(&self.train_labels, n),
-            super::class_counts(&self.test_labels, n),
-        )
+        (super::class_counts(&self.train_labels, n), super::class_counts(&self.test_labels, n))
     }
 
     /// Keras's shape of the result: `((x_train, y_train), (x_test, y_test))`.
     pub fn into_tuples(self) -> ((U8Tensor, U8Tensor), (U8Tensor, U8Tensor)) {
-        (
-            (self.train_images, self.train_labels),
-            (self.test_images, self.test_labels),
-        )
+        ((self.train_images, self.train_labels), (self.test_images, self.test_labels))
     }
 }
 
@@ -140,11 +123,7 @@ pub fn load(opts: &LoadOptions) -> Result<FashionMnist> {
         places: places.into_iter().flatten().collect(),
         cache: opts.cache_dir.as_deref(),
         files: &opts.files,
-        mirrors: if opts.mirrors.is_empty() {
-            &default_mirrors
-        } else {
-            &opts.mirrors
-        },
+        mirrors: if opts.mirrors.is_empty() { &default_mirrors } else { &opts.mirrors },
         download: opts.download,
         progress: opts.progress,
         verbose: opts.verbose,
@@ -153,17 +132,8 @@ pub fn load(opts: &LoadOptions) -> Result<FashionMnist> {
     Ok(assemble(t, source))
 }
 
-fn assemble(
-    [train_images, train_labels, test_images, test_labels]: [U8Tensor; 4],
-    source: Source,
-) -> FashionMnist {
-    FashionMnist {
-        train_images,
-        train_labels,
-        test_images,
-        test_labels,
-        source,
-    }
+fn assemble([train_images, train_labels, test_images, test_labels]: [U8Tensor; 4], source: Source) -> FashionMnist {
+    FashionMnist { train_images, train_labels, test_images, test_labels, source }
 }
 
 /// Decodes and verifies the four `files` in `dir`: the big train-image file on a second
@@ -180,12 +150,7 @@ pub fn load_dir(dir: &Path, files: &[DatasetFile; 4]) -> Result<[U8Tensor; 4]> {
     let mut next = || rest.next().expect("three results");
     let t = [big?, next()?, next()?, next()?];
     for (x, y) in [(0, 1), (2, 3)] {
-        check_pair(
-            &t[x],
-            &t[y],
-            &dir.join(&files[x].name),
-            &dir.join(&files[y].name),
-        )?;
+        check_pair(&t[x], &t[y], &dir.join(&files[x].name), &dir.join(&files[y].name))?;
     }
     Ok(t)
 }
@@ -194,31 +159,16 @@ pub fn load_dir(dir: &Path, files: &[DatasetFile; 4]) -> Result<[U8Tensor; 4]> {
 fn check_pair(images: &U8Tensor, labels: &U8Tensor, ip: &Path, lp: &Path) -> Result<()> {
     let n = images.rows();
     if images.shape()[1..] != [28, 28] {
-        let msg = format!(
-            "expected 28×28-pixel images, found shape {}",
-            images.shape_str()
-        );
+        let msg = format!("expected 28×28-pixel images, found shape {}", images.shape_str());
         return Err(Error::format(ip, msg));
     }
     if labels.rows() != n {
-        let msg = format!(
-            "{} labels, but {} holds {n} images",
-            labels.rows(),
-            ip.display()
-        );
+        let msg = format!("{} labels, but {} holds {n} images", labels.rows(), ip.display());
         return Err(Error::format(lp, msg));
     }
     let classes = CLASS_NAMES.len();
-    if let Some((i, v)) = labels
-        .data()
-        .iter()
-        .enumerate()
-        .find(|(_, &v)| v as usize >= classes)
-    {
-        return Err(Error::format(
-            lp,
-            format!("label {v} at index {i} is not a class 0–9"),
-        ));
+    if let Some((i, v)) = labels.data().iter().enumerate().find(|(_, &v)| v as usize >= classes) {
+        return Err(Error::format(lp, format!("label {v} at index {i} is not a class 0–9")));
     }
     Ok(())
 }
@@ -227,11 +177,7 @@ fn check_pair(images: &U8Tensor, labels: &U8Tensor, ip: &Path, lp: &Path) -> Res
 fn read_verified(path: &Path, expected: &str, ndim: usize) -> Result<U8Tensor> {
     let idx = read_idx(path, ndim)?;
     if !idx.sha256.eq_ignore_ascii_case(expected) {
-        return Err(Error::Checksum {
-            path: path.to_path_buf(),
-            expected: expected.to_string(),
-            actual: idx.sha256,
-        });
+        return Err(Error::Checksum { path: path.to_path_buf(), expected: expected.to_string(), actual: idx.sha256 });
     }
     Ok(idx.tensor)
 }
@@ -278,24 +224,13 @@ mod tests {
 
     #[test]
     fn loads_real_data_from_system_copy() {
-        let opts = LoadOptions {
-            data_dir: None,
-            cache_dir: None,
-            download: false,
-            ..LoadOptions::default()
-        };
+        let opts = LoadOptions { data_dir: None, cache_dir: None, download: false, ..LoadOptions::default() };
         let start = std::time::Instant::now();
         let d = load(&opts).expect("Debian package dataset-fashion-mnist must be installed");
         eprintln!("fashion-mnist load: {:.3} s", start.elapsed().as_secs_f64());
         assert_eq!(d.source, Source::System(PathBuf::from(SYSTEM_DIR)));
-        assert_eq!(
-            (d.train_images.shape(), d.train_labels.shape()),
-            (&[60000, 28, 28][..], &[60000][..])
-        );
-        assert_eq!(
-            (d.test_images.shape(), d.test_labels.shape()),
-            (&[10000, 28, 28][..], &[10000][..])
-        );
+        assert_eq!((d.train_images.shape(), d.train_labels.shape()), (&[60000, 28, 28][..], &[60000][..]));
+        assert_eq!((d.test_images.shape(), d.test_labels.shape()), (&[10000, 28, 28][..], &[10000][..]));
         assert_eq!(d.class_counts(), (vec![6000; 10], vec![1000; 10]));
         assert_eq!(CLASS_NAMES[d.train_labels.data()[0] as usize], "Ankle boot");
     }
@@ -320,23 +255,12 @@ mod tests {
         let p = |n: &str| dir.path().join(n).display().to_string();
         let mut files = synthetic(dir.path(), 4);
         let e = load_dir(dir.path(), &files).unwrap_err().to_string();
-        assert_eq!(
-            e,
-            format!(
-                "{}: 4 labels, but {} holds 3 images",
-                p("tr-y.gz"),
-                p("tr-x.gz")
-            )
-        );
+        assert_eq!(e, format!("{}: 4 labels, but {} holds 3 images", p("tr-y.gz"), p("tr-x.gz")));
         files = synthetic(dir.path(), 3);
         let good = std::mem::replace(&mut files[2].sha256, "ab".repeat(32));
         let e = load_dir(dir.path(), &files).unwrap_err();
         assert!(matches!(e, Error::Checksum { .. }));
-        let want = format!(
-            "{}: checksum mismatch: expected sha256 {}, got {good}",
-            p("te-x.gz"),
-            "ab".repeat(32)
-        );
+        let want = format!("{}: checksum mismatch: expected sha256 {}, got {good}", p("te-x.gz"), "ab".repeat(32));
         assert_eq!(e.to_string(), want);
     }
 }

@@ -54,10 +54,7 @@ pub fn missing_files<'a>(dir: &Path, files: &'a [DatasetFile]) -> Vec<&'a str> {
 /// Mirror URLs for `file`: each base URL (trailing `/` optional) joined with the file name.
 pub fn mirror_urls(bases: &[String], file: &str) -> Vec<String> {
     let base = |b: &String| b.trim_end_matches('/').to_string();
-    bases
-        .iter()
-        .map(|b| format!("{}/{file}", base(b)))
-        .collect()
+    bases.iter().map(|b| format!("{}/{file}", base(b))).collect()
 }
 
 /// One search: the places to look, in order, and how to download when none has the files.
@@ -105,16 +102,8 @@ impl Lookup<'_> {
             }
         }
         let Some(cache) = self.cache.filter(|_| self.download) else {
-            let dirs: Vec<String> = self
-                .places
-                .iter()
-                .map(|p| p.dir().display().to_string())
-                .collect();
-            let why = if self.download {
-                "impossible without a cache directory"
-            } else {
-                "off"
-            };
+            let dirs: Vec<String> = self.places.iter().map(|p| p.dir().display().to_string()).collect();
+            let why = if self.download { "impossible without a cache directory" } else { "off" };
             return Err(Error::Download(format!(
                 "{} not found in {} and downloading is {why}",
                 self.dataset,
@@ -126,12 +115,7 @@ impl Lookup<'_> {
             let dest = cache.join(&f.name);
             if stale_cache || !dest.is_file() {
                 say(format!("downloading {} into {}", f.name, cache.display()));
-                download(
-                    &mirror_urls(self.mirrors, &f.name),
-                    &dest,
-                    &f.sha256,
-                    self.progress,
-                )?;
+                download(&mirror_urls(self.mirrors, &f.name), &dest, &f.sha256, self.progress)?;
             }
         }
         let source = Source::Downloaded(cache.to_path_buf());
@@ -148,16 +132,7 @@ mod tests {
     fn lookup<'a>(places: Vec<Source>, files: &'a [DatasetFile]) -> Lookup<'a> {
         let (cache, mirrors, download, progress, verbose) = (None, &[][..], false, false, false);
         let dataset = "Test-Set";
-        Lookup {
-            dataset,
-            places,
-            cache,
-            files,
-            mirrors,
-            download,
-            progress,
-            verbose,
-        }
+        Lookup { dataset, places, cache, files, mirrors, download, progress, verbose }
     }
 
     #[test]
@@ -171,49 +146,27 @@ mod tests {
         let user_src = Source::UserDir(user.path().to_path_buf());
         let sys_src = Source::System(sys.path().to_path_buf());
         let found = |l: Lookup| l.run(|d| Ok(d.to_path_buf())).map(|(_, s)| s);
-        assert_eq!(
-            found(lookup(vec![user_src.clone(), sys_src.clone()], &files)).unwrap(),
-            user_src
-        );
+        assert_eq!(found(lookup(vec![user_src.clone(), sys_src.clone()], &files)).unwrap(), user_src);
         std::fs::remove_file(user.path().join("b")).unwrap();
-        assert_eq!(
-            found(lookup(vec![user_src.clone(), sys_src.clone()], &files)).unwrap(),
-            sys_src
-        );
-        let e = found(lookup(vec![user_src], &files))
-            .unwrap_err()
-            .to_string();
-        let want = format!(
-            "download failed: Test-Set not found in {} and downloading is off",
-            user.path().display()
-        );
+        assert_eq!(found(lookup(vec![user_src.clone(), sys_src.clone()], &files)).unwrap(), sys_src);
+        let e = found(lookup(vec![user_src], &files)).unwrap_err().to_string();
+        let want = format!("download failed: Test-Set not found in {} and downloading is off", user.path().display());
         assert_eq!(e, want);
         // A user directory whose files fail to load is an error, not a reason to look further.
-        let both = vec![
-            Source::UserDir(sys.path().to_path_buf()),
-            Source::System(sys.path().to_path_buf()),
-        ];
-        let e = lookup(both, &files)
-            .run(|_| Err::<(), _>(Error::value("bad")))
-            .unwrap_err();
+        let both = vec![Source::UserDir(sys.path().to_path_buf()), Source::System(sys.path().to_path_buf())];
+        let e = lookup(both, &files).run(|_| Err::<(), _>(Error::value("bad"))).unwrap_err();
         assert_eq!(e.to_string(), "bad");
     }
 
     #[test]
     fn builds_urls_and_finds_missing() {
         let bases = vec!["http://a/x/".to_string(), "http://b".to_string()];
-        assert_eq!(
-            mirror_urls(&bases, "f.gz"),
-            ["http://a/x/f.gz", "http://b/f.gz"]
-        );
+        assert_eq!(mirror_urls(&bases, "f.gz"), ["http://a/x/f.gz", "http://b/f.gz"]);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), b"").unwrap();
         let files = [DatasetFile::new("a", "AB"), DatasetFile::new("b", "cd")];
         assert_eq!(missing_files(dir.path(), &files), ["b"]);
         let s = Source::System(PathBuf::from("/usr/share/datasets/fashion-mnist"));
-        assert_eq!(
-            s.to_string(),
-            "/usr/share/datasets/fashion-mnist (system copy)"
-        );
+        assert_eq!(s.to_string(), "/usr/share/datasets/fashion-mnist (system copy)");
     }
 }

@@ -16,11 +16,8 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::fs::File) -> 
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kiln-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, e))?;
+    let mut tmp =
+        tempfile::Builder::new().prefix(".kiln-").suffix(".tmp").tempfile_in(dir).map_err(|e| Error::io(path, e))?;
     write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
     // tempfile creates files readable by their owner only; give the file the permissions it had,
     // or a plain file's usual ones (rw-r--r--).

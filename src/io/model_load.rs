@@ -117,11 +117,14 @@ fn assign_weights(path: &Path, model: &mut Sequential, file: &SafeTensors) -> Re
     for (name, shape) in &expected {
         match file.tensor(name) {
             Ok(view) if view.shape() != shape.as_slice() => {
-                return Err(Error::format(path, format!(
-                    "weight '{name}' has shape {} in the model but {} in the file",
-                    shape_str(shape),
-                    shape_str(view.shape())
-                )))
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "weight '{name}' has shape {} in the model but {} in the file",
+                        shape_str(shape),
+                        shape_str(view.shape())
+                    ),
+                ))
             }
             Ok(view) => values.push(Tensor::from_vec(shape, f32_values(path, name, &view)?)?),
             Err(SafeTensorError::TensorNotFound(_)) => missing.push(format!("'{name}'")),
@@ -173,11 +176,14 @@ fn restore_compile(path: &Path, model: &mut Sequential, file: &SafeTensors, comp
             let key = format!("{OPTIMIZER_PREFIX}{param}.{slot}");
             match file.tensor(&key) {
                 Ok(view) if view.shape() != shape.as_slice() => {
-                    return Err(Error::format(path, format!(
-                        "optimizer state '{key}' has shape {} in the file but the weight has shape {}",
-                        shape_str(view.shape()),
-                        shape_str(&shape)
-                    )))
+                    return Err(Error::format(
+                        path,
+                        format!(
+                            "optimizer state '{key}' has shape {} in the file but the weight has shape {}",
+                            shape_str(view.shape()),
+                            shape_str(&shape)
+                        ),
+                    ))
                 }
                 Ok(view) => found.push(f32_values(path, &key, &view)?),
                 Err(SafeTensorError::TensorNotFound(_)) => {}
@@ -193,9 +199,12 @@ fn restore_compile(path: &Path, model: &mut Sequential, file: &SafeTensors, comp
     }
     let stored = file.names().iter().filter(|n| n.starts_with(OPTIMIZER_PREFIX)).count();
     if stored != used {
-        return Err(Error::format(path, format!(
-            "the file holds {stored} optimizer-state tensors, of which {used} fit the model's {name} optimizer"
-        )));
+        return Err(Error::format(
+            path,
+            format!(
+                "the file holds {stored} optimizer-state tensors, of which {used} fit the model's {name} optimizer"
+            ),
+        ));
     }
     *model.optimizer_state_mut().expect("compiled above") = OptimizerState { iterations, slots };
     Ok(())

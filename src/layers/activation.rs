@@ -107,13 +107,7 @@ mod tests {
         let width = 4;
         let z: Vec<f32> = vec![0.3, -1.2, 2.0, 0.05, -0.4, 0.9, -2.5, 1.1];
         let g: Vec<f32> = vec![0.7, -0.2, 0.5, 1.0, -0.3, 0.8, 0.1, -0.9];
-        for act in [
-            Activation::Linear,
-            Activation::Relu,
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Softmax,
-        ] {
+        for act in [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Softmax] {
             let mut out = vec![0.0; z.len()];
             act.forward(&z, &mut out, width);
             let mut dz = vec![0.0; z.len()];

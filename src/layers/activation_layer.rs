@@ -126,13 +126,7 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences_for_every_activation() {
-        for act in [
-            Activation::Linear,
-            Activation::Relu,
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Softmax,
-        ] {
+        for act in [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Softmax] {
             check_layer(|| Box::new(ActivationLayer::new(act)), &[5], 3);
             check_layer(|| Box::new(ActivationLayer::new(act)), &[2, 3], 2);
         }

@@ -21,11 +21,7 @@ impl AveragePooling2D {
     /// `AveragePooling2D::new(2)` or `AveragePooling2D::new((2, 3))`.
     pub fn new(pool_size: impl Into<Size2>) -> AveragePooling2D {
         let pool = Pool2d::new(pool_size.into());
-        AveragePooling2D {
-            pool,
-            out: Tensor::default(),
-            dinput: Tensor::default(),
-        }
+        AveragePooling2D { pool, out: Tensor::default(), dinput: Tensor::default() }
     }
     /// Defaults to `pool_size`.
     pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
@@ -46,10 +42,7 @@ impl AveragePooling2D {
     }
     pub fn from_config(config: &Value) -> Result<AveragePooling2D> {
         let pool = Pool2d::from_config("AveragePooling2D", config)?;
-        Ok(AveragePooling2D {
-            pool,
-            ..AveragePooling2D::new(1)
-        })
+        Ok(AveragePooling2D { pool, ..AveragePooling2D::new(1) })
     }
 }
 
@@ -85,10 +78,7 @@ impl Layer for AveragePooling2D {
             [g.h, g.w, c]
         );
         self.out.ensure_shape(b, &[g.oh, g.ow, c]);
-        let samples = x
-            .data()
-            .par_chunks(n_in)
-            .zip(self.out.data_mut().par_chunks_mut(n_out));
+        let samples = x.data().par_chunks(n_in).zip(self.out.data_mut().par_chunks_mut(n_out));
         samples.for_each(|(x, out)| {
             let mut cells = out.chunks_exact_mut(c);
             for oh in 0..g.oh {
@@ -119,11 +109,7 @@ impl Layer for AveragePooling2D {
         let (b, g) = (x.rows(), self.pool.g);
         let (n_in, n_out, c) = (g.in_len(), g.positions() * g.c, g.c);
         self.dinput.ensure_shape(b, &[g.h, g.w, c]);
-        let samples = self
-            .dinput
-            .data_mut()
-            .par_chunks_mut(n_in)
-            .zip(dout.data().par_chunks(n_out));
+        let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
         samples.for_each(|(dx, dout)| {
             dx.fill(0.0);
             let mut cells = dout.chunks_exact(c);
@@ -165,38 +151,21 @@ mod tests {
         let mut rng = Rng::seed_from_u64(0);
         let mut layer = AveragePooling2D::new(2).padding(Padding::Same);
         assert_eq!(layer.build(&[3, 3, 1], &mut rng).unwrap(), vec![2, 2, 1]);
-        layer.forward(
-            &x,
-            &mut Ctx {
-                training: false,
-                rng: &mut rng,
-            },
-        );
+        layer.forward(&x, &mut Ctx { training: false, rng: &mut rng });
         assert_eq!(layer.output().data(), &[3.0, 4.5, 7.5, 9.0]);
     }
 
     #[test]
     fn gradients_match_finite_differences() {
         check_layer(|| Box::new(AveragePooling2D::new(2)), &[4, 4, 2], 2);
-        check_layer(
-            || Box::new(AveragePooling2D::new(2).padding(Padding::Same)),
-            &[3, 5, 1],
-            2,
-        );
-        check_layer(
-            || Box::new(AveragePooling2D::new(3).strides(2).padding(Padding::Same)),
-            &[5, 4, 2],
-            1,
-        );
+        check_layer(|| Box::new(AveragePooling2D::new(2).padding(Padding::Same)), &[3, 5, 1], 2);
+        check_layer(|| Box::new(AveragePooling2D::new(3).strides(2).padding(Padding::Same)), &[5, 4, 2], 1);
     }
 
     #[test]
     fn errors_name_the_layer_and_config_round_trips() {
         let mut rng = Rng::seed_from_u64(0);
-        let err = AveragePooling2D::new(2)
-            .name("a")
-            .build(&[28, 28], &mut rng)
-            .unwrap_err();
+        let err = AveragePooling2D::new(2).name("a").build(&[28, 28], &mut rng).unwrap_err();
         assert_eq!(
             err.to_string(),
             "layer 'a' (AveragePooling2D) expects samples of shape (height, width, channels), got \

@@ -299,7 +299,10 @@ mod tests {
         let compare = |got: &[f32], key: &str| {
             let want = tensor_from_json(&case[key]);
             assert_eq!(got.len(), want.len(), "{key}");
-            got.iter().zip(want.data()).enumerate().for_each(|(i, (&a, &b))| assert_close(a, b, &format!("{key}[{i}]")));
+            got.iter()
+                .zip(want.data())
+                .enumerate()
+                .for_each(|(i, (&a, &b))| assert_close(a, b, &format!("{key}[{i}]")));
         };
         bn.forward(&x, &mut Ctx { training: true, rng: &mut rng });
         compare(bn.output().data(), "output_training");
@@ -314,10 +317,7 @@ mod tests {
         let mut bn = BatchNormalization::new();
         bn.build(&[5, 5, 8], &mut Rng::seed_from_u64(0)).unwrap();
         let names: Vec<_> = bn.params().iter().map(|p| (p.name, p.trainable)).collect();
-        assert_eq!(
-            names,
-            [("gamma", true), ("beta", true), ("moving_mean", false), ("moving_variance", false)]
-        );
+        assert_eq!(names, [("gamma", true), ("beta", true), ("moving_mean", false), ("moving_variance", false)]);
         assert_eq!(count_params(&bn), (32, 16));
         assert_eq!(bn.moving_variance.value.data(), &[1.0; 8]);
         assert_eq!(

@@ -11,9 +11,7 @@ use serde_json::{json, Value};
 use super::registry::Cfg;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{
-    col2im, im2col, matmul, shape_str, Padding, Size2, Tensor, Transpose, Window2d,
-};
+use crate::tensor::{col2im, im2col, matmul, shape_str, Padding, Size2, Tensor, Transpose, Window2d};
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
 const CHUNK: usize = 4;
@@ -125,8 +123,7 @@ impl Conv2D {
             layer.bias_initializer = c.wrap(Initializer::parse(i))?;
         }
         layer.use_bias = c.bool("use_bias")?.unwrap_or(true);
-        c.with_shape(layer, Conv2D::input_shape)
-            .map(|l| l.name(c.name()))
+        c.with_shape(layer, Conv2D::input_shape).map(|l| l.name(c.name()))
     }
 }
 
@@ -150,25 +147,15 @@ impl Layer for Conv2D {
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let who = format!("layer '{}' (Conv2D)", self.name);
         if self.filters == 0 {
-            return Err(Error::value(format!(
-                "{who}: expected a positive integer, received filters=0"
-            )));
+            return Err(Error::value(format!("{who}: expected a positive integer, received filters=0")));
         }
-        self.g = window(
-            &who,
-            input_shape,
-            ("kernel_size", self.kernel_size),
-            self.strides,
-            self.padding,
-        )?;
+        self.g = window(&who, input_shape, ("kernel_size", self.kernel_size), self.strides, self.padding)?;
         let (g, f) = (self.g, self.filters);
         let (fan_in, fan_out) = (g.kh * g.kw * g.c, g.kh * g.kw * f);
         let mut kernel = Tensor::zeros(&[g.kh, g.kw, g.c, f]);
-        self.kernel_initializer
-            .fill(kernel.data_mut(), fan_in, fan_out, rng);
+        self.kernel_initializer.fill(kernel.data_mut(), fan_in, fan_out, rng);
         let mut bias = Tensor::zeros(&[if self.use_bias { f } else { 0 }]);
-        self.bias_initializer
-            .fill(bias.data_mut(), fan_in, fan_out, rng);
+        self.bias_initializer.fill(bias.data_mut(), fan_in, fan_out, rng);
         self.kernel = Param::new("kernel", kernel);
         self.bias = Param::new("bias", bias);
         Ok(vec![g.oh, g.ow, f])
@@ -178,25 +165,13 @@ impl Layer for Conv2D {
         let (b, g, f) = (x.rows(), self.g, self.filters);
         let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
         let built = [g.h, g.w, g.c];
-        assert_eq!(
-            x.row_len(),
-            n_in,
-            "Conv2D: input {} on a layer built for {built:?}",
-            x.shape_str()
-        );
+        assert_eq!(x.row_len(), n_in, "Conv2D: input {} on a layer built for {built:?}", x.shape_str());
         self.cols.ensure_shape(b, &[p, k]);
         self.z.ensure_shape(b, &[g.oh, g.ow, f]);
         self.out.ensure_shape(b, &[g.oh, g.ow, f]);
-        let (w, bias, act) = (
-            self.kernel.value.data(),
-            self.bias.value.data(),
-            self.activation,
-        );
+        let (w, bias, act) = (self.kernel.value.data(), self.bias.value.data(), self.activation);
         let (cols, z) = (self.cols.data_mut(), self.z.data_mut());
-        let chunks = x
-            .data()
-            .par_chunks(CHUNK * n_in)
-            .zip(cols.par_chunks_mut(CHUNK * p * k));
+        let chunks = x.data().par_chunks(CHUNK * n_in).zip(cols.par_chunks_mut(CHUNK * p * k));
         let chunks = chunks.zip(z.par_chunks_mut(CHUNK * p * f));
         let chunks = chunks.zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
         chunks.for_each(|(((x, cols), z), out)| {
@@ -204,20 +179,9 @@ impl Layer for Conv2D {
                 im2col(&g, x, cols);
             }
             // z (rows, F) = cols (rows, K) · kernel (K, F) + bias
-            matmul(
-                z.len() / f,
-                k,
-                f,
-                cols,
-                Transpose::No,
-                w,
-                Transpose::No,
-                z,
-                0.0,
-            );
+            matmul(z.len() / f, k, f, cols, Transpose::No, w, Transpose::No, z, 0.0);
             if !bias.is_empty() {
-                z.chunks_exact_mut(f)
-                    .for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
+                z.chunks_exact_mut(f).for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
             }
             act.forward(z, out, f);
         });
@@ -235,39 +199,22 @@ impl Layer for Conv2D {
         self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
         let (act, out, cols) = (self.activation, self.out.data(), self.cols.data());
         let dz = self.dz.data_mut().par_chunks_mut(CHUNK * p * f);
-        let chunks = dz
-            .zip(out.par_chunks(CHUNK * p * f))
-            .zip(dout.data().par_chunks(CHUNK * p * f));
-        let chunks = chunks
-            .zip(cols.par_chunks(CHUNK * p * k))
-            .zip(self.dparts.data_mut().par_chunks_mut(part));
+        let chunks = dz.zip(out.par_chunks(CHUNK * p * f)).zip(dout.data().par_chunks(CHUNK * p * f));
+        let chunks = chunks.zip(cols.par_chunks(CHUNK * p * k)).zip(self.dparts.data_mut().par_chunks_mut(part));
         chunks.for_each(|((((dz, out), dout), cols), dp)| {
             act.backward(out, dout, dz, f);
             // dkernel^T part (F, K) = dz^T (F, rows) · cols (rows, K): as a transposed product the
             // GEMM packs the small dz and copies cols' rows; dbias part = column sums of dz.
             let (dkt, db) = dp.split_at_mut(f * k);
-            matmul(
-                f,
-                dz.len() / f,
-                k,
-                dz,
-                Transpose::Yes,
-                cols,
-                Transpose::No,
-                dkt,
-                0.0,
-            );
+            matmul(f, dz.len() / f, k, dz, Transpose::Yes, cols, Transpose::No, dkt, 0.0);
             db.fill(0.0);
-            dz.chunks_exact(f)
-                .for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
+            dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
         });
         // The batch sum: chunk partials added in chunk order, whatever thread computed them.
         let (dk, db) = (self.kernel.grad.data_mut(), self.bias.grad.data_mut());
         for dp in self.dparts.data().chunks_exact(part) {
             for (kk, row) in dk.chunks_exact_mut(f).enumerate() {
-                row.iter_mut()
-                    .enumerate()
-                    .for_each(|(ff, d)| *d += dp[ff * k + kk]);
+                row.iter_mut().enumerate().for_each(|(ff, d)| *d += dp[ff * k + kk]);
             }
             db.iter_mut().zip(&dp[f * k..]).for_each(|(d, &v)| *d += v);
         }
@@ -278,9 +225,7 @@ impl Layer for Conv2D {
         self.kernel_t.ensure_shape(f, &[k]);
         let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
         for (kk, row) in w.chunks_exact(f).enumerate() {
-            row.iter()
-                .enumerate()
-                .for_each(|(ff, &v)| wt[ff * k + kk] = v);
+            row.iter().enumerate().for_each(|(ff, &v)| wt[ff * k + kk] = v);
         }
         self.dcols.ensure_shape(b, &[p, k]);
         self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
@@ -290,17 +235,7 @@ impl Layer for Conv2D {
         let chunks = chunks.zip(self.dinput.data_mut().par_chunks_mut(CHUNK * n_in));
         chunks.for_each(|((dz, dcols), dx)| {
             // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
-            matmul(
-                dz.len() / f,
-                f,
-                k,
-                dz,
-                Transpose::No,
-                wt,
-                Transpose::No,
-                dcols,
-                0.0,
-            );
+            matmul(dz.len() / f, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
             for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
                 col2im(&g, dcols, dx);
             }
@@ -374,14 +309,10 @@ pub(crate) fn window(
     }
     let (name, k) = size;
     if !k.is_positive() {
-        return Err(Error::value(format!(
-            "{who}: expected positive integers, received {name}={k}"
-        )));
+        return Err(Error::value(format!("{who}: expected positive integers, received {name}={k}")));
     }
     if !strides.is_positive() {
-        return Err(Error::value(format!(
-            "{who}: expected positive integers, received strides={strides}"
-        )));
+        return Err(Error::value(format!("{who}: expected positive integers, received strides={strides}")));
     }
     Window2d::new([h, w, c], k, strides, padding).ok_or_else(|| {
         Error::shape(format!(
@@ -398,9 +329,7 @@ pub(crate) fn read_size2(c: &Cfg, key: &str) -> Result<Option<Size2>> {
         return Ok(n.map(Size2::from));
     }
     match c.int_list(key) {
-        Ok(Some(l)) if l.len() == 2 && l.iter().all(|&d| d > 0) => {
-            Ok(Some(Size2(l[0] as usize, l[1] as usize)))
-        }
+        Ok(Some(l)) if l.len() == 2 && l.iter().all(|&d| d > 0) => Ok(Some(Size2(l[0] as usize, l[1] as usize))),
         Ok(Some(l)) => Err(Error::value(format!(
             "{}: expected a positive integer or a pair of them, received {key}={l:?}",
             c.who()
@@ -423,27 +352,15 @@ mod tests {
         assert_eq!(cases.len(), 3);
         for case in cases {
             let cfg = &case["config"];
-            let (x, want) = (
-                tensor_from_json(&case["input"]),
-                tensor_from_json(&case["output"]),
-            );
+            let (x, want) = (tensor_from_json(&case["input"]), tensor_from_json(&case["output"]));
             let mut layer = Conv2D::from_config(cfg).unwrap();
             let mut rng = Rng::seed_from_u64(0);
             layer.build(&x.shape()[1..], &mut rng).unwrap();
-            let (kernel, bias) = (
-                tensor_from_json(&case["kernel"]),
-                tensor_from_json(&case["bias"]),
-            );
+            let (kernel, bias) = (tensor_from_json(&case["kernel"]), tensor_from_json(&case["bias"]));
             assert_eq!(layer.kernel.value.shape(), kernel.shape());
             layer.kernel.value = kernel;
             layer.bias.value = bias;
-            layer.forward(
-                &x,
-                &mut Ctx {
-                    training: false,
-                    rng: &mut rng,
-                },
-            );
+            layer.forward(&x, &mut Ctx { training: false, rng: &mut rng });
             assert_eq!(layer.output().shape(), want.shape(), "{cfg}");
             for (i, (&a, &b)) in layer.output().data().iter().zip(want.data()).enumerate() {
                 assert_close(a, b, &format!("Conv2D {cfg} [{i}]"));
@@ -460,18 +377,10 @@ mod tests {
             let c = move |f: usize, k: Size2| Conv2D::new(f, k).activation(act);
             check_layer(|| Box::new(c(2, Size2(3, 3))), &[4, 5, 2], 2);
             check_layer(|| Box::new(c(2, Size2(3, 3)).padding(same)), &[4, 3, 2], 2);
-            check_layer(
-                || Box::new(c(2, Size2(3, 3)).padding(same).strides(2)),
-                &[5, 4, 2],
-                1,
-            );
+            check_layer(|| Box::new(c(2, Size2(3, 3)).padding(same).strides(2)), &[5, 4, 2], 1);
             let no_bias = move || c(2, Size2(3, 3)).use_bias(false);
             check_layer(|| Box::new(no_bias().strides((2, 1))), &[5, 4, 3], 1);
-            check_layer(
-                || Box::new(no_bias().padding(same).strides(2)),
-                &[6, 5, 1],
-                1,
-            );
+            check_layer(|| Box::new(no_bias().padding(same).strides(2)), &[6, 5, 1], 1);
             check_layer(|| Box::new(c(3, Size2(2, 3))), &[3, 4, 2], 4);
         }
     }
@@ -480,37 +389,18 @@ mod tests {
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let mut rng = Rng::seed_from_u64(5);
-                let mut layer = Conv2D::new(8, 3)
-                    .padding(Padding::Same)
-                    .activation(Activation::Relu);
+                let mut layer = Conv2D::new(8, 3).padding(Padding::Same).activation(Activation::Relu);
                 layer.build(&[9, 7, 3], &mut rng).unwrap();
-                let x: Vec<f32> = (0..11 * 9 * 7 * 3)
-                    .map(|_| rng.random_range(-1.0..1.0))
-                    .collect();
+                let x: Vec<f32> = (0..11 * 9 * 7 * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
                 let x = Tensor::from_vec(&[11, 9, 7, 3], x).unwrap();
-                layer.forward(
-                    &x,
-                    &mut Ctx {
-                        training: true,
-                        rng: &mut rng,
-                    },
-                );
-                let g: Vec<f32> = (0..layer.out.len())
-                    .map(|_| rng.random_range(-1.0..1.0))
-                    .collect();
+                layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+                let g: Vec<f32> = (0..layer.out.len()).map(|_| rng.random_range(-1.0..1.0)).collect();
                 let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
                 layer.backward(&x, &dout, true);
-                let grads: Vec<Vec<f32>> = layer
-                    .params()
-                    .iter()
-                    .map(|p| p.grad.data().to_vec())
-                    .collect();
+                let grads: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad.data().to_vec()).collect();
                 (layer.out.clone(), grads, layer.dinput.clone())
             })
         };
@@ -522,11 +412,7 @@ mod tests {
     fn bad_configurations_are_errors_naming_the_layer() {
         let mut rng = Rng::seed_from_u64(0);
         let err = |layer: Conv2D, shape: &[usize]| {
-            layer
-                .name("conv2d")
-                .build(shape, &mut Rng::seed_from_u64(0))
-                .unwrap_err()
-                .to_string()
+            layer.name("conv2d").build(shape, &mut Rng::seed_from_u64(0)).unwrap_err().to_string()
         };
         assert_eq!(
             err(Conv2D::new(32, 3), &[784]),
@@ -546,10 +432,7 @@ mod tests {
             "layer 'conv2d' (Conv2D): kernel_size (5, 5) is larger than the input (4, 6, 1) with \
              padding='valid'; use padding='same' or a smaller kernel_size"
         );
-        assert!(Conv2D::new(4, 5)
-            .padding(Padding::Same)
-            .build(&[4, 6, 1], &mut rng)
-            .is_ok());
+        assert!(Conv2D::new(4, 5).padding(Padding::Same).build(&[4, 6, 1], &mut rng).is_ok());
     }
 
     #[test]
@@ -570,22 +453,13 @@ mod tests {
             err(json!({"filters": 4, "kernel_size": [3, 0], "name": "c"})),
             "layer 'c' (Conv2D): expected a positive integer or a pair of them, received kernel_size=[3, 0]"
         );
-        assert_eq!(
-            err(json!({"kernel_size": 3})),
-            "Conv2D: the config is missing 'filters'"
-        );
+        assert_eq!(err(json!({"kernel_size": 3})), "Conv2D: the config is missing 'filters'");
         // The CNN's two convolutions: 320 and 18496 parameters, as model.summary() reports.
         let mut rng = Rng::seed_from_u64(0);
         let mut c1 = Conv2D::new(32, 3).padding(Padding::Same);
         assert_eq!(c1.build(&[28, 28, 1], &mut rng).unwrap(), vec![28, 28, 32]);
         let mut c2 = Conv2D::new(64, 3).padding(Padding::Same);
         assert_eq!(c2.build(&[14, 14, 32], &mut rng).unwrap(), vec![14, 14, 64]);
-        assert_eq!(
-            (
-                super::super::count_params(&c1).0,
-                super::super::count_params(&c2).0
-            ),
-            (320, 18496)
-        );
+        assert_eq!((super::super::count_params(&c1).0, super::super::count_params(&c2).0), (320, 18496));
     }
 }

@@ -223,13 +223,7 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences_for_every_activation() {
-        for act in [
-            Activation::Linear,
-            Activation::Relu,
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Softmax,
-        ] {
+        for act in [Activation::Linear, Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Softmax] {
             check_layer(|| Box::new(Dense::new(3).activation(act)), &[5], 4);
             check_layer(|| Box::new(Dense::new(2).activation(act).use_bias(false)), &[3], 2);
         }
@@ -239,10 +233,7 @@ mod tests {
     fn bad_configurations_are_errors_naming_the_layer() {
         let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(0);
         let err = Dense::new(0).name("out").build(&[4], &mut rng).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "layer 'out' (Dense): expected a positive integer, received units=0"
-        );
+        assert_eq!(err.to_string(), "layer 'out' (Dense): expected a positive integer, received units=0");
         let err = Dense::new(3).name("d").build(&[28, 28], &mut rng).unwrap_err();
         assert_eq!(
             err.to_string(),

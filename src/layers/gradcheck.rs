@@ -49,12 +49,8 @@ pub fn check_layer(make: impl Fn() -> Box<dyn Layer>, input_shape: &[usize], bat
         let fd = (loss(&mut layer, &xp, &mut forward) - loss(&mut layer, &xm, &mut forward)) / (2.0 * h as f64);
         close(fd, dx[i], &format!("{} dx[{i}]", layer.class_name()));
     }
-    let grads: Vec<_> = layer
-        .params()
-        .into_iter()
-        .filter(|p| p.trainable)
-        .map(|p| (p.name, p.grad.data().to_vec()))
-        .collect();
+    let grads: Vec<_> =
+        layer.params().into_iter().filter(|p| p.trainable).map(|p| (p.name, p.grad.data().to_vec())).collect();
     for (name, grad) in grads {
         for (i, &an) in grad.iter().enumerate() {
             let nudge = |layer: &mut Box<dyn Layer>, d: f32| {

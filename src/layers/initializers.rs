@@ -37,15 +37,9 @@ impl Initializer {
     ];
 
     pub fn parse(name: &str) -> Result<Initializer> {
-        let i = Self::NAMES
-            .iter()
-            .position(|&n| n == name.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                Error::value(format!(
-                    "unknown initializer '{name}'; valid initializers: {}",
-                    Self::NAMES.join(", ")
-                ))
-            })?;
+        let i = Self::NAMES.iter().position(|&n| n == name.trim().to_ascii_lowercase()).ok_or_else(|| {
+            Error::value(format!("unknown initializer '{name}'; valid initializers: {}", Self::NAMES.join(", ")))
+        })?;
         Ok([
             Initializer::GlorotUniform,
             Initializer::GlorotNormal,
@@ -77,12 +71,10 @@ impl Initializer {
         };
         if uniform {
             let limit = (3.0 * scale).sqrt();
-            w.iter_mut()
-                .for_each(|v| *v = rng.random_range(-limit..limit) as f32);
+            w.iter_mut().for_each(|v| *v = rng.random_range(-limit..limit) as f32);
         } else {
             let std = scale.sqrt() / TRUNCATED_STD;
-            w.iter_mut()
-                .for_each(|v| *v = (truncated_normal(rng) * std) as f32);
+            w.iter_mut().for_each(|v| *v = (truncated_normal(rng) * std) as f32);
         }
     }
 }

@@ -25,26 +25,13 @@ pub(crate) struct Pool2d {
 impl Pool2d {
     pub fn new(pool_size: Size2) -> Pool2d {
         let (padding, g) = (Padding::Valid, Window2d::default());
-        Pool2d {
-            pool_size,
-            strides: None,
-            padding,
-            input_shape: None,
-            name: String::new(),
-            g,
-        }
+        Pool2d { pool_size, strides: None, padding, input_shape: None, name: String::new(), g }
     }
 
     pub fn build(&mut self, class: &str, input_shape: &[usize]) -> Result<Vec<usize>> {
         let who = format!("layer '{}' ({class})", self.name);
         let strides = self.strides.unwrap_or(self.pool_size);
-        self.g = window(
-            &who,
-            input_shape,
-            ("pool_size", self.pool_size),
-            strides,
-            self.padding,
-        )?;
+        self.g = window(&who, input_shape, ("pool_size", self.pool_size), strides, self.padding)?;
         Ok(vec![self.g.oh, self.g.ow, self.g.c])
     }
 
@@ -87,12 +74,7 @@ impl MaxPooling2D {
     /// `MaxPooling2D::new(2)` or `MaxPooling2D::new((2, 3))`.
     pub fn new(pool_size: impl Into<Size2>) -> MaxPooling2D {
         let pool = Pool2d::new(pool_size.into());
-        MaxPooling2D {
-            pool,
-            out: Tensor::default(),
-            argmax: Vec::new(),
-            dinput: Tensor::default(),
-        }
+        MaxPooling2D { pool, out: Tensor::default(), argmax: Vec::new(), dinput: Tensor::default() }
     }
     /// Defaults to `pool_size`.
     pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
@@ -113,10 +95,7 @@ impl MaxPooling2D {
     }
     pub fn from_config(config: &Value) -> Result<MaxPooling2D> {
         let pool = Pool2d::from_config("MaxPooling2D", config)?;
-        Ok(MaxPooling2D {
-            pool,
-            ..MaxPooling2D::new(1)
-        })
+        Ok(MaxPooling2D { pool, ..MaxPooling2D::new(1) })
     }
 }
 
@@ -140,10 +119,7 @@ impl Layer for MaxPooling2D {
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         let out = self.pool.build("MaxPooling2D", input_shape)?;
         if self.pool.g.in_len() > u32::MAX as usize {
-            return Err(Error::shape(format!(
-                "layer '{}' (MaxPooling2D): samples too large",
-                self.pool.name
-            )));
+            return Err(Error::shape(format!("layer '{}' (MaxPooling2D): samples too large", self.pool.name)));
         }
         Ok(out)
     }
@@ -160,37 +136,30 @@ impl Layer for MaxPooling2D {
         );
         self.out.ensure_shape(b, &[g.oh, g.ow, c]);
         self.argmax.resize(b * n_out, 0);
-        let samples = x
-            .data()
-            .par_chunks(n_in)
-            .zip(self.out.data_mut().par_chunks_mut(n_out));
-        samples
-            .zip(self.argmax.par_chunks_mut(n_out))
-            .for_each(|((x, out), arg)| {
-                let mut cells = out.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c));
-                for oh in 0..g.oh {
-                    for ow in 0..g.ow {
-                        let (o, a) = cells.next().expect("one cell per output position");
-                        let mut first = true;
-                        for ih in g.rows(oh) {
-                            for iw in g.cols(ow) {
-                                let base = (ih * g.w + iw) * c;
-                                let src = &x[base..base + c];
-                                for (j, ((o, a), &v)) in
-                                    o.iter_mut().zip(a.iter_mut()).zip(src).enumerate()
-                                {
-                                    // Strictly greater: the first maximum in row-major order wins ties.
-                                    if first || v > *o {
-                                        *o = v;
-                                        *a = (base + j) as u32;
-                                    }
+        let samples = x.data().par_chunks(n_in).zip(self.out.data_mut().par_chunks_mut(n_out));
+        samples.zip(self.argmax.par_chunks_mut(n_out)).for_each(|((x, out), arg)| {
+            let mut cells = out.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c));
+            for oh in 0..g.oh {
+                for ow in 0..g.ow {
+                    let (o, a) = cells.next().expect("one cell per output position");
+                    let mut first = true;
+                    for ih in g.rows(oh) {
+                        for iw in g.cols(ow) {
+                            let base = (ih * g.w + iw) * c;
+                            let src = &x[base..base + c];
+                            for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(src).enumerate() {
+                                // Strictly greater: the first maximum in row-major order wins ties.
+                                if first || v > *o {
+                                    *o = v;
+                                    *a = (base + j) as u32;
                                 }
-                                first = false;
                             }
+                            first = false;
                         }
                     }
                 }
-            });
+            }
+        });
     }
 
     fn output(&self) -> &Tensor {
@@ -204,20 +173,12 @@ impl Layer for MaxPooling2D {
         let (b, g) = (x.rows(), self.pool.g);
         let (n_in, n_out) = (g.in_len(), g.positions() * g.c);
         self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
-        let samples = self
-            .dinput
-            .data_mut()
-            .par_chunks_mut(n_in)
-            .zip(dout.data().par_chunks(n_out));
-        samples
-            .zip(self.argmax.par_chunks(n_out))
-            .for_each(|((dx, dout), arg)| {
-                dx.fill(0.0);
-                // += : with strides smaller than the pool, windows overlap and share maxima.
-                arg.iter()
-                    .zip(dout)
-                    .for_each(|(&i, &d)| dx[i as usize] += d);
-            });
+        let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
+        samples.zip(self.argmax.par_chunks(n_out)).for_each(|((dx, dout), arg)| {
+            dx.fill(0.0);
+            // += : with strides smaller than the pool, windows overlap and share maxima.
+            arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
+        });
     }
 
     fn dinput(&self) -> &Tensor {
@@ -239,33 +200,20 @@ mod tests {
     fn run(layer: &mut dyn Layer, x: &Tensor) -> Tensor {
         let mut rng = Rng::seed_from_u64(0);
         layer.build(&x.shape()[1..], &mut rng).unwrap();
-        layer.forward(
-            x,
-            &mut Ctx {
-                training: true,
-                rng: &mut rng,
-            },
-        );
+        layer.forward(x, &mut Ctx { training: true, rng: &mut rng });
         layer.output().clone()
     }
 
     #[test]
     fn forward_matches_keras() {
         let cases = reference()["layers"].as_array().unwrap().clone();
-        let cases: Vec<_> = cases
-            .iter()
-            .filter(|c| c["layer"] == "MaxPooling2D")
-            .collect();
+        let cases: Vec<_> = cases.iter().filter(|c| c["layer"] == "MaxPooling2D").collect();
         assert_eq!(cases.len(), 2);
         for case in cases {
             let cfg = &case["config"];
             let pad = Padding::parse(cfg["padding"].as_str().unwrap()).unwrap();
-            let mut layer =
-                MaxPooling2D::new(cfg["pool_size"].as_u64().unwrap() as usize).padding(pad);
-            let (x, want) = (
-                tensor_from_json(&case["input"]),
-                tensor_from_json(&case["output"]),
-            );
+            let mut layer = MaxPooling2D::new(cfg["pool_size"].as_u64().unwrap() as usize).padding(pad);
+            let (x, want) = (tensor_from_json(&case["input"]), tensor_from_json(&case["output"]));
             let got = run(&mut layer, &x);
             assert_eq!(got.shape(), want.shape(), "{cfg}");
             for (i, (&a, &b)) in got.data().iter().zip(want.data()).enumerate() {
@@ -279,16 +227,8 @@ mod tests {
         // Shapes where check_layer's random inputs hold no two values of a window within a
         // finite-difference step of each other, so the maxima stay put.
         check_layer(|| Box::new(MaxPooling2D::new(2)), &[4, 4, 2], 2);
-        check_layer(
-            || Box::new(MaxPooling2D::new(2).padding(Padding::Same)),
-            &[3, 5, 1],
-            2,
-        );
-        check_layer(
-            || Box::new(MaxPooling2D::new(3).strides(2).padding(Padding::Same)),
-            &[4, 5, 2],
-            1,
-        );
+        check_layer(|| Box::new(MaxPooling2D::new(2).padding(Padding::Same)), &[3, 5, 1], 2);
+        check_layer(|| Box::new(MaxPooling2D::new(3).strides(2).padding(Padding::Same)), &[4, 5, 2], 1);
     }
 
     /// Overlapping windows on tie-free inputs (distinct multiples of 0.05): the gradient of
@@ -297,22 +237,14 @@ mod tests {
     fn overlapping_windows_sum_their_gradients() {
         let shape = [2, 5, 6, 3];
         let n: usize = shape.iter().product();
-        let x = Tensor::from_vec(
-            &shape,
-            (0..n).map(|i| ((i * 37) % n) as f32 * 0.05).collect(),
-        )
-        .unwrap();
+        let x = Tensor::from_vec(&shape, (0..n).map(|i| ((i * 37) % n) as f32 * 0.05).collect()).unwrap();
         let mut layer = MaxPooling2D::new(3).strides((2, 1)).padding(Padding::Same);
         let out = run(&mut layer, &x);
         let g: Vec<f32> = (0..out.len()).map(|i| (i as f32 * 0.37).sin()).collect();
         layer.backward(&x, &Tensor::from_vec(out.shape(), g.clone()).unwrap(), true);
         let loss = |layer: &mut MaxPooling2D, x: &Tensor| -> f64 {
             let out = run(layer, x);
-            out.data()
-                .iter()
-                .zip(&g)
-                .map(|(&o, &g)| o as f64 * g as f64)
-                .sum()
+            out.data().iter().zip(&g).map(|(&o, &g)| o as f64 * g as f64).sum()
         };
         let dx = layer.dinput().clone();
         for i in 0..n {
@@ -320,11 +252,7 @@ mod tests {
             xp.data_mut()[i] += 0.01;
             xm.data_mut()[i] -= 0.01;
             let fd = (loss(&mut layer, &xp) - loss(&mut layer, &xm)) / 0.02;
-            assert!(
-                (fd - dx.data()[i] as f64).abs() < 1e-3,
-                "dx[{i}]: {fd} vs {}",
-                dx.data()[i]
-            );
+            assert!((fd - dx.data()[i] as f64).abs() < 1e-3, "dx[{i}]: {fd} vs {}", dx.data()[i]);
         }
     }
 
@@ -333,40 +261,22 @@ mod tests {
         let x = Tensor::from_vec(&[1, 2, 2, 1], vec![1.0, 3.0, 3.0, 2.0]).unwrap();
         let mut layer = MaxPooling2D::new(2);
         assert_eq!(run(&mut layer, &x).data(), &[3.0]);
-        layer.backward(
-            &x,
-            &Tensor::from_vec(&[1, 1, 1, 1], vec![5.0]).unwrap(),
-            true,
-        );
+        layer.backward(&x, &Tensor::from_vec(&[1, 1, 1, 1], vec![5.0]).unwrap(), true);
         assert_eq!(layer.dinput().data(), &[0.0, 5.0, 0.0, 0.0]);
     }
 
     #[test]
     fn errors_name_the_layer_and_config_round_trips() {
         let mut rng = Rng::seed_from_u64(0);
-        let err = MaxPooling2D::new(3)
-            .name("p")
-            .build(&[2, 2, 1], &mut rng)
-            .unwrap_err();
+        let err = MaxPooling2D::new(3).name("p").build(&[2, 2, 1], &mut rng).unwrap_err();
         assert_eq!(
             err.to_string(),
             "layer 'p' (MaxPooling2D): pool_size (3, 3) is larger than the input (2, 2, 1) with \
              padding='valid'; use padding='same' or a smaller pool_size"
         );
-        let err = MaxPooling2D::new(2)
-            .strides(0)
-            .name("p")
-            .build(&[4, 4, 1], &mut rng)
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "layer 'p' (MaxPooling2D): expected positive integers, received strides=(0, 0)"
-        );
-        let layer = MaxPooling2D::new((2, 3))
-            .strides(1)
-            .padding(Padding::Same)
-            .name("p")
-            .input_shape(&[6, 6, 2]);
+        let err = MaxPooling2D::new(2).strides(0).name("p").build(&[4, 4, 1], &mut rng).unwrap_err();
+        assert_eq!(err.to_string(), "layer 'p' (MaxPooling2D): expected positive integers, received strides=(0, 0)");
+        let layer = MaxPooling2D::new((2, 3)).strides(1).padding(Padding::Same).name("p").input_shape(&[6, 6, 2]);
         let again = MaxPooling2D::from_config(&layer.config()).unwrap();
         assert_eq!(again.config(), layer.config());
     }

@@ -4,34 +4,34 @@
 //! Buffers are sized on the first batch and reused, so a steady-state step allocates nothing.
 
 mod activation;
+mod activation_layer;
 mod average_pooling2d;
+mod batch_normalization;
 mod conv2d;
 mod dense;
+mod dropout;
+mod flatten;
+#[cfg(test)]
+pub(crate) mod gradcheck;
 mod initializers;
 mod max_pooling2d;
 mod param;
-mod activation_layer;
-mod batch_normalization;
-mod dropout;
-mod flatten;
 pub mod registry;
 mod reshape;
 pub mod spec;
-#[cfg(test)]
-pub(crate) mod gradcheck;
 
-pub use activation::Activation;
-pub use average_pooling2d::AveragePooling2D;
-pub use conv2d::Conv2D;
 pub use crate::tensor::{Padding, Size2};
+pub use activation::Activation;
+pub use activation_layer::ActivationLayer;
+pub use average_pooling2d::AveragePooling2D;
+pub use batch_normalization::BatchNormalization;
+pub use conv2d::Conv2D;
 pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
 pub use initializers::Initializer;
 pub use max_pooling2d::MaxPooling2D;
 pub use param::Param;
-pub use activation_layer::ActivationLayer;
-pub use batch_normalization::BatchNormalization;
-pub use dropout::Dropout;
-pub use flatten::Flatten;
 pub use registry::{layer_from_config, layer_to_config};
 pub use reshape::Reshape;
 pub use spec::parse_layers;

@@ -16,21 +16,11 @@ pub struct Param {
 impl Param {
     pub fn new(name: &'static str, value: Tensor) -> Param {
         let grad = Tensor::zeros(value.shape());
-        Param {
-            name,
-            value,
-            grad,
-            trainable: true,
-        }
+        Param { name, value, grad, trainable: true }
     }
 
     pub fn non_trainable(name: &'static str, value: Tensor) -> Param {
-        Param {
-            name,
-            grad: Tensor::default(),
-            value,
-            trainable: false,
-        }
+        Param { name, grad: Tensor::default(), value, trainable: false }
     }
 
     pub fn zero_grad(&mut self) {

@@ -5,9 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{
-    Activation, ActivationLayer, BatchNormalization, Dense, Dropout, Flatten, Initializer, Layer, Reshape,
-};
+use super::{Activation, ActivationLayer, BatchNormalization, Dense, Dropout, Flatten, Initializer, Layer, Reshape};
 use crate::error::{Error, Result};
 
 /// The class names [`layer_from_config`] knows, in the order its error lists them.
@@ -167,9 +165,9 @@ impl<'a> Cfg<'a> {
     /// Applies `input_shape` (a list of positive integers) when the config has one.
     pub fn with_shape<L>(&self, layer: L, set: impl Fn(L, &[usize]) -> L) -> Result<L> {
         let Some(v) = self.get("input_shape") else { return Ok(layer) };
-        let shape: Option<Vec<usize>> = v.as_array().and_then(|items| {
-            items.iter().map(|i| i.as_u64().filter(|&n| n > 0).map(|n| n as usize)).collect()
-        });
+        let shape: Option<Vec<usize>> = v
+            .as_array()
+            .and_then(|items| items.iter().map(|i| i.as_u64().filter(|&n| n > 0).map(|n| n as usize)).collect());
         let shape = shape.ok_or_else(|| self.bad("input_shape", "a list of positive integers", v))?;
         Ok(set(layer, &shape))
     }

@@ -32,7 +32,8 @@ struct Rule {
     args: &'static [(&'static str, Kind)],
 }
 
-const POOL_ARGS: &[(&str, Kind)] = &[("pool_size", PositiveInt), ("strides", PositiveInt), ("padding", Word), ("name", Word)];
+const POOL_ARGS: &[(&str, Kind)] =
+    &[("pool_size", PositiveInt), ("strides", PositiveInt), ("padding", Word), ("name", Word)];
 
 #[rustfmt::skip]
 const RULES: &[Rule] = &[
@@ -59,7 +60,8 @@ const RULES: &[Rule] = &[
 pub fn parse_layers(spec: &str) -> Result<Vec<Box<dyn Layer>>> {
     let items = parse_items(spec)?;
     let at = |i: usize, e: Error| Error::value(format!("{} in --layers at position {}: {e}", items[i].0, i + 1));
-    let layers = items.iter().enumerate().map(|(i, (_, class, config))| layer_from_config(class, config).map_err(|e| at(i, e)));
+    let layers =
+        items.iter().enumerate().map(|(i, (_, class, config))| layer_from_config(class, config).map_err(|e| at(i, e)));
     layers.collect()
 }
 
@@ -184,7 +186,11 @@ fn parse_item(text: &str, pos: usize) -> Result<(&'static str, Value)> {
                     let (n, names) = (rule.positional.len(), rule.positional.join(", "));
                     return Err(at(match n {
                         0 => format!("{} takes no positional arguments", rule.layer),
-                        _ => format!("{} takes {n} positional argument{} ({names})", rule.layer, if n > 1 { "s" } else { "" }),
+                        _ => format!(
+                            "{} takes {n} positional argument{} ({names})",
+                            rule.layer,
+                            if n > 1 { "s" } else { "" }
+                        ),
                     }));
                 };
                 n_positional += 1;
@@ -214,9 +220,16 @@ fn parse_value(kind: Kind, key: &str, raw: &str) -> std::result::Result<Value, S
     let word = raw.trim_matches(|c| c == '\'' || c == '"');
     let bad = |what: &str| format!("expected {what}, received {key}={raw}");
     match kind {
-        PositiveInt => raw.parse::<u64>().ok().filter(|&n| n > 0).map(Value::from).ok_or_else(|| bad("a positive integer")),
+        PositiveInt => {
+            raw.parse::<u64>().ok().filter(|&n| n > 0).map(Value::from).ok_or_else(|| bad("a positive integer"))
+        }
         Number => raw.parse::<f64>().ok().filter(|v| v.is_finite()).map(Value::from).ok_or_else(|| bad("a number")),
-        Sizes => raw.parse::<i64>().ok().filter(|&n| n > 0 || n == -1).map(Value::from).ok_or_else(|| bad("a positive integer or -1")),
+        Sizes => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|&n| n > 0 || n == -1)
+            .map(Value::from)
+            .ok_or_else(|| bad("a positive integer or -1")),
         Bool => match word.to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
@@ -245,7 +258,9 @@ mod tests {
         assert_eq!(names, want.map(|(c, n)| (c, n.to_string())));
         assert_eq!(layers[1].config()["activation"], "relu");
         assert_eq!(layers[2].config()["rate"], json!(0.3));
-        let more = parse_layers("Reshape(28, 28, 1), BatchNormalization(momentum=0.9), Activation(ReLU), Dense(4, use_bias=False)");
+        let more = parse_layers(
+            "Reshape(28, 28, 1), BatchNormalization(momentum=0.9), Activation(ReLU), Dense(4, use_bias=False)",
+        );
         let more = more.unwrap();
         assert_eq!(more[0].config()["target_shape"], json!([28, 28, 1]));
         assert_eq!(more[1].config()["momentum"], json!(0.9));
@@ -262,7 +277,10 @@ mod tests {
 
     #[test]
     fn convolution_and_pooling_make_keras_configs() {
-        let configs = layer_configs("conv2d(32, 3, activation=relu, padding=same, strides=2), max_pooling2d(2), AveragePooling2D").unwrap();
+        let configs = layer_configs(
+            "conv2d(32, 3, activation=relu, padding=same, strides=2), max_pooling2d(2), AveragePooling2D",
+        )
+        .unwrap();
         assert_eq!(
             configs,
             [
@@ -281,17 +299,29 @@ mod tests {
             "unknown layer 'dense2' in --layers at position 1; valid layers: dense, flatten, dropout, \
              batch_normalization, activation, reshape, conv2d, max_pooling2d, average_pooling2d"
         );
-        assert_eq!(err("flatten, dense(0)"), "dense(0) in --layers at position 2: expected a positive integer, received units=0");
+        assert_eq!(
+            err("flatten, dense(0)"),
+            "dense(0) in --layers at position 2: expected a positive integer, received units=0"
+        );
         assert_eq!(err("dropout(abc)"), "dropout(abc) in --layers at position 1: expected a number, received rate=abc");
-        assert_eq!(err("reshape(28, 0)"), "reshape(28, 0) in --layers at position 1: expected a positive integer or -1, received target_shape=0");
-        assert_eq!(err("dense(4, use_bias=maybe)"), "dense(4, use_bias=maybe) in --layers at position 1: expected true or false, received use_bias=maybe");
+        assert_eq!(
+            err("reshape(28, 0)"),
+            "reshape(28, 0) in --layers at position 1: expected a positive integer or -1, received target_shape=0"
+        );
+        assert_eq!(
+            err("dense(4, use_bias=maybe)"),
+            "dense(4, use_bias=maybe) in --layers at position 1: expected true or false, received use_bias=maybe"
+        );
         assert_eq!(
             err("flatten, dense(10, activaton=relu)"),
             "unknown argument 'activaton' for dense in --layers at position 2; valid arguments: units, activation, \
              use_bias, kernel_initializer, bias_initializer, name"
         );
         assert_eq!(err("dense(10, relu"), "unbalanced parentheses in --layers: '(' at character 6 is never closed");
-        assert_eq!(err("flatten), dense(10)"), "unbalanced parentheses in --layers: ')' at character 8 has no matching '('");
+        assert_eq!(
+            err("flatten), dense(10)"),
+            "unbalanced parentheses in --layers: ')' at character 8 has no matching '('"
+        );
         assert_eq!(
             err("reshape((28, 28))"),
             "nested parentheses at character 9 in --layers; arguments are plain values, as in reshape(28, 28, 1)"
@@ -300,10 +330,19 @@ mod tests {
         assert_eq!(err("dense(10) x"), "unexpected text 'x' after ')' in --layers at position 1");
         assert_eq!(err("dense(10,)"), "dense(10,) in --layers at position 1: empty argument");
         assert_eq!(err("dense()"), "dense() in --layers at position 1: missing argument 'units'");
-        assert_eq!(err("dense(10, 20)"), "dense(10, 20) in --layers at position 1: dense takes 1 positional argument (units)");
+        assert_eq!(
+            err("dense(10, 20)"),
+            "dense(10, 20) in --layers at position 1: dense takes 1 positional argument (units)"
+        );
         assert_eq!(err("flatten(3)"), "flatten(3) in --layers at position 1: flatten takes no positional arguments");
-        assert_eq!(err("dense(units=3, 4)"), "dense(units=3, 4) in --layers at position 1: positional argument '4' follows keyword arguments");
-        assert_eq!(err("dense(3, units=4)"), "dense(3, units=4) in --layers at position 1: argument 'units' is given twice");
+        assert_eq!(
+            err("dense(units=3, 4)"),
+            "dense(units=3, 4) in --layers at position 1: positional argument '4' follows keyword arguments"
+        );
+        assert_eq!(
+            err("dense(3, units=4)"),
+            "dense(3, units=4) in --layers at position 1: argument 'units' is given twice"
+        );
         assert_eq!(err(" "), "--layers is empty; write e.g. \"flatten, dense(10, activation=softmax)\"");
     }
 
@@ -332,7 +371,9 @@ mod summary_tests {
         let refs = crate::test_support::reference();
         let case = &refs["summaries"][1];
         let mut model = Sequential::new();
-        for layer in parse_layers("flatten, dense(100, activation=relu), dropout(0.3), dense(10, activation=softmax)").unwrap() {
+        for layer in
+            parse_layers("flatten, dense(100, activation=relu), dropout(0.3), dense(10, activation=softmax)").unwrap()
+        {
             model.add_boxed(layer);
         }
         model.build(&[28, 28]).unwrap();

@@ -23,12 +23,8 @@ pub enum Loss {
 }
 
 impl Loss {
-    pub const NAMES: [&'static str; 4] = [
-        "sparse_categorical_crossentropy",
-        "categorical_crossentropy",
-        "binary_crossentropy",
-        "mean_squared_error",
-    ];
+    pub const NAMES: [&'static str; 4] =
+        ["sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mean_squared_error"];
 
     /// Parses Keras's name (or its alias "mse"); the error lists the valid names.
     pub fn parse(name: &str) -> Result<Loss> {
@@ -38,10 +34,7 @@ impl Loss {
             "binary_crossentropy" => Loss::BinaryCrossentropy,
             "mean_squared_error" | "mse" => Loss::MeanSquaredError,
             other => {
-                return Err(Error::value(format!(
-                    "unknown loss '{other}'; valid losses: {}",
-                    Self::NAMES.join(", ")
-                )))
+                return Err(Error::value(format!("unknown loss '{other}'; valid losses: {}", Self::NAMES.join(", "))))
             }
         })
     }
@@ -72,11 +65,8 @@ impl Loss {
                         y.shape_str()
                     )));
                 }
-                if let Some((i, &v)) = y
-                    .data()
-                    .iter()
-                    .enumerate()
-                    .find(|(_, &v)| !(v >= 0.0 && v.fract() == 0.0 && (v as usize) < width))
+                if let Some((i, &v)) =
+                    y.data().iter().enumerate().find(|(_, &v)| !(v >= 0.0 && v.fract() == 0.0 && (v as usize) < width))
                 {
                     return Err(Error::value(format!(
                         "label {v} at index {i} is not a class index of the model's {width} outputs \

@@ -35,10 +35,7 @@ fn fused_softmax_crossentropy_equals_the_unfused_chain() {
     Activation::Softmax.forward(z.data(), p.data_mut(), 3);
     let y = Tensor::from_vec(&[2, 1], vec![2.0, 0.0]).unwrap();
     let onehot = Tensor::from_vec(&[2, 3], vec![0., 0., 1., 1., 0., 0.]).unwrap();
-    for (loss, y) in [
-        (Loss::SparseCategoricalCrossentropy, &y),
-        (Loss::CategoricalCrossentropy, &onehot),
-    ] {
+    for (loss, y) in [(Loss::SparseCategoricalCrossentropy, &y), (Loss::CategoricalCrossentropy, &onehot)] {
         let (mut gp, mut gz) = (Tensor::zeros(&[2, 3]), Tensor::zeros(&[2, 3]));
         let unfused = loss.compute(&p, None, y, Some(&mut gp));
         let fused = loss.compute(&p, Some(&z), y, Some(&mut gz));

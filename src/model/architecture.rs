@@ -125,12 +125,17 @@ mod tests {
     #[test]
     fn bad_architectures_are_errors() {
         let err = |v: Value| Sequential::from_json(&v).err().unwrap().to_string();
-        assert_eq!(err(json!({"class_name": "Functional"})),
-            "not a Sequential model architecture: class_name is 'Functional', expected 'Sequential'");
+        assert_eq!(
+            err(json!({"class_name": "Functional"})),
+            "not a Sequential model architecture: class_name is 'Functional', expected 'Sequential'"
+        );
         assert_eq!(err(json!([1])), "not a Sequential model architecture: no 'class_name'");
-        assert_eq!(err(json!({"class_name": "Sequential", "config": {}})),
-            "not a Sequential model architecture: no 'layers' list");
-        let unknown = json!({"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv3D", "config": {}}]}});
+        assert_eq!(
+            err(json!({"class_name": "Sequential", "config": {}})),
+            "not a Sequential model architecture: no 'layers' list"
+        );
+        let unknown =
+            json!({"class_name": "Sequential", "config": {"layers": [{"class_name": "Conv3D", "config": {}}]}});
         assert!(err(unknown).starts_with("unknown layer class 'Conv3D'; valid classes: Dense"));
     }
 }

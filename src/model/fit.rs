@@ -77,7 +77,10 @@ impl Sequential {
             None => None,
         };
         if n_train == 0 {
-            return Err(Error::value(format!("no training samples left after validation_split={}", opts.validation_split)));
+            return Err(Error::value(format!(
+                "no training samples left after validation_split={}",
+                opts.validation_split
+            )));
         }
         // The loop runs on a worker of the thread pool: kernels that split work across threads
         // then queue it locally, which allocates nothing (queueing from outside the pool does).

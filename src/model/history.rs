@@ -36,8 +36,7 @@ impl History {
 
     /// `{"loss": [...], "accuracy": [...], ...}`
     pub fn to_json(&self) -> Value {
-        let map: Map<String, Value> =
-            self.series.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
+        let map: Map<String, Value> = self.series.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
         Value::Object(map)
     }
 

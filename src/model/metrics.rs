@@ -46,21 +46,15 @@ impl Metric {
         let w = y_pred.row_len().max(1);
         let rows = y_pred.data().chunks_exact(w);
         match self {
-            Metric::SparseCategoricalAccuracy => rows
-                .zip(y_true.data())
-                .filter(|(p, &t)| argmax(p) as f32 == t)
-                .count() as f64,
-            Metric::CategoricalAccuracy => rows
-                .zip(y_true.data().chunks_exact(w))
-                .filter(|(p, t)| argmax(p) == argmax(t))
-                .count() as f64,
+            Metric::SparseCategoricalAccuracy => {
+                rows.zip(y_true.data()).filter(|(p, &t)| argmax(p) as f32 == t).count() as f64
+            }
+            Metric::CategoricalAccuracy => {
+                rows.zip(y_true.data().chunks_exact(w)).filter(|(p, t)| argmax(p) == argmax(t)).count() as f64
+            }
             Metric::BinaryAccuracy => {
-                let hits = y_pred
-                    .data()
-                    .iter()
-                    .zip(y_true.data())
-                    .filter(|(&p, &t)| ((p > 0.5) as u8 as f32) == t)
-                    .count();
+                let hits =
+                    y_pred.data().iter().zip(y_true.data()).filter(|(&p, &t)| ((p > 0.5) as u8 as f32) == t).count();
                 hits as f64 / w as f64
             }
         }

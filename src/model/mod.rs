@@ -21,7 +21,7 @@ pub use metrics::Metric;
 pub use progress::Progbar;
 pub use sequential::Sequential;
 
+mod architecture;
 #[cfg(test)]
 mod tests;
-mod architecture;
 pub use crate::io::load_model;

@@ -100,7 +100,8 @@ mod tests {
             let m = model(spec, input);
             for (i, w) in want["layers"].as_array().unwrap().iter().enumerate() {
                 assert_eq!(m.layers()[i].class_name(), w["class"].as_str().unwrap());
-                let shape: Vec<usize> = w["output_shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+                let shape: Vec<usize> =
+                    w["output_shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
                 assert_eq!(m.layer_output_shapes()[i], shape, "{spec} layer {i}");
                 assert_eq!(count_params(m.layers()[i].as_ref()).0 as u64, w["params"].as_u64().unwrap());
             }

@@ -20,10 +20,28 @@ fn reference_mlp(initial: &serde_json::Value) -> Sequential {
 fn optimizer_for(key: &str, config: &serde_json::Value) -> Box<dyn optimizers::Optimizer> {
     let f = |k: &str| config[k].as_f64().unwrap() as f32;
     match key.split('_').next().unwrap() {
-        "sgd" => Box::new(Sgd { learning_rate: f("learning_rate"), momentum: f("momentum"), nesterov: config["nesterov"].as_bool().unwrap() }),
-        "rmsprop" => Box::new(RMSprop { learning_rate: f("learning_rate"), rho: f("rho"), momentum: f("momentum"), epsilon: f("epsilon") }),
-        "adam" => Box::new(Adam { learning_rate: f("learning_rate"), beta_1: f("beta_1"), beta_2: f("beta_2"), epsilon: f("epsilon") }),
-        "adagrad" => Box::new(Adagrad { learning_rate: f("learning_rate"), initial_accumulator_value: f("initial_accumulator_value"), epsilon: f("epsilon") }),
+        "sgd" => Box::new(Sgd {
+            learning_rate: f("learning_rate"),
+            momentum: f("momentum"),
+            nesterov: config["nesterov"].as_bool().unwrap(),
+        }),
+        "rmsprop" => Box::new(RMSprop {
+            learning_rate: f("learning_rate"),
+            rho: f("rho"),
+            momentum: f("momentum"),
+            epsilon: f("epsilon"),
+        }),
+        "adam" => Box::new(Adam {
+            learning_rate: f("learning_rate"),
+            beta_1: f("beta_1"),
+            beta_2: f("beta_2"),
+            epsilon: f("epsilon"),
+        }),
+        "adagrad" => Box::new(Adagrad {
+            learning_rate: f("learning_rate"),
+            initial_accumulator_value: f("initial_accumulator_value"),
+            epsilon: f("epsilon"),
+        }),
         other => panic!("no optimizer for {other}"),
     }
 }
@@ -48,7 +66,11 @@ fn optimizer_trajectories_equal_keras() {
         m.compile(Compile::new("sparse_categorical_crossentropy").optimizer_boxed(opt)).unwrap();
         for (s, step) in case["steps"].as_array().unwrap().iter().enumerate() {
             let loss = m.train_on_batch(&x, &y).unwrap();
-            assert_close(loss as f32, step["loss_before_update"].as_f64().unwrap() as f32, &format!("{key} step {s} loss"));
+            assert_close(
+                loss as f32,
+                step["loss_before_update"].as_f64().unwrap() as f32,
+                &format!("{key} step {s} loss"),
+            );
             for (name, (_, w)) in names.iter().zip(m.weights()) {
                 let want = tensor_from_json(&step["weights_after"][name]);
                 for (i, (a, b)) in w.data().iter().zip(want.data()).enumerate() {

@@ -77,10 +77,7 @@ pub fn from_name(name: &str) -> Result<Box<dyn Optimizer>> {
         "adamw" => Box::new(AdamW::default()),
         "adagrad" => Box::new(Adagrad::default()),
         other => {
-            return Err(Error::value(format!(
-                "unknown optimizer '{other}'; valid optimizers: {}",
-                NAMES.join(", ")
-            )))
+            return Err(Error::value(format!("unknown optimizer '{other}'; valid optimizers: {}", NAMES.join(", "))))
         }
     })
 }
@@ -143,9 +140,6 @@ mod tests {
         assert_eq!(from_name("rmsprop").unwrap().learning_rate(), 0.001);
         assert_eq!(from_name("SGD").unwrap().learning_rate(), 0.01);
         let err = from_name("adamax").err().unwrap();
-        assert_eq!(
-            err.to_string(),
-            "unknown optimizer 'adamax'; valid optimizers: sgd, rmsprop, adam, adamw, adagrad"
-        );
+        assert_eq!(err.to_string(), "unknown optimizer 'adamax'; valid optimizers: sgd, rmsprop, adam, adamw, adagrad");
     }
 }

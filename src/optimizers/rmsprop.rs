@@ -34,7 +34,11 @@ impl Optimizer for RMSprop {
                "epsilon": self.epsilon})
     }
     fn slot_names(&self) -> &'static [&'static str] {
-        if self.momentum > 0.0 { &["velocity", "momentum"] } else { &["velocity"] }
+        if self.momentum > 0.0 {
+            &["velocity", "momentum"]
+        } else {
+            &["velocity"]
+        }
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {

@@ -32,7 +32,11 @@ impl Optimizer for Sgd {
         json!({"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov})
     }
     fn slot_names(&self) -> &'static [&'static str] {
-        if self.momentum != 0.0 { &["momentum"] } else { &[] }
+        if self.momentum != 0.0 {
+            &["momentum"]
+        } else {
+            &[]
+        }
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {

@@ -17,9 +17,7 @@ impl Padding {
         match name.trim().to_ascii_lowercase().as_str() {
             "valid" => Ok(Padding::Valid),
             "same" => Ok(Padding::Same),
-            other => Err(Error::value(format!(
-                "unknown padding '{other}'; valid paddings: valid, same"
-            ))),
+            other => Err(Error::value(format!("unknown padding '{other}'; valid paddings: valid, same"))),
         }
     }
 
@@ -66,12 +64,7 @@ impl std::fmt::Display for Size2 {
 }
 
 /// Output size and leading padding along one axis, or None when a "valid" window does not fit.
-pub fn window_axis(
-    input: usize,
-    k: usize,
-    stride: usize,
-    padding: Padding,
-) -> Option<(usize, usize)> {
+pub fn window_axis(input: usize, k: usize, stride: usize, padding: Padding) -> Option<(usize, usize)> {
     match padding {
         Padding::Valid if k > input => None,
         Padding::Valid => Some(((input - k) / stride + 1, 0)),
@@ -106,19 +99,7 @@ impl Window2d {
         let (oh, pad_top) = window_axis(h, k.0, strides.0, padding)?;
         let (ow, pad_left) = window_axis(w, k.1, strides.1, padding)?;
         let (kh, kw, sh, sw) = (k.0, k.1, strides.0, strides.1);
-        Some(Window2d {
-            h,
-            w,
-            c,
-            kh,
-            kw,
-            sh,
-            sw,
-            pad_top,
-            pad_left,
-            oh,
-            ow,
-        })
+        Some(Window2d { h, w, c, kh, kw, sh, sw, pad_top, pad_left, oh, ow })
     }
 
     /// Values in one input sample: h·w·c.
@@ -252,18 +233,12 @@ mod tests {
         for (padding, s) in [(Padding::Valid, 1), (Padding::Same, 1), (Padding::Same, 2)] {
             let g = Window2d::new([5, 4, 2], Size2(3, 2), Size2(s, s), padding).unwrap();
             let x: Vec<f32> = (0..g.in_len()).map(|i| (i as f32 * 0.7).sin()).collect();
-            let d: Vec<f32> = (0..g.positions() * g.patch_len())
-                .map(|i| (i as f32 * 0.3).cos())
-                .collect();
+            let d: Vec<f32> = (0..g.positions() * g.patch_len()).map(|i| (i as f32 * 0.3).cos()).collect();
             let mut cols = vec![0.0; d.len()];
             let mut dx = vec![0.0; x.len()];
             im2col(&g, &x, &mut cols);
             col2im(&g, &d, &mut dx);
-            let lhs: f64 = cols
-                .iter()
-                .zip(&d)
-                .map(|(&a, &b)| a as f64 * b as f64)
-                .sum();
+            let lhs: f64 = cols.iter().zip(&d).map(|(&a, &b)| a as f64 * b as f64).sum();
             let rhs: f64 = x.iter().zip(&dx).map(|(&a, &b)| a as f64 * b as f64).sum();
             assert!((lhs - rhs).abs() < 1e-4, "{padding:?} {s}: {lhs} vs {rhs}");
         }

@@ -25,10 +25,7 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor of zeros.
     pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor {
-            shape: shape.to_vec(),
-            data: vec![0.0; shape.iter().product()],
-        }
+        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()] }
     }
 
     /// A tensor over `data`; the error names both sizes when they differ.
@@ -41,10 +38,7 @@ impl Tensor {
                 data.len()
             )));
         }
-        Ok(Tensor {
-            shape: shape.to_vec(),
-            data,
-        })
+        Ok(Tensor { shape: shape.to_vec(), data })
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -118,13 +112,7 @@ impl Tensor {
     #[track_caller]
     pub fn set_shape(&mut self, shape: &[usize]) {
         let n: usize = shape.iter().product();
-        assert_eq!(
-            n,
-            self.data.len(),
-            "set_shape: {} does not hold {} values",
-            shape_str(shape),
-            self.data.len()
-        );
+        assert_eq!(n, self.data.len(), "set_shape: {} does not hold {} values", shape_str(shape), self.data.len());
         self.shape.clear();
         self.shape.extend_from_slice(shape);
     }
@@ -151,10 +139,7 @@ impl Tensor {
         let w = self.row_len();
         let mut shape = self.shape.clone();
         shape[0] = end - start;
-        Tensor {
-            shape,
-            data: self.data[start * w..end * w].to_vec(),
-        }
+        Tensor { shape, data: self.data[start * w..end * w].to_vec() }
     }
 
     /// Multiplies every value by `factor` in place.
@@ -166,10 +151,7 @@ impl Tensor {
     /// Index of the largest value of each row (first one on ties), as numpy's argmax(axis=-1).
     pub fn argmax_rows(&self) -> Vec<usize> {
         let w = self.row_len().max(1);
-        self.data
-            .chunks_exact(w)
-            .map(|r| argmax(r))
-            .collect()
+        self.data.chunks_exact(w).map(|r| argmax(r)).collect()
     }
 
     /// The shape as Python prints it: `(60000, 28, 28)`, `(60000,)`.
@@ -193,27 +175,14 @@ pub fn argmax(row: &[f32]) -> usize {
 pub fn shape_str(shape: &[usize]) -> String {
     match shape {
         [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
     }
 }
 
 /// Resolves a numpy-style target shape (one -1 allowed) against the current one.
 pub(crate) fn infer_shape(current: &[usize], target: &[isize]) -> Result<Vec<usize>> {
     let n: usize = current.iter().product();
-    let bad = || {
-        Error::shape(format!(
-            "cannot reshape array of shape {} into shape {:?}",
-            shape_str(current),
-            target
-        ))
-    };
+    let bad = || Error::shape(format!("cannot reshape array of shape {} into shape {:?}", shape_str(current), target));
     let unknown = target.iter().filter(|&&d| d == -1).count();
     if unknown > 1 || target.iter().any(|&d| d < -1) {
         return Err(bad());
@@ -241,10 +210,7 @@ mod tests {
         let t = Tensor::zeros(&[6, 2, 2]);
         assert_eq!(t.reshape(&[-1, 4]).unwrap().shape(), &[6, 4]);
         let err = Tensor::zeros(&[6, 2, 2]).reshape(&[-1, 5]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "cannot reshape array of shape (6, 2, 2) into shape [-1, 5]"
-        );
+        assert_eq!(err.to_string(), "cannot reshape array of shape (6, 2, 2) into shape [-1, 5]");
     }
 
     #[test]

@@ -15,10 +15,7 @@ impl U8Tensor {
     pub fn from_vec(shape: &[usize], data: Vec<u8>) -> Result<U8Tensor> {
         // Reuse the f32 tensor's check and message.
         infer_shape(&[data.len()], &shape.iter().map(|&d| d as isize).collect::<Vec<_>>())?;
-        Ok(U8Tensor {
-            shape: shape.to_vec(),
-            data,
-        })
+        Ok(U8Tensor { shape: shape.to_vec(), data })
     }
 
     pub fn shape(&self) -> &[usize] {

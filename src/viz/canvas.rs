@@ -62,11 +62,7 @@ impl Canvas {
     /// A picture filled with `background`.
     pub fn new(width: u32, height: u32, background: Rgb) -> Canvas {
         let n = width as usize * height as usize;
-        Canvas {
-            width,
-            height,
-            rgb: background.repeat(n),
-        }
+        Canvas { width, height, rgb: background.repeat(n) }
     }
 
     pub fn width(&self) -> u32 {
@@ -80,12 +76,7 @@ impl Canvas {
     /// The pixel at column `x`, row `y`.
     #[track_caller]
     pub fn pixel(&self, x: u32, y: u32) -> Rgb {
-        assert!(
-            x < self.width && y < self.height,
-            "pixel ({x}, {y}) outside {}×{}",
-            self.width,
-            self.height
-        );
+        assert!(x < self.width && y < self.height, "pixel ({x}, {y}) outside {}×{}", self.width, self.height);
         let i = 3 * (y as usize * self.width as usize + x as usize);
         [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
     }
@@ -170,11 +161,7 @@ impl Canvas {
     /// How many pixels wide `text` is at `size`.
     pub fn text_width(&mut self, text: &str, size: f64) -> Result<u32> {
         let style = font(size);
-        self.with_plotters(|area| {
-            area.estimate_text_size(text, &style)
-                .map(|(w, _)| w)
-                .map_err(draw_error)
-        })
+        self.with_plotters(|area| area.estimate_text_size(text, &style).map(|(w, _)| w).map_err(draw_error))
     }
 
     /// Runs `draw` on a plotters drawing area over this picture (charts, text).
@@ -220,18 +207,9 @@ impl Canvas {
         let rgb = match (info.color_type, info.bit_depth) {
             (png::ColorType::Rgb, png::BitDepth::Eight) => buf,
             (png::ColorType::Grayscale, png::BitDepth::Eight) => buf.iter().flat_map(|&g| [g, g, g]).collect(),
-            (c, d) => {
-                return Err(Error::format(
-                    path,
-                    format!("expected 8-bit RGB or grayscale, found {c:?} {d:?}"),
-                ))
-            }
+            (c, d) => return Err(Error::format(path, format!("expected 8-bit RGB or grayscale, found {c:?} {d:?}"))),
         };
-        Ok(Canvas {
-            width: info.width,
-            height: info.height,
-            rgb,
-        })
+        Ok(Canvas { width: info.width, height: info.height, rgb })
     }
 }
 

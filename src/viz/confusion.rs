@@ -21,16 +21,10 @@ impl ConfusionMatrix {
     /// `0..n_classes`. Classes are named by their index until [`ConfusionMatrix::with_class_names`].
     pub fn from_predictions(pred: &[usize], truth: &[usize], n_classes: usize) -> Result<ConfusionMatrix> {
         if pred.len() != truth.len() {
-            return Err(Error::shape(format!(
-                "{} predictions but {} true labels",
-                pred.len(),
-                truth.len()
-            )));
+            return Err(Error::shape(format!("{} predictions but {} true labels", pred.len(), truth.len())));
         }
         if n_classes == 0 {
-            return Err(Error::value(
-                "a confusion matrix needs at least 1 class, received n_classes=0",
-            ));
+            return Err(Error::value("a confusion matrix needs at least 1 class, received n_classes=0"));
         }
         let mut counts = vec![0; n_classes * n_classes];
         for (i, (&p, &t)) in pred.iter().zip(truth).enumerate() {
@@ -43,21 +37,13 @@ impl ConfusionMatrix {
             counts[t * n_classes + p] += 1;
         }
         let names = (0..n_classes).map(|i| i.to_string()).collect();
-        Ok(ConfusionMatrix {
-            n_classes,
-            counts,
-            names,
-        })
+        Ok(ConfusionMatrix { n_classes, counts, names })
     }
 
     /// Names the classes (`CLASS_NAMES` for Fashion-MNIST); there must be one per class.
     pub fn with_class_names(mut self, names: &[&str]) -> Result<ConfusionMatrix> {
         if names.len() != self.n_classes {
-            return Err(Error::value(format!(
-                "{} class names for {} classes",
-                names.len(),
-                self.n_classes
-            )));
+            return Err(Error::value(format!("{} class names for {} classes", names.len(), self.n_classes)));
         }
         self.names = names.iter().map(|s| s.to_string()).collect();
         Ok(self)
@@ -113,14 +99,7 @@ impl ConfusionMatrix {
             self.total(),
             100.0 * self.accuracy()
         );
-        c.text_fit(
-            (width as i32 / 2, 8),
-            &title,
-            17.0,
-            width - 16,
-            BLACK_RGB,
-            Align::TopCenter,
-        )?;
+        c.text_fit((width as i32 / 2, 8), &title, 17.0, width - 16, BLACK_RGB, Align::TopCenter)?;
         let grid_mid = (ROW_LABELS + n * CELL / 2) as i32;
         c.text((grid_mid, 36), "Predicted class", 14.0, BLACK_RGB, Align::TopCenter)?;
         c.text(
@@ -130,21 +109,12 @@ impl ConfusionMatrix {
             BLACK_RGB,
             Align::Center,
         )?;
-        c.text(
-            (8, (HEAD + n * CELL + 20) as i32),
-            "Rows: true class",
-            13.0,
-            BLACK_RGB,
-            Align::CenterLeft,
-        )?;
+        c.text((8, (HEAD + n * CELL + 20) as i32), "Rows: true class", 13.0, BLACK_RGB, Align::CenterLeft)?;
         let max = self.counts.iter().copied().max().unwrap_or(0).max(1) as f32;
         for (i, name) in self.names.iter().enumerate() {
             let pos = (i as u32 * CELL + CELL / 2) as i32;
             c.text_fit(
-                (
-                    (ROW_LABELS + i as u32 * CELL) as i32 + CELL as i32 / 2,
-                    HEAD as i32 - 10,
-                ),
+                ((ROW_LABELS + i as u32 * CELL) as i32 + CELL as i32 / 2, HEAD as i32 - 10),
                 name,
                 12.0,
                 CELL - 3,
@@ -168,27 +138,13 @@ impl ConfusionMatrix {
                 c.fill_rect(x as i64, y as i64, CELL, CELL, Colormap::Blues.color(v));
                 let ink = if v > 0.5 { WHITE_RGB } else { BLACK_RGB };
                 let (cx, cy) = ((x + CELL / 2) as i32, (y + CELL / 2) as i32);
-                c.text_fit(
-                    (cx, cy),
-                    &self.count(t, p).to_string(),
-                    14.0,
-                    CELL - 4,
-                    ink,
-                    Align::Center,
-                )?;
+                c.text_fit((cx, cy), &self.count(t, p).to_string(), 14.0, CELL - 4, ink, Align::Center)?;
             }
             let acc = self.per_class_accuracy()[t].map_or("-".to_string(), |a| format!("{:.1}%", 100.0 * a));
             let ax = (ROW_LABELS + n * CELL + ACC / 2 + 4) as i32;
             c.text((ax, (y + CELL / 2) as i32), &acc, 14.0, BLACK_RGB, Align::Center)?;
         }
-        c.stroke_rect(
-            ROW_LABELS as i64 - 1,
-            HEAD as i64 - 1,
-            n * CELL + 2,
-            n * CELL + 2,
-            1,
-            [120; 3],
-        );
+        c.stroke_rect(ROW_LABELS as i64 - 1, HEAD as i64 - 1, n * CELL + 2, n * CELL + 2, 1, [120; 3]);
         Ok(c)
     }
 
@@ -202,13 +158,8 @@ impl ConfusionMatrix {
 impl fmt::Display for ConfusionMatrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name_w = self.names.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(10) + 3;
-        let cell_w = self
-            .counts
-            .iter()
-            .max()
-            .map_or(1, |m| m.to_string().len())
-            .max(self.n_classes.to_string().len())
-            + 2;
+        let cell_w =
+            self.counts.iter().max().map_or(1, |m| m.to_string().len()).max(self.n_classes.to_string().len()) + 2;
         writeln!(f, "Confusion matrix (rows: true class, columns: predicted class)")?;
         write!(f, "{:<name_w$}", "true \\ pred")?;
         for p in 0..self.n_classes {
@@ -216,11 +167,7 @@ impl fmt::Display for ConfusionMatrix {
         }
         writeln!(f, "  accuracy")?;
         for (t, acc) in self.per_class_accuracy().iter().enumerate() {
-            write!(
-                f,
-                "{:<name_w$}",
-                format!("{t:>w$} {}", self.names[t], w = (self.n_classes - 1).to_string().len())
-            )?;
+            write!(f, "{:<name_w$}", format!("{t:>w$} {}", self.names[t], w = (self.n_classes - 1).to_string().len()))?;
             for p in 0..self.n_classes {
                 write!(f, "{:>cell_w$}", self.count(t, p))?;
             }
@@ -229,13 +176,7 @@ impl fmt::Display for ConfusionMatrix {
                 None => writeln!(f, "  {:>8}", "-")?,
             }
         }
-        write!(
-            f,
-            "{} of {} correct ({:.2}%)",
-            self.correct(),
-            self.total(),
-            100.0 * self.accuracy()
-        )
+        write!(f, "{} of {} correct ({:.2}%)", self.correct(), self.total(), 100.0 * self.accuracy())
     }
 }
 
@@ -262,10 +203,7 @@ mod tests {
         assert_eq!((c.width(), c.height()), (112 + 3 * 64 + 86 + 16, 78 + 3 * 64 + 40));
         // The fullest cell (true 2, predicted 2: 3 images) is the darkest blue, an empty one white-ish.
         let corner = |t: u32, p: u32| c.pixel(112 + p * 64 + 3, 78 + t * 64 + 3);
-        assert_eq!(
-            (corner(2, 2), corner(0, 2)),
-            (Colormap::Blues.color(1.0), Colormap::Blues.color(0.0))
-        );
+        assert_eq!((corner(2, 2), corner(0, 2)), (Colormap::Blues.color(1.0), Colormap::Blues.color(0.0)));
     }
 
     #[test]
@@ -274,9 +212,7 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("2 predictions but 1"));
-        let e = ConfusionMatrix::from_predictions(&[0, 5], &[0, 1], 3)
-            .unwrap_err()
-            .to_string();
+        let e = ConfusionMatrix::from_predictions(&[0, 5], &[0, 1], 3).unwrap_err().to_string();
         assert_eq!(e, "image 1: predicted class 5, true class 1; expected classes 0 to 2");
         let m = ConfusionMatrix::from_predictions(&[], &[], 2).unwrap();
         assert_eq!(m.per_class_accuracy(), [None, None]);

@@ -34,11 +34,7 @@ pub struct FeatureMaps {
 
 impl Default for FeatureMaps {
     fn default() -> Self {
-        FeatureMaps {
-            sections: Vec::new(),
-            colormap: Colormap::Viridis,
-            columns: 16,
-        }
+        FeatureMaps { sections: Vec::new(), colormap: Colormap::Viridis, columns: 16 }
     }
 }
 
@@ -72,9 +68,7 @@ impl FeatureMaps {
     ) -> Result<&mut FeatureMaps> {
         let title = title.into();
         if rows == 0 || cols == 0 || channels == 0 {
-            return Err(Error::shape(format!(
-                "{title}: maps of shape ({rows}, {cols}, {channels}) hold nothing"
-            )));
+            return Err(Error::shape(format!("{title}: maps of shape ({rows}, {cols}, {channels}) hold nothing")));
         }
         if data.len() != rows * cols * channels {
             let msg = format!(
@@ -84,15 +78,8 @@ impl FeatureMaps {
             );
             return Err(Error::shape(msg));
         }
-        let maps = (0..channels)
-            .map(|c| (0..rows * cols).map(|p| data[p * channels + c]).collect())
-            .collect();
-        self.sections.push(Section {
-            title,
-            rows,
-            cols,
-            maps,
-        });
+        let maps = (0..channels).map(|c| (0..rows * cols).map(|p| data[p * channels + c]).collect()).collect();
+        self.sections.push(Section { title, rows, cols, maps });
         Ok(self)
     }
 
@@ -109,12 +96,7 @@ impl FeatureMaps {
                 let scale = MIN_SIDE.div_ceil(s.rows.max(s.cols) as u32).max(1);
                 let columns = self.columns.min(s.maps.len()) as u32;
                 let grid_rows = s.maps.len().div_ceil(columns as usize) as u32;
-                (
-                    scale,
-                    columns,
-                    grid_rows,
-                    TITLE + grid_rows * (s.rows as u32 * scale + GAP),
-                )
+                (scale, columns, grid_rows, TITLE + grid_rows * (s.rows as u32 * scale + GAP))
             })
             .collect();
         let width = self
@@ -130,14 +112,7 @@ impl FeatureMaps {
         let mut canvas = Canvas::new(width, height, WHITE_RGB);
         let mut y0 = PAD as i64;
         for (s, &(scale, columns, _, section_h)) in self.sections.iter().zip(&layout) {
-            canvas.text_fit(
-                (PAD as i32, y0 as i32 + 2),
-                &s.title,
-                15.0,
-                width - 2 * PAD,
-                BLACK_RGB,
-                Align::TopLeft,
-            )?;
+            canvas.text_fit((PAD as i32, y0 as i32 + 2), &s.title, 15.0, width - 2 * PAD, BLACK_RGB, Align::TopLeft)?;
             let (mw, mh) = (s.cols as u32 * scale, s.rows as u32 * scale);
             for (i, map) in s.maps.iter().enumerate() {
                 let x = (PAD + (i as u32 % columns) * (mw + GAP)) as i64;
@@ -175,19 +150,13 @@ mod tests {
         let c = fm.render().unwrap();
         let scale = MIN_SIDE / 2;
         let px = |map: u32, r: u32, col: u32| {
-            c.pixel(
-                PAD + map * (2 * scale + GAP) + col * scale + 1,
-                PAD + TITLE + r * scale + 1,
-            )
+            c.pixel(PAD + map * (2 * scale + GAP) + col * scale + 1, PAD + TITLE + r * scale + 1)
         };
         // Each map spans black to white whatever its range.
         assert_eq!((px(0, 0, 0), px(0, 1, 1)), ([0; 3], [255; 3]));
         assert_eq!((px(1, 0, 0), px(1, 1, 1)), ([255; 3], [0; 3]));
         assert_eq!(px(0, 0, 1), [85; 3]);
-        assert_eq!(
-            (c.width(), c.height()),
-            (360 + 2 * PAD, 2 * PAD + TITLE + 2 * scale + GAP + PAD)
-        );
+        assert_eq!((c.width(), c.height()), (360 + 2 * PAD, 2 * PAD + TITLE + 2 * scale + GAP + PAD));
         let e = fm.add("k", &[0.0; 5], 3, 3, 1).unwrap_err().to_string();
         assert_eq!(e, "k: 5 values, but shape (3, 3, 1) needs 9");
         // Kernels (3, 3, 1, 4) and a constant map draw too.

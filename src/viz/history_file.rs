@@ -11,11 +11,7 @@ use crate::model::History;
 pub fn read_history(path: &Path) -> Result<History> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let is_json = text.trim_start().starts_with('{');
-    let history = if is_json {
-        history_from_json(&text, path)?
-    } else {
-        history_from_csv(&text, path)?
-    };
+    let history = if is_json { history_from_json(&text, path)? } else { history_from_csv(&text, path)? };
     if history.epochs.is_empty() {
         return Err(Error::format(path, "the history holds no epochs"));
     }
@@ -32,47 +28,27 @@ fn history_from_json(text: &str, path: &Path) -> Result<History> {
             "expected {\"history\": {\"loss\": [numbers, ...], ...}} or {\"loss\": [numbers, ...], ...}",
         )
     })?;
-    let lens: Vec<usize> = history
-        .keys()
-        .filter_map(|k| history.get(k))
-        .map(<[f64]>::len)
-        .collect();
+    let lens: Vec<usize> = history.keys().filter_map(|k| history.get(k)).map(<[f64]>::len).collect();
     if lens.windows(2).any(|w| w[0] != w[1]) {
-        return Err(Error::format(
-            path,
-            format!("the history's series differ in length: {lens:?}"),
-        ));
+        return Err(Error::format(path, format!("the history's series differ in length: {lens:?}")));
     }
     Ok(history)
 }
 
 fn history_from_csv(text: &str, path: &Path) -> Result<History> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .unwrap_or("")
-        .split(',')
-        .map(|s| s.trim().trim_matches('"'))
-        .collect();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(|s| s.trim().trim_matches('"')).collect();
     if header.len() < 2 || header[0] != "epoch" {
         return Err(Error::format(
             path,
-            format!(
-                "expected a CSV log with the header epoch,loss,..., found {:?}",
-                header.join(",")
-            ),
+            format!("expected a CSV log with the header epoch,loss,..., found {:?}", header.join(",")),
         ));
     }
     let mut history = History::default();
     for (n, line) in lines.enumerate() {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         if cells.len() != header.len() {
-            let msg = format!(
-                "line {}: {} values, the header names {}",
-                n + 2,
-                cells.len(),
-                header.len()
-            );
+            let msg = format!("line {}: {} values, the header names {}", n + 2, cells.len(), header.len());
             return Err(Error::format(path, msg));
         }
         let number = |s: &str| -> Result<f64> {
@@ -80,8 +56,7 @@ fn history_from_csv(text: &str, path: &Path) -> Result<History> {
             if s == "NA" || s.is_empty() {
                 return Ok(f64::NAN);
             }
-            s.parse()
-                .map_err(|_| Error::format(path, format!("line {}: {s:?} is not a number", n + 2)))
+            s.parse().map_err(|_| Error::format(path, format!("line {}: {s:?} is not a number", n + 2)))
         };
         let epoch = number(cells[0])?;
         let logs = header[1..]
@@ -103,27 +78,14 @@ mod tests {
     fn reads_reports_and_csv_logs() {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("r.json");
-        std::fs::write(
-            &json,
-            r#"{"history": {"loss": [0.5, 0.4], "accuracy": [0.8, 0.85]}, "test": {}}"#,
-        )
-        .unwrap();
+        std::fs::write(&json, r#"{"history": {"loss": [0.5, 0.4], "accuracy": [0.8, 0.85]}, "test": {}}"#).unwrap();
         let h = read_history(&json).unwrap();
-        assert_eq!(
-            (h.loss(), h.get("accuracy").unwrap()),
-            (&[0.5, 0.4][..], &[0.8, 0.85][..])
-        );
+        assert_eq!((h.loss(), h.get("accuracy").unwrap()), (&[0.5, 0.4][..], &[0.8, 0.85][..]));
         let csv = dir.path().join("log.csv");
-        std::fs::write(
-            &csv,
-            "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.8,0.5,0.82,0.48\n1,0.85,0.4,NA,0.45\n",
-        )
-        .unwrap();
+        std::fs::write(&csv, "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.8,0.5,0.82,0.48\n1,0.85,0.4,NA,0.45\n")
+            .unwrap();
         let h = read_history(&csv).unwrap();
-        assert_eq!(
-            h.keys().collect::<Vec<_>>(),
-            ["accuracy", "loss", "val_accuracy", "val_loss"]
-        );
+        assert_eq!(h.keys().collect::<Vec<_>>(), ["accuracy", "loss", "val_accuracy", "val_loss"]);
         assert_eq!((h.epochs.clone(), h.loss()), (vec![0, 1], &[0.5, 0.4][..]));
         assert!(h.get("val_accuracy").unwrap()[1].is_nan());
         let png = dir.path().join("h.png");
@@ -135,9 +97,6 @@ mod tests {
         let e = read_history(&csv).unwrap_err().to_string();
         assert!(e.ends_with("log.csv: line 2: \"abc\" is not a number"), "{e}");
         std::fs::write(&json, r#"{"history": {"loss": "x"}}"#).unwrap();
-        assert!(read_history(&json)
-            .unwrap_err()
-            .to_string()
-            .contains("expected {\"history\""));
+        assert!(read_history(&json).unwrap_err().to_string().contains("expected {\"history\""));
     }
 }

@@ -51,16 +51,9 @@ fn panels(history: &History) -> Vec<(String, Vec<String>)> {
 /// The history graph as a picture, `520 × 400` pixels per panel.
 pub fn render_history(history: &History) -> Result<Canvas> {
     let panels = panels(history);
-    let epochs = history
-        .keys()
-        .filter_map(|k| history.get(k))
-        .map(<[f64]>::len)
-        .max()
-        .unwrap_or(0);
+    let epochs = history.keys().filter_map(|k| history.get(k)).map(<[f64]>::len).max().unwrap_or(0);
     if panels.is_empty() || epochs == 0 {
-        return Err(Error::value(
-            "the history holds no values to plot (expected loss, accuracy, ... per epoch)",
-        ));
+        return Err(Error::value("the history holds no values to plot (expected loss, accuracy, ... per epoch)"));
     }
     let mut canvas = Canvas::new(PANEL_WIDTH * panels.len() as u32, HEIGHT, WHITE_RGB);
     canvas.with_plotters(|root| {
@@ -88,22 +81,14 @@ fn draw_panel(
         .iter()
         .map(|k| {
             let values = history.get(k).unwrap_or(&[]);
-            let points = values
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.is_finite())
-                .map(|(i, &v)| ((i + 1) as f64, v));
+            let points = values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| ((i + 1) as f64, v));
             (k.as_str(), points.collect())
         })
         .collect();
     let ys = series.iter().flat_map(|(_, p)| p.iter().map(|&(_, y)| y));
     let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let (lo, hi) = if lo > hi { (0.0, 1.0) } else { (lo, hi) };
-    let pad = if hi > lo {
-        0.08 * (hi - lo)
-    } else {
-        0.05 * hi.abs().max(1.0)
-    };
+    let pad = if hi > lo { 0.08 * (hi - lo) } else { 0.05 * hi.abs().max(1.0) };
     let x_pad = if epochs == 1 { 0.5 } else { 0.02 * (epochs - 1) as f64 };
 
     let title = capitalise(base);
@@ -140,16 +125,9 @@ fn draw_panel(
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
     }
     // The legend goes where the curves are not: below them when they end high (accuracy).
-    let last = series
-        .iter()
-        .filter_map(|(_, p)| p.last())
-        .map(|&(_, y)| y)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let position = if last > (lo + hi) / 2.0 {
-        SeriesLabelPosition::LowerRight
-    } else {
-        SeriesLabelPosition::UpperRight
-    };
+    let last = series.iter().filter_map(|(_, p)| p.last()).map(|&(_, y)| y).fold(f64::NEG_INFINITY, f64::max);
+    let position =
+        if last > (lo + hi) / 2.0 { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight };
     chart
         .configure_series_labels()
         .position(position)
@@ -163,8 +141,7 @@ fn draw_panel(
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 #[cfg(test)]
@@ -190,9 +167,7 @@ mod tests {
     /// Mean row of the training-blue pixels in columns `x0..x1`.
     fn mean_blue_row(c: &Canvas, x0: u32, x1: u32) -> f64 {
         let blue = [TRAIN.0, TRAIN.1, TRAIN.2];
-        let rows: Vec<u32> = (x0..x1)
-            .flat_map(|x| (0..c.height()).filter(move |&y| c.pixel(x, y) == blue))
-            .collect();
+        let rows: Vec<u32> = (x0..x1).flat_map(|x| (0..c.height()).filter(move |&y| c.pixel(x, y) == blue)).collect();
         assert!(!rows.is_empty(), "no curve in columns {x0}..{x1}");
         rows.iter().sum::<u32>() as f64 / rows.len() as f64
     }
@@ -212,14 +187,8 @@ mod tests {
         // In the loss panel (the left one), compare the curve's height early and in the middle;
         // the legend sits at the right edge.
         let (early, middle) = ((90, 200), (260, 330));
-        let f = (
-            mean_blue_row(&falling, early.0, early.1),
-            mean_blue_row(&falling, middle.0, middle.1),
-        );
-        let r = (
-            mean_blue_row(&rising, early.0, early.1),
-            mean_blue_row(&rising, middle.0, middle.1),
-        );
+        let f = (mean_blue_row(&falling, early.0, early.1), mean_blue_row(&falling, middle.0, middle.1));
+        let r = (mean_blue_row(&rising, early.0, early.1), mean_blue_row(&rising, middle.0, middle.1));
         assert!(f.0 < f.1, "falling loss goes down the picture: {f:?}");
         assert!(r.0 > r.1, "rising loss goes up the picture: {r:?}");
     }

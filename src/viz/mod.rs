@@ -40,13 +40,7 @@ const VIRIDIS: [Rgb; 9] = [
     [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
     [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
 ];
-const BLUES: [Rgb; 5] = [
-    [247, 251, 255],
-    [198, 219, 239],
-    [107, 174, 214],
-    [33, 113, 181],
-    [8, 48, 107],
-];
+const BLUES: [Rgb; 5] = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
 
 impl Colormap {
     /// The colour of `t` (clamped to `[0, 1]`; NaN counts as 0).
@@ -82,18 +76,9 @@ mod tests {
     #[test]
     fn colormaps_run_end_to_end() {
         assert_eq!((gray_r(0), gray_r(255)), ([255; 3], [0; 3]));
-        assert_eq!(
-            (Colormap::GrayR.color(0.0), Colormap::GrayR.color(1.0)),
-            ([255; 3], [0; 3])
-        );
-        assert_eq!(
-            (Colormap::Gray.color(-1.0), Colormap::Gray.color(2.0)),
-            ([0; 3], [255; 3])
-        );
-        assert_eq!(
-            (Colormap::Viridis.color(0.0), Colormap::Viridis.color(1.0)),
-            (VIRIDIS[0], VIRIDIS[8])
-        );
+        assert_eq!((Colormap::GrayR.color(0.0), Colormap::GrayR.color(1.0)), ([255; 3], [0; 3]));
+        assert_eq!((Colormap::Gray.color(-1.0), Colormap::Gray.color(2.0)), ([0; 3], [255; 3]));
+        assert_eq!((Colormap::Viridis.color(0.0), Colormap::Viridis.color(1.0)), (VIRIDIS[0], VIRIDIS[8]));
         assert_eq!(Colormap::Blues.color(0.5), BLUES[2]);
         assert_eq!(Colormap::Blues.color(f32::NAN), BLUES[0]);
     }

@@ -33,18 +33,10 @@ pub fn render_predictions(
             let (p, t) = (predicted[i], truth[i]);
             let pixels = &images.data()[i * size..(i + 1) * size];
             if p == t {
-                Tile {
-                    pixels,
-                    captions: vec![(name(p), GREEN_RGB)],
-                    frame: None,
-                }
+                Tile { pixels, captions: vec![(name(p), GREEN_RGB)], frame: None }
             } else {
                 let captions = vec![(name(p), RED_RGB), (format!("true: {}", name(t)), BLACK_RGB)];
-                Tile {
-                    pixels,
-                    captions,
-                    frame: Some(RED_RGB),
-                }
+                Tile { pixels, captions, frame: Some(RED_RGB) }
             }
         })
         .collect();

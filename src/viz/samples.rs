@@ -39,9 +39,7 @@ pub fn check_selection(split: &str, n: usize, start: usize, count: usize) -> Res
         return Err(Error::value("--count must be at least 1, received 0"));
     }
     if count > n {
-        return Err(Error::value(format!(
-            "--count {count} is more than the {n} images of the {split} split"
-        )));
+        return Err(Error::value(format!("--count {count} is more than the {n} images of the {split} split")));
     }
     if start >= n {
         return Err(Error::value(format!(
@@ -57,9 +55,7 @@ pub fn check_selection(split: &str, n: usize, start: usize, count: usize) -> Res
         )));
     }
     if count > MAX_IMAGES {
-        return Err(Error::value(format!(
-            "--count {count} is more than the {MAX_IMAGES} images one picture holds"
-        )));
+        return Err(Error::value(format!("--count {count} is more than the {MAX_IMAGES} images one picture holds")));
     }
     Ok(())
 }
@@ -84,14 +80,8 @@ pub fn render_samples(
     let tiles = (start..start + count)
         .map(|i| {
             let label = labels.data()[i] as usize;
-            let name = class_names
-                .get(label)
-                .map_or_else(|| label.to_string(), |s| s.to_string());
-            Tile {
-                pixels: &images.data()[i * size..(i + 1) * size],
-                captions: vec![(name, BLACK_RGB)],
-                frame: None,
-            }
+            let name = class_names.get(label).map_or_else(|| label.to_string(), |s| s.to_string());
+            Tile { pixels: &images.data()[i * size..(i + 1) * size], captions: vec![(name, BLACK_RGB)], frame: None }
         })
         .collect::<Vec<_>>();
     render_tiles(&tiles, rows, cols, COLUMNS.min(count), SCALE, title)
@@ -114,10 +104,7 @@ pub fn save_samples(
 pub(crate) fn image_dims(images: &U8Tensor) -> Result<(usize, usize, usize)> {
     match *images.shape() {
         [n, rows, cols] if rows > 0 && cols > 0 => Ok((n, rows, cols)),
-        _ => Err(Error::shape(format!(
-            "expected images of shape (n, rows, cols), found {}",
-            images.shape_str()
-        ))),
+        _ => Err(Error::shape(format!("expected images of shape (n, rows, cols), found {}", images.shape_str()))),
     }
 }
 
@@ -137,15 +124,7 @@ pub struct SheetLayout {
 impl SheetLayout {
     /// The layout of [`render_samples`]: one caption line, a title.
     pub fn samples(count: usize, rows: usize, cols: usize) -> SheetLayout {
-        SheetLayout {
-            count,
-            rows,
-            cols,
-            columns: COLUMNS.min(count),
-            scale: SCALE,
-            lines: 1,
-            titled: true,
-        }
+        SheetLayout { count, rows, cols, columns: COLUMNS.min(count), scale: SCALE, lines: 1, titled: true }
     }
 
     fn cell(&self) -> (u32, u32) {
@@ -161,20 +140,14 @@ impl SheetLayout {
     pub fn size(&self) -> (u32, u32) {
         let ((cw, ch), columns) = (self.cell(), self.columns.max(1) as u32);
         let grid_rows = self.count.div_ceil(columns as usize).max(1) as u32;
-        (
-            2 * PAD + columns * cw + (columns - 1) * GAP,
-            self.top() + PAD + grid_rows * ch + (grid_rows - 1) * GAP,
-        )
+        (2 * PAD + columns * cw + (columns - 1) * GAP, self.top() + PAD + grid_rows * ch + (grid_rows - 1) * GAP)
     }
 
     /// The top-left corner of image `i`; its pixel `(r, c)` covers the `scale × scale` block
     /// from `(x + c * scale, y + r * scale)`.
     pub fn origin(&self, i: usize) -> (u32, u32) {
         let ((cw, ch), columns) = (self.cell(), self.columns.max(1));
-        (
-            PAD + (i % columns) as u32 * (cw + GAP),
-            self.top() + (i / columns) as u32 * (ch + GAP),
-        )
+        (PAD + (i % columns) as u32 * (cw + GAP), self.top() + (i / columns) as u32 * (ch + GAP))
     }
 }
 
@@ -189,22 +162,11 @@ pub fn render_tiles(
     title: &str,
 ) -> Result<Canvas> {
     if tiles.is_empty() || tiles.len() > MAX_IMAGES {
-        return Err(Error::value(format!(
-            "a sheet holds 1 to {MAX_IMAGES} images, received {}",
-            tiles.len()
-        )));
+        return Err(Error::value(format!("a sheet holds 1 to {MAX_IMAGES} images, received {}", tiles.len())));
     }
     let lines = tiles.iter().map(|t| t.captions.len()).max().unwrap_or(0);
     let columns = columns.clamp(1, tiles.len());
-    let layout = SheetLayout {
-        count: tiles.len(),
-        rows,
-        cols,
-        columns,
-        scale,
-        lines,
-        titled: !title.is_empty(),
-    };
+    let layout = SheetLayout { count: tiles.len(), rows, cols, columns, scale, lines, titled: !title.is_empty() };
     let (width, height) = layout.size();
     let (cw, ih) = (cols as u32 * scale, rows as u32 * scale);
     let mut canvas = Canvas::new(width, height, WHITE_RGB);
@@ -220,10 +182,7 @@ pub fn render_tiles(
     }
     for (i, tile) in tiles.iter().enumerate() {
         if tile.pixels.len() != rows * cols {
-            return Err(Error::shape(format!(
-                "tile {i} has {} pixels, expected {rows}×{cols}",
-                tile.pixels.len()
-            )));
+            return Err(Error::shape(format!("tile {i} has {} pixels, expected {rows}×{cols}", tile.pixels.len())));
         }
         let (x, y) = layout.origin(i);
         let (x, y) = (x as i64, y as i64);
@@ -250,10 +209,7 @@ mod tests {
         for i in 0..3 {
             data[i * 6 + (i % 2) * 3 + i] = 255;
         }
-        (
-            U8Tensor::from_vec(&[3, 2, 3], data).unwrap(),
-            U8Tensor::from_vec(&[3], vec![0, 1, 9]).unwrap(),
-        )
+        (U8Tensor::from_vec(&[3, 2, 3], data).unwrap(), U8Tensor::from_vec(&[3], vec![0, 1, 9]).unwrap())
     }
 
     #[test]
@@ -278,19 +234,9 @@ mod tests {
     #[test]
     fn rejects_bad_selections() {
         let e = |start, count| check_selection("test", 10000, start, count).unwrap_err().to_string();
-        assert_eq!(
-            e(0, 20000),
-            "--count 20000 is more than the 10000 images of the test split"
-        );
-        assert_eq!(
-            e(10000, 1),
-            "--start 10000 is out of range: the test split has 10000 images (0 to 9999)"
-        );
-        assert!(
-            e(9995, 10).contains("runs past the end of the test split"),
-            "{}",
-            e(9995, 10)
-        );
+        assert_eq!(e(0, 20000), "--count 20000 is more than the 10000 images of the test split");
+        assert_eq!(e(10000, 1), "--start 10000 is out of range: the test split has 10000 images (0 to 9999)");
+        assert!(e(9995, 10).contains("runs past the end of the test split"), "{}", e(9995, 10));
         assert!(e(0, 0).contains("at least 1"));
         assert!(check_selection("test", 10000, 9990, 10).is_ok());
         let (x, y) = tiny();

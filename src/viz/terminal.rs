@@ -31,17 +31,8 @@ pub fn stdout_is_terminal() -> bool {
 
 /// The terminal's width in columns; where standard output is not a terminal, `COLUMNS`, else 80.
 pub fn terminal_columns() -> usize {
-    let env = || {
-        std::env::var("COLUMNS")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|&c: &usize| c > 0)
-    };
-    console::Term::stdout()
-        .size_checked()
-        .map(|(_, cols)| cols as usize)
-        .or_else(env)
-        .unwrap_or(80)
+    let env = || std::env::var("COLUMNS").ok().and_then(|v| v.trim().parse().ok()).filter(|&c: &usize| c > 0);
+    console::Term::stdout().size_checked().map(|(_, cols)| cols as usize).or_else(env).unwrap_or(80)
 }
 
 /// Draws `images` (each `rows × cols` bytes, shown `gray_r` like the PNG) side by side, as many
@@ -122,13 +113,7 @@ mod tests {
     #[test]
     fn maps_grays_to_the_palette() {
         assert_eq!(
-            (
-                gray_index(0),
-                gray_index(255),
-                gray_index(8),
-                gray_index(128),
-                gray_index(250)
-            ),
+            (gray_index(0), gray_index(255), gray_index(8), gray_index(128), gray_index(250)),
             (16, 231, 232, 244, 231)
         );
     }
@@ -141,16 +126,8 @@ mod tests {
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines.len(), 3, "two cell rows and a caption line: {s:?}");
         // Ink is dark on white: foreground black over a white background.
-        assert!(
-            lines[0].starts_with("\x1b[38;2;0;0;0m\x1b[48;2;255;255;255m▀"),
-            "{:?}",
-            lines[0]
-        );
-        assert!(
-            lines[1].starts_with("\x1b[38;2;127;127;127m\x1b[48;2;255;255;255m▀"),
-            "{:?}",
-            lines[1]
-        );
+        assert!(lines[0].starts_with("\x1b[38;2;0;0;0m\x1b[48;2;255;255;255m▀"), "{:?}", lines[0]);
+        assert!(lines[1].starts_with("\x1b[38;2;127;127;127m\x1b[48;2;255;255;255m▀"), "{:?}", lines[1]);
         assert_eq!(lines[0].matches('▀').count(), 4);
         assert_eq!(lines[2], "Ba  T-");
         // Four columns fit one 2-column image per band.

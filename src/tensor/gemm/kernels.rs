@@ -19,7 +19,18 @@ pub type Run = fn(usize, &[f32], usize, usize, &[f32], usize, &mut [f32], usize,
 /// The portable kernel (scalar `mul_add`, the same rounding as the vector FMAs).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile<const MR: usize, const NR: usize>(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
+fn tile<const MR: usize, const NR: usize>(
+    kc: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    h: usize,
+    w: usize,
+) {
     let mut acc = [[0f32; NR]; MR];
     for p in 0..kc {
         let bp: &[f32; NR] = b[p * ldb..p * ldb + NR].try_into().expect("NR values");
@@ -45,7 +56,18 @@ macro_rules! simd_kernel {
     ($name:ident, $features:literal, $mr:literal, $nv:literal, $lanes:literal,
      $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
         #[allow(clippy::too_many_arguments)]
-        pub(super) fn $name(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
+        pub(super) fn $name(
+            kc: usize,
+            a: &[f32],
+            rsa: usize,
+            csa: usize,
+            b: &[f32],
+            ldb: usize,
+            c: &mut [f32],
+            ldc: usize,
+            h: usize,
+            w: usize,
+        ) {
             const MR: usize = $mr;
             const NV: usize = $nv;
             const NR: usize = NV * $lanes;
@@ -54,7 +76,18 @@ macro_rules! simd_kernel {
             assert!(h == 0 || c.len() >= (h - 1) * ldc + w);
             #[allow(clippy::too_many_arguments)]
             #[target_feature(enable = $features)]
-            unsafe fn inner(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
+            unsafe fn inner(
+                kc: usize,
+                a: &[f32],
+                rsa: usize,
+                csa: usize,
+                b: &[f32],
+                ldb: usize,
+                c: &mut [f32],
+                ldc: usize,
+                h: usize,
+                w: usize,
+            ) {
                 use std::arch::x86_64::*;
                 let mut acc = [[$zero(); NV]; MR];
                 let (mut ap, mut bp) = (a.as_ptr(), b.as_ptr());
@@ -102,14 +135,73 @@ macro_rules! simd_kernel {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    simd_kernel!(avx512_8x32, "avx512f", 8, 2, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps);
-    simd_kernel!(avx512_16x16, "avx512f", 16, 1, 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps);
-    simd_kernel!(avx2_6x16, "avx2,fma", 6, 2, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
-    simd_kernel!(avx2_8x8, "avx2,fma", 8, 1, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps);
+    simd_kernel!(
+        avx512_8x32,
+        "avx512f",
+        8,
+        2,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps
+    );
+    simd_kernel!(
+        avx512_16x16,
+        "avx512f",
+        16,
+        1,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps
+    );
+    simd_kernel!(
+        avx2_6x16,
+        "avx2,fma",
+        6,
+        2,
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps
+    );
+    simd_kernel!(
+        avx2_8x8,
+        "avx2,fma",
+        8,
+        1,
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
-fn generic_4x8(kc: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, h: usize, w: usize) {
+fn generic_4x8(
+    kc: usize,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    h: usize,
+    w: usize,
+) {
     tile::<4, 8>(kc, a, rsa, csa, b, ldb, c, ldc, h, w)
 }
 

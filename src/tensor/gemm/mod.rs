@@ -55,7 +55,17 @@ impl View<'_> {
 /// `beta` is 0 (overwrite) or 1 (accumulate, as gradients do).
 #[track_caller]
 #[allow(clippy::too_many_arguments)]
-pub fn matmul(m: usize, k: usize, n: usize, a: &[f32], ta: Transpose, b: &[f32], tb: Transpose, c: &mut [f32], beta: f32) {
+pub fn matmul(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    ta: Transpose,
+    b: &[f32],
+    tb: Transpose,
+    c: &mut [f32],
+    beta: f32,
+) {
     assert!(
         a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
         "matmul: ({m}, {k}) x ({k}, {n}) needs {} / {} / {} values, got {} / {} / {}",
@@ -158,7 +168,19 @@ fn pack_b_into(b: View, p0: usize, kc: usize, n: usize, nr: usize, out: &mut Vec
 /// are read where they lie (the kernel broadcasts one value of A at a time, so any strides do);
 /// a last, partial sliver is copied into a zero-padded buffer first.
 #[allow(clippy::too_many_arguments)]
-fn block(kernel: kernels::Kernel, a: View, i0: usize, rows: usize, p0: usize, kc: usize, b: View, n: usize, bpack: &[f32], c: &mut [f32], apack: &mut Vec<f32>) {
+fn block(
+    kernel: kernels::Kernel,
+    a: View,
+    i0: usize,
+    rows: usize,
+    p0: usize,
+    kc: usize,
+    b: View,
+    n: usize,
+    bpack: &[f32],
+    c: &mut [f32],
+    apack: &mut Vec<f32>,
+) {
     let (mr, nr) = (kernel.mr, kernel.nr);
     for s in 0..rows.div_ceil(mr) {
         let (r0, h) = (i0 + s * mr, mr.min(rows - s * mr));
@@ -177,7 +199,8 @@ fn block(kernel: kernels::Kernel, a: View, i0: usize, rows: usize, p0: usize, kc
         for (jp, packed) in bpack.chunks_exact(kc * nr).take(n.div_ceil(nr)).enumerate() {
             let j0 = jp * nr;
             let w = nr.min(n - j0);
-            let (panel, ldb) = if direct_panel(b, jp, n, nr) { (&b.data[p0 * b.rs + j0..], b.rs) } else { (packed, nr) };
+            let (panel, ldb) =
+                if direct_panel(b, jp, n, nr) { (&b.data[p0 * b.rs + j0..], b.rs) } else { (packed, nr) };
             (kernel.run)(kc, sliver, rsa, csa, panel, ldb, &mut c[s * mr * n + j0..], n, h, w);
         }
     }
