@@ -151,7 +151,7 @@ impl Tensor {
     /// Index of the largest value of each row (first one on ties), as numpy's argmax(axis=-1).
     pub fn argmax_rows(&self) -> Vec<usize> {
         let w = self.row_len().max(1);
-        self.data.chunks_exact(w).map(|r| argmax(r)).collect()
+        self.data.chunks_exact(w).map(argmax).collect()
     }
 
     /// The shape as Python prints it: `(60000, 28, 28)`, `(60000,)`.
@@ -190,7 +190,7 @@ pub(crate) fn infer_shape(current: &[usize], target: &[isize]) -> Result<Vec<usi
     let known: usize = target.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
     let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
     if unknown == 1 {
-        if known == 0 || n % known != 0 {
+        if known == 0 || !n.is_multiple_of(known) {
             return Err(bad());
         }
         let pos = target.iter().position(|&d| d == -1).unwrap_or(0);
