@@ -42,6 +42,7 @@ pub fn check_layer(make: impl Fn() -> Box<dyn Layer>, input_shape: &[usize], bat
         assert!((fd - an as f64).abs() <= tol, "{what}: finite difference {fd} vs backward {an}");
     };
     let dx = layer.dinput().data().to_vec();
+    assert_eq!(dx.len(), x.len(), "{}: input gradient size", layer.class_name());
     for (i, &an) in dx.iter().enumerate() {
         let (mut xp, mut xm) = (x.clone(), x.clone());
         xp.data_mut()[i] += h;
