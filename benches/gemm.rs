@@ -1,5 +1,5 @@
-//! Which GEMM library kiln should call: `matrixmultiply::sgemm` (what src/tensor/gemm.rs wraps)
-//! against the `gemm` crate single-threaded and on 2 rayon threads, on the products kiln's
+//! kiln's own GEMM (`kiln::tensor::matmul`, src/tensor/gemm/) against `matrixmultiply::sgemm`
+//! and the `gemm` crate single-threaded and on 2 rayon threads, on the products kiln's
 //! lesson, MLP and CNN actually compute (f32, row-major, batch 32).
 //!
 //! `cargo bench --bench gemm -- --warm-up-time 1 --measurement-time 2`
@@ -163,12 +163,24 @@ fn determinism_report() {
     }
 }
 
+fn transpose(t: bool) -> kiln::tensor::Transpose {
+    if t {
+        kiln::tensor::Transpose::Yes
+    } else {
+        kiln::tensor::Transpose::No
+    }
+}
+
 fn bench(c: &mut Criterion) {
     determinism_report();
     for sh in SHAPES {
         let (a, b) = inputs(sh);
         let mut out = vec![0.0f32; sh.m * sh.n];
         let mut group = c.benchmark_group(sh.name);
+        let (ta, tb) = (transpose(sh.ta), transpose(sh.tb));
+        group.bench_function(BenchmarkId::from_parameter("kiln"), |bn| {
+            bn.iter(|| kiln::tensor::matmul(sh.m, sh.k, sh.n, &a, ta, &b, tb, &mut out, 0.0))
+        });
         group.bench_function(BenchmarkId::from_parameter("matrixmultiply"), |bn| {
             bn.iter(|| with_matrixmultiply(sh, &a, &b, &mut out))
         });

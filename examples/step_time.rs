@@ -1,39 +1,51 @@
 //! µs per training step on Fashion-MNIST at batch 32, for bench/compare.sh:
-//! `cargo run --release --example step_time -- lesson|mlp [steps]` prints `kiln lesson 41.2 us/step`.
+//! `cargo run --release --example step_time -- lesson|mlp|cnn` prints `kiln lesson 41.2 us/step`.
 //!
-//! The lesson's model (Dense(10, softmax) on 784 inputs) and the MLP (Dense(100, relu) →
-//! Dense(10, softmax)), RMSprop, as the Keras and PyTorch scripts beside compare.sh train them.
+//! The same models, optimizers and data as bench/keras_step.py and bench/torch_step.py: the
+//! lesson's Dense(10, softmax) and the Flatten → Dense(100, relu) → Dense(10, softmax) MLP with
+//! RMSprop (Keras's default), the lesson's CNN with Adam. Timed over whole epochs of `fit`.
 
 use std::time::Instant;
 
 use kiln::datasets::fashion_mnist;
-use kiln::layers::{Activation, Dense};
+use kiln::layers::parse_layers;
 use kiln::model::{Compile, FitOptions, Sequential};
 
 fn main() -> kiln::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let which = args.first().map_or("lesson", String::as_str);
+    let which = std::env::args().nth(1).unwrap_or_else(|| "lesson".into());
+    let (spec, shape, optimizer, steps) = match which.as_str() {
+        "lesson" => ("dense(10, activation=softmax)", vec![-1, 784], "rmsprop", 1500),
+        "mlp" => ("flatten, dense(100, activation=relu), dense(10, activation=softmax)", vec![-1, 28, 28], "rmsprop", 1500),
+        "cnn" => (
+            "conv2d(32, 3, activation=relu, padding=same), max_pooling2d(2), conv2d(64, 3, activation=relu, padding=same), \
+             max_pooling2d(2), flatten, dense(100, activation=relu), dropout(0.4), dense(10, activation=softmax)",
+            vec![-1, 28, 28, 1],
+            "adam",
+            300,
+        ),
+        other => return Err(kiln::Error::value(format!("unknown model '{other}'; use lesson, mlp or cnn"))),
+    };
     let ((images, labels), _) = fashion_mnist::load_data()?;
-    let x = images.div(255.0).reshape(&[-1, 784])?;
-    let y = labels.to_f32();
+    // As the Python scripts: the first `steps` batches of the training set (warm-up: 50 more).
+    let n = ((steps + 50) * 32).min(images.rows());
+    let idx: Vec<usize> = (0..n).collect();
+    let x = images.select_rows_div(&idx, 255.0).reshape(&shape)?;
+    let y = labels.select_rows(&idx).to_f32();
     let mut model = Sequential::new().seed(42);
-    match which {
-        "lesson" => model.add(Dense::new(10).activation(Activation::Softmax).input_shape(&[784])),
-        "mlp" => {
-            model.add(Dense::new(100).activation(Activation::Relu).input_shape(&[784]));
-            model.add(Dense::new(10).activation(Activation::Softmax));
-        }
-        other => return Err(kiln::Error::value(format!("unknown model '{other}'; use lesson or mlp"))),
+    for layer in parse_layers(spec)? {
+        model.add_boxed(layer);
     }
-    model.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]))?;
-    let fit =
-        |model: &mut Sequential, epochs| model.fit(&x, &y, FitOptions { epochs, verbose: 0, ..Default::default() });
-    fit(&mut model, 1)?; // warm-up epoch
-    let epochs = 3;
+    model.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer(optimizer))?;
+    let fit = |model: &mut Sequential, x: &kiln::Tensor, y: &kiln::Tensor| {
+        model.fit(x, y, FitOptions { epochs: 1, verbose: 0, ..Default::default() })
+    };
+    let warm = (0..50 * 32).collect::<Vec<_>>();
+    fit(&mut model, &x.select_rows(&warm), &y.select_rows(&warm))?;
+    let rest: Vec<usize> = (50 * 32..n).collect();
+    let (x, y) = (x.select_rows(&rest), y.select_rows(&rest));
     let start = Instant::now();
-    fit(&mut model, epochs)?;
-    let steps = epochs * x.rows().div_ceil(32);
-    let us = start.elapsed().as_secs_f64() * 1e6 / steps as f64;
+    fit(&mut model, &x, &y)?;
+    let us = start.elapsed().as_secs_f64() * 1e6 / x.rows().div_ceil(32) as f64;
     println!("kiln {which} {us:.1} us/step");
     Ok(())
 }

@@ -72,7 +72,7 @@ pub struct Lesson {
     pub train: (Tensor, Tensor),
     pub val: (Tensor, Tensor),
     pub test: (Tensor, Tensor),
-    /// The raw images of the validation and test splits, for pictures.
+    /// The raw images of the validation and test splits, for pictures (empty unless asked for).
     pub val_images: U8Tensor,
     pub test_images: U8Tensor,
 }
@@ -98,7 +98,15 @@ impl Split {
 impl Lesson {
     /// Loads and splits the data, shaped `(N, shape...)`. Gathers and scales in one pass, so
     /// no f32 copy of the whole set is ever made (peak memory stays low).
-    pub fn load(data: &DataArgs, validation_split: f64, shape: &[usize], verbose: bool) -> Result<Lesson> {
+    /// `keep_images` keeps the raw images of the validation and test splits (for pictures);
+    /// training does without them, which keeps its peak memory lower.
+    pub fn load(
+        data: &DataArgs,
+        validation_split: f64,
+        shape: &[usize],
+        verbose: bool,
+        keep_images: bool,
+    ) -> Result<Lesson> {
         let FashionMnist { train_images, train_labels, test_images, test_labels, .. } =
             fashion_mnist::load(&data.load_options())?;
         if verbose {
@@ -113,10 +121,11 @@ impl Lesson {
         // Order matters for peak memory: the u8 training images go before the test set is made.
         let val = (images(&train_images, &val_idx)?, labels(&train_labels, &val_idx));
         let train = (images(&train_images, &train_idx)?, labels(&train_labels, &train_idx));
-        let val_images = train_images.select_rows(&val_idx);
+        let val_images = if keep_images { train_images.select_rows(&val_idx) } else { U8Tensor::default() };
         drop(train_images);
         let all: Vec<usize> = (0..test_images.rows()).collect();
         let test = (images(&test_images, &all)?, labels(&test_labels, &all));
+        let test_images = if keep_images { test_images } else { U8Tensor::default() };
         Ok(Lesson { train, val, test, val_images, test_images })
     }
 

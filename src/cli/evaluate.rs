@@ -31,7 +31,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         check_output_path("--confusion", p)?;
     }
     let mut model = kiln::io::load_model(&args.model)?;
-    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
+    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false, false)?;
     let (x, y, _) = data.split(args.split);
     let result = model.evaluate_with(x, y, args.batch_size, 1)?;
     println!("{result}");

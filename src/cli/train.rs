@@ -109,7 +109,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     model.compile(
         Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer_boxed(optimizer(&args)?),
     )?;
-    let data = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0)?;
+    let data = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0, false)?;
 
     let mut checkpoint = args.checkpoint.as_ref().map(|p| ModelCheckpoint::new(p).save_best_only(true));
     let mut early = args.early_stopping.map(|p| EarlyStopping::new().patience(p).restore_best_weights(true));
