@@ -9,7 +9,17 @@ use super::{Activation, ActivationLayer, BatchNormalization, Dense, Dropout, Fla
 use crate::error::{Error, Result};
 
 /// The class names [`layer_from_config`] knows, in the order its error lists them.
-pub const LAYER_CLASSES: &[&str] = &["Dense", "Flatten", "Dropout", "BatchNormalization", "Activation", "Reshape"];
+pub const LAYER_CLASSES: &[&str] = &[
+    "Dense",
+    "Flatten",
+    "Dropout",
+    "BatchNormalization",
+    "Activation",
+    "Reshape",
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+];
 
 /// Rebuilds a layer (unbuilt, without weights) from its class name and [`Layer::config`].
 /// Values are checked here, so a bad config fails before any model is built.
@@ -214,7 +224,7 @@ mod tests {
         assert_eq!(
             err("Conv3D", json!({})),
             "unknown layer class 'Conv3D'; valid classes: Dense, Flatten, Dropout, BatchNormalization, \
-             Activation, Reshape"
+             Activation, Reshape, Conv2D, MaxPooling2D, AveragePooling2D"
         );
         assert_eq!(
             err("Dense", json!({"units": 0, "name": "h"})),
