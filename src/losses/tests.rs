@@ -88,3 +88,59 @@ fn target_errors_name_both_sides() {
     let err = Loss::parse("crossentropy").unwrap_err();
     assert!(err.to_string().starts_with("unknown loss 'crossentropy'; valid losses: sparse_categorical_crossentropy"));
 }
+
+#[test]
+fn gradients_match_finite_differences() {
+    // d(mean loss)/d(y_pred) — and d/d(logits) for the fused forms — by central differences in
+    // f64 of the loss computed in f64 from perturbed f32 inputs.
+    let p = Tensor::from_vec(&[2, 3], vec![0.2, 0.5, 0.3, 0.6, 0.1, 0.3]).unwrap();
+    let z = Tensor::from_vec(&[2, 3], vec![0.4, -1.1, 0.9, 1.5, 0.2, -0.7]).unwrap();
+    let sparse = Tensor::from_vec(&[2, 1], vec![1.0, 0.0]).unwrap();
+    let onehot = Tensor::from_vec(&[2, 3], vec![0., 1., 0., 1., 0., 0.]).unwrap();
+    let binary = Tensor::from_vec(&[2, 3], vec![1., 0., 1., 0., 0., 1.]).unwrap();
+    let reg = Tensor::from_vec(&[2, 3], vec![0.3, -0.2, 1.0, 0.5, 0.5, 0.0]).unwrap();
+    let softmax = |z: &Tensor| {
+        let mut p = Tensor::zeros(z.shape());
+        Activation::Softmax.forward(z.data(), p.data_mut(), 3);
+        p
+    };
+    let sigmoid = |z: &Tensor| {
+        let mut p = Tensor::zeros(z.shape());
+        Activation::Sigmoid.forward(z.data(), p.data_mut(), 3);
+        p
+    };
+    type Case<'a> = (Loss, &'a Tensor, Option<&'a dyn Fn(&Tensor) -> Tensor>);
+    let cases: [Case; 7] = [
+        (Loss::SparseCategoricalCrossentropy, &sparse, None),
+        (Loss::CategoricalCrossentropy, &onehot, None),
+        (Loss::BinaryCrossentropy, &binary, None),
+        (Loss::MeanSquaredError, &reg, None),
+        (Loss::SparseCategoricalCrossentropy, &sparse, Some(&softmax)),
+        (Loss::CategoricalCrossentropy, &onehot, Some(&softmax)),
+        (Loss::BinaryCrossentropy, &binary, Some(&sigmoid)),
+    ];
+    for (loss, y, activation) in cases {
+        // The variable is y_pred itself, or the logits z when fused with `activation`.
+        let at = |v: &Tensor| -> f64 {
+            match activation {
+                Some(f) => loss.compute(&f(v), Some(v), y, None) / 2.0,
+                None => loss.compute(v, None, y, None) / 2.0,
+            }
+        };
+        let var = if activation.is_some() { &z } else { &p };
+        let mut grad = Tensor::zeros(var.shape());
+        match activation {
+            Some(f) => loss.compute(&f(var), Some(var), y, Some(&mut grad)),
+            None => loss.compute(var, None, y, Some(&mut grad)),
+        };
+        for i in 0..var.len() {
+            let h = 1e-3;
+            let (mut plus, mut minus) = (var.clone(), var.clone());
+            plus.data_mut()[i] += h;
+            minus.data_mut()[i] -= h;
+            let fd = (at(&plus) - at(&minus)) / (2.0 * h as f64);
+            let an = grad.data()[i] as f64;
+            assert!((fd - an).abs() < 2e-3 * fd.abs().max(1.0), "{loss:?} fused={} [{i}]: {fd} vs {an}", activation.is_some());
+        }
+    }
+}

@@ -41,3 +41,24 @@ impl Optimizer for AdamW {
         self.adam.update(w, g, state, step);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decays_then_steps_like_adam() {
+        // Keras: w -= w·weight_decay·lr, then Adam. One step from w = 1, g = 0.5 with defaults:
+        // decay to 1 - 0.004·0.001; Adam's first step moves by ~lr (m/sqrt(v) = 1 at t = 1).
+        let opt = AdamW::default();
+        let (mut w, g) = (vec![1.0f32, -2.0], vec![0.5f32, 0.0]);
+        let mut state = vec![vec![0.0; 2], vec![0.0; 2]];
+        opt.update(&mut w, &g, &mut state, 1);
+        let decayed = 1.0 - 0.004 * 0.001;
+        let alpha = 0.001 * (1.0f64 - 0.999).sqrt() / (1.0 - 0.9);
+        let step = alpha * 0.05 / ((0.00025f64).sqrt() + 1e-7);
+        assert!((w[0] as f64 - (decayed - step)).abs() < 1e-7, "{}", w[0]);
+        // No gradient: only the decay.
+        assert!((w[1] as f64 - (-2.0 * decayed)).abs() < 1e-7, "{}", w[1]);
+    }
+}
