@@ -82,6 +82,9 @@ fn bad_input_gives_clear_errors() {
     let err = error_of(&kiln(&["train", "--epochs", "1", "--checkpoint", "/nonexistent/best.safetensors"]));
     assert!(err.contains("/nonexistent/best.safetensors") && err.contains("does not exist"), "{err}");
 
+    let err = error_of(&kiln(&["train", "--validation-split", "0"]));
+    assert_eq!(err, "--validation-split must be in (0, 1), received 0");
+
     let err = error_of(&kiln(&["train", "--batch-size", "0"]));
     assert_eq!(err, "batch_size must be a positive integer, received batch_size=0");
 

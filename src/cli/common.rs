@@ -107,6 +107,9 @@ impl Lesson {
         verbose: bool,
         keep_images: bool,
     ) -> Result<Lesson> {
+        if !(validation_split > 0.0 && validation_split < 1.0) {
+            return Err(Error::value(format!("--validation-split must be in (0, 1), received {validation_split}")));
+        }
         let FashionMnist { train_images, train_labels, test_images, test_labels, .. } =
             fashion_mnist::load(&data.load_options())?;
         if verbose {
