@@ -147,14 +147,19 @@ impl Layer for MaxPooling2D {
                         for iw in g.cols(ow) {
                             let base = (ih * g.w + iw) * c;
                             let src = &x[base..base + c];
-                            for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(src).enumerate() {
-                                // Strictly greater: the first maximum in row-major order wins ties.
-                                if first || v > *o {
-                                    *o = v;
-                                    *a = (base + j) as u32;
-                                }
+                            if first {
+                                o.copy_from_slice(src);
+                                a.iter_mut().enumerate().for_each(|(j, a)| *a = (base + j) as u32);
+                                first = false;
+                                continue;
                             }
-                            first = false;
+                            // Strictly greater: the first maximum in row-major order wins ties.
+                            // Selects, not branches, so the channels run as vectors.
+                            for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(src).enumerate() {
+                                let greater = v > *o;
+                                *o = if greater { v } else { *o };
+                                *a = if greater { (base + j) as u32 } else { *a };
+                            }
                         }
                     }
                 }

@@ -140,7 +140,11 @@ fn gradients_match_finite_differences() {
             minus.data_mut()[i] -= h;
             let fd = (at(&plus) - at(&minus)) / (2.0 * h as f64);
             let an = grad.data()[i] as f64;
-            assert!((fd - an).abs() < 2e-3 * fd.abs().max(1.0), "{loss:?} fused={} [{i}]: {fd} vs {an}", activation.is_some());
+            assert!(
+                (fd - an).abs() < 2e-3 * fd.abs().max(1.0),
+                "{loss:?} fused={} [{i}]: {fd} vs {an}",
+                activation.is_some()
+            );
         }
     }
 }

@@ -8,13 +8,18 @@
 pub struct Kernel {
     pub mr: usize,
     pub nr: usize,
-    /// `run(kc, a, rsa, csa, b, ldb, c_tile, ldc, h, w)`: C[..h, ..w] += A·B over kc steps,
-    /// with A(i, p) at `a[i·rsa + p·csa]` for all MR rows and B(p, 0..NR) at `b[p·ldb..][..NR]`.
+    /// `run(kc, a, rsa, csa, b, ldb, c_tile, ldc, h, w, overwrite)`: C[..h, ..w] += A·B (or
+    /// `= A·B` when `overwrite`) over kc steps, with A(i, p) at `a[i·rsa + p·csa]` for all MR
+    /// rows and B(p, 0..NR) at `b[p·ldb..][..NR]`.
     pub run: Run,
+    /// Narrower kernels with the same MR, `(nr, run)` widest first, for a last panel of B no
+    /// wider than their `nr`: fewer lanes spent on zero padding (a 100-unit layer's last 4
+    /// columns). They sum in the same order, so the bits do not change.
+    pub narrow: &'static [(usize, Run)],
 }
 
 /// A micro-kernel's signature (see [`Kernel::run`]).
-pub type Run = fn(usize, &[f32], usize, usize, &[f32], usize, &mut [f32], usize, usize, usize);
+pub type Run = fn(usize, &[f32], usize, usize, &[f32], usize, &mut [f32], usize, usize, usize, bool);
 
 /// The portable kernel (scalar `mul_add`, the same rounding as the vector FMAs).
 #[inline(always)]
@@ -30,6 +35,7 @@ fn tile<const MR: usize, const NR: usize>(
     ldc: usize,
     h: usize,
     w: usize,
+    overwrite: bool,
 ) {
     let mut acc = [[0f32; NR]; MR];
     for p in 0..kc {
@@ -44,17 +50,19 @@ fn tile<const MR: usize, const NR: usize>(
     for (i, row) in acc.iter().enumerate().take(h) {
         let c_row = &mut c[i * ldc..i * ldc + w];
         for (cv, &v) in c_row.iter_mut().zip(row) {
-            *cv += v;
+            *cv = if overwrite { v } else { *cv + v };
         }
     }
 }
 
 /// One x86 micro-kernel: `$vec` registers of `$lanes` floats, MR rows × NV registers of
-/// accumulators, fed by broadcast A values and vector loads of the packed B panel.
+/// accumulators, fed by broadcast A values and vector loads of the packed B panel. Partial
+/// tiles (w < NR) load and store C with the ISA's masked moves via `$load_n` / `$store_n`.
 #[cfg(target_arch = "x86_64")]
 macro_rules! simd_kernel {
     ($name:ident, $features:literal, $mr:literal, $nv:literal, $lanes:literal,
-     $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident) => {
+     $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $add:ident,
+     $load_n:ident, $store_n:ident) => {
         #[allow(clippy::too_many_arguments)]
         pub(super) fn $name(
             kc: usize,
@@ -67,6 +75,7 @@ macro_rules! simd_kernel {
             ldc: usize,
             h: usize,
             w: usize,
+            overwrite: bool,
         ) {
             const MR: usize = $mr;
             const NV: usize = $nv;
@@ -87,6 +96,7 @@ macro_rules! simd_kernel {
                 ldc: usize,
                 h: usize,
                 w: usize,
+                overwrite: bool,
             ) {
                 use std::arch::x86_64::*;
                 let mut acc = [[$zero(); NV]; MR];
@@ -105,36 +115,68 @@ macro_rules! simd_kernel {
                     ap = ap.add(csa);
                     bp = bp.add(ldb);
                 }
+                let cp = c.as_mut_ptr();
                 if w == NR {
                     for (i, row) in acc.iter().enumerate().take(h) {
-                        let cp = c.as_mut_ptr().add(i * ldc);
                         for (v, &r) in row.iter().enumerate() {
-                            let q = cp.add(v * $lanes);
-                            $store(q, $add($load(q), r));
+                            let q = cp.add(i * ldc + v * $lanes);
+                            $store(q, if overwrite { r } else { $add($load(q), r) });
                         }
                     }
                 } else {
-                    let mut tmp = [[0f32; $lanes]; NV];
                     for (i, row) in acc.iter().enumerate().take(h) {
-                        for (t, &r) in tmp.iter_mut().zip(row) {
-                            $store(t.as_mut_ptr(), r);
-                        }
-                        let vals = tmp.iter().flatten();
-                        for (cv, &v) in c[i * ldc..i * ldc + w].iter_mut().zip(vals) {
-                            *cv += v;
+                        for (v, &r) in row.iter().enumerate() {
+                            let rem = w.saturating_sub(v * $lanes).min($lanes);
+                            if rem == 0 {
+                                break;
+                            }
+                            let q = cp.add(i * ldc + v * $lanes);
+                            $store_n(q, rem, if overwrite { r } else { $add($load_n(q, rem), r) });
                         }
                     }
                 }
             }
             // SAFETY: `select` hands out this kernel only after detecting $features at run time;
-            // the asserts above keep every pointer access inside the slices.
-            unsafe { inner(kc, a, rsa, csa, b, ldb, c, ldc, h, w) }
+            // the asserts above keep every pointer access inside the slices (masked moves touch
+            // only the first `w` columns).
+            unsafe { inner(kc, a, rsa, csa, b, ldb, c, ldc, h, w, overwrite) }
         }
     };
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use std::arch::x86_64::*;
+
+    // Masked moves of the first `rem` (1..=lanes) floats at `p`; the other lanes are neither
+    // read nor written.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn zmm_load_n(p: *const f32, rem: usize) -> __m512 {
+        _mm512_maskz_loadu_ps(((1u32 << rem) - 1) as u16, p)
+    }
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn zmm_store_n(p: *mut f32, rem: usize, v: __m512) {
+        _mm512_mask_storeu_ps(p, ((1u32 << rem) - 1) as u16, v)
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn ymm_mask(rem: usize) -> __m256i {
+        const M: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+        _mm256_loadu_si256(M.as_ptr().add(8 - rem).cast())
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn ymm_load_n(p: *const f32, rem: usize) -> __m256 {
+        _mm256_maskload_ps(p, ymm_mask(rem))
+    }
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn ymm_store_n(p: *mut f32, rem: usize, v: __m256) {
+        _mm256_maskstore_ps(p, ymm_mask(rem), v)
+    }
+
     simd_kernel!(
         avx512_8x32,
         "avx512f",
@@ -146,7 +188,24 @@ mod x86 {
         _mm512_storeu_ps,
         _mm512_set1_ps,
         _mm512_fmadd_ps,
-        _mm512_add_ps
+        _mm512_add_ps,
+        zmm_load_n,
+        zmm_store_n
+    );
+    simd_kernel!(
+        avx512_8x16,
+        "avx512f",
+        8,
+        1,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        zmm_load_n,
+        zmm_store_n
     );
     simd_kernel!(
         avx512_16x16,
@@ -159,7 +218,9 @@ mod x86 {
         _mm512_storeu_ps,
         _mm512_set1_ps,
         _mm512_fmadd_ps,
-        _mm512_add_ps
+        _mm512_add_ps,
+        zmm_load_n,
+        zmm_store_n
     );
     simd_kernel!(
         avx2_6x16,
@@ -172,7 +233,24 @@ mod x86 {
         _mm256_storeu_ps,
         _mm256_set1_ps,
         _mm256_fmadd_ps,
-        _mm256_add_ps
+        _mm256_add_ps,
+        ymm_load_n,
+        ymm_store_n
+    );
+    simd_kernel!(
+        avx2_6x8,
+        "avx2,fma",
+        6,
+        1,
+        8,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        ymm_load_n,
+        ymm_store_n
     );
     simd_kernel!(
         avx2_8x8,
@@ -185,7 +263,9 @@ mod x86 {
         _mm256_storeu_ps,
         _mm256_set1_ps,
         _mm256_fmadd_ps,
-        _mm256_add_ps
+        _mm256_add_ps,
+        ymm_load_n,
+        ymm_store_n
     );
 }
 
@@ -201,9 +281,25 @@ fn generic_4x8(
     ldc: usize,
     h: usize,
     w: usize,
+    overwrite: bool,
 ) {
-    tile::<4, 8>(kc, a, rsa, csa, b, ldb, c, ldc, h, w)
+    tile::<4, 8>(kc, a, rsa, csa, b, ldb, c, ldc, h, w, overwrite)
 }
+
+#[cfg(target_arch = "x86_64")]
+const AVX512_8X32: Kernel = Kernel {
+    mr: 8,
+    nr: 32,
+    run: x86::avx512_8x32,
+    narrow: &[(16, x86::avx512_8x16 as Run), (8, x86::avx2_8x8 as Run)],
+};
+#[cfg(target_arch = "x86_64")]
+const AVX512_16X16: Kernel = Kernel { mr: 16, nr: 16, run: x86::avx512_16x16, narrow: &[] };
+#[cfg(target_arch = "x86_64")]
+const AVX2_6X16: Kernel = Kernel { mr: 6, nr: 16, run: x86::avx2_6x16, narrow: &[(8, x86::avx2_6x8 as Run)] };
+#[cfg(target_arch = "x86_64")]
+const AVX2_8X8: Kernel = Kernel { mr: 8, nr: 8, run: x86::avx2_8x8, narrow: &[] };
+const GENERIC_4X8: Kernel = Kernel { mr: 4, nr: 8, run: generic_4x8, narrow: &[] };
 
 /// The best kernel for this CPU and an output `n` columns wide (narrow outputs, such as a
 /// 10-class layer, get a narrow tile so fewer lanes are wasted on padding).
@@ -211,41 +307,28 @@ pub fn select(n: usize) -> Kernel {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
-            return if n <= 16 {
-                Kernel { mr: 16, nr: 16, run: x86::avx512_16x16 }
-            } else {
-                Kernel { mr: 8, nr: 32, run: x86::avx512_8x32 }
-            };
+            return if n <= 16 { AVX512_16X16 } else { AVX512_8X32 };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            return if n <= 8 {
-                Kernel { mr: 8, nr: 8, run: x86::avx2_8x8 }
-            } else {
-                Kernel { mr: 6, nr: 16, run: x86::avx2_6x16 }
-            };
+            return if n <= 8 { AVX2_8X8 } else { AVX2_6X16 };
         }
     }
     let _ = n;
-    Kernel { mr: 4, nr: 8, run: generic_4x8 }
+    GENERIC_4X8
 }
 
 /// Every kernel this CPU can run (tests check they agree bit for bit).
 #[cfg(test)]
 pub fn all() -> Vec<Kernel> {
-    let mut out = vec![Kernel { mr: 4, nr: 8, run: generic_4x8 }];
+    let mut out = vec![GENERIC_4X8];
     #[cfg(target_arch = "x86_64")]
     {
-        let has = |f: &str| match f {
-            "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
-            _ => std::arch::is_x86_feature_detected!("avx2"),
-        } && std::arch::is_x86_feature_detected!("fma");
-        if has("avx512f") {
-            out.push(Kernel { mr: 8, nr: 32, run: x86::avx512_8x32 });
-            out.push(Kernel { mr: 16, nr: 16, run: x86::avx512_16x16 });
+        let fma = std::arch::is_x86_feature_detected!("fma");
+        if std::arch::is_x86_feature_detected!("avx512f") && fma {
+            out.extend([AVX512_8X32, AVX512_16X16]);
         }
-        if has("avx2") {
-            out.push(Kernel { mr: 6, nr: 16, run: x86::avx2_6x16 });
-            out.push(Kernel { mr: 8, nr: 8, run: x86::avx2_8x8 });
+        if std::arch::is_x86_feature_detected!("avx2") && fma {
+            out.extend([AVX2_6X16, AVX2_8X8]);
         }
     }
     out

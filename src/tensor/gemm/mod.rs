@@ -29,8 +29,9 @@ const MC: usize = 48;
 const PARALLEL_MIN: usize = 4_000_000;
 
 thread_local! {
-    /// Packing buffers kept per thread, grown once: no allocation per call. Separate cells, as
-    /// the caller holds its B panel while rayon may run A blocks on that same thread.
+    /// Packing buffers kept per thread, grown once: no allocation per call. B's is taken out of
+    /// its cell for the whole product (rayon may run A blocks, or another product, on this
+    /// thread meanwhile); A's is borrowed only while one block runs.
     static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static PACK_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
@@ -77,9 +78,11 @@ pub fn matmul(
         c.len()
     );
     let c = &mut c[..m * n];
-    if beta == 0.0 {
+    // beta = 0: the first KC block writes C instead of adding to zeros (0 + x is x).
+    let overwrite = beta == 0.0;
+    if beta == 0.0 && k == 0 {
         c.fill(0.0);
-    } else if beta != 1.0 {
+    } else if beta != 0.0 && beta != 1.0 {
         c.iter_mut().for_each(|v| *v *= beta);
     }
     if m == 0 || n == 0 || k == 0 {
@@ -93,34 +96,65 @@ pub fn matmul(
         Transpose::No => View { data: b, rs: n, cs: 1 },
         Transpose::Yes => View { data: b, rs: 1, cs: k },
     };
-    product(kernels::select(n), num_threads(), m, k, n, a, b, c);
+    product(kernels::select(n), num_threads(), m, k, n, a, b, c, overwrite);
 }
 
-/// C += A·B with a given kernel and thread count (the tests vary both).
+/// C += A·B (C = A·B when `overwrite`) with a given kernel and thread count (the tests vary
+/// both).
 #[allow(clippy::too_many_arguments)]
-fn product(kernel: kernels::Kernel, threads: usize, m: usize, k: usize, n: usize, a: View, b: View, c: &mut [f32]) {
+fn product(
+    kernel: kernels::Kernel,
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: View,
+    b: View,
+    c: &mut [f32],
+    overwrite: bool,
+) {
+    // All of B is packed first (only the panels that cannot be read in place), so the rows of
+    // C can then be split over the threads once, each thread running every KC block of its
+    // rows: one fork-join per product rather than one per KC block.
+    let panels = n.div_ceil(kernel.nr);
+    let mut bpack = PACK_B.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    if bpack.len() < k * panels * kernel.nr {
+        bpack.resize(k * panels * kernel.nr, 0.0);
+    }
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
-        PACK_B.with(|bpack| {
-            let bpack = &mut *bpack.borrow_mut();
-            pack_b_into(b, p0, kc, n, kernel.nr, bpack);
-            // Rows of C in blocks, one thread each: no sum is ever split, so the bits do not
-            // depend on the block size or the thread count.
-            let parallel = threads > 1 && m * n * k >= PARALLEL_MIN && m > kernel.mr;
-            let rows = if parallel { m.div_ceil(threads).next_multiple_of(kernel.mr).min(MC) } else { MC };
-            let run = |(blk, c_blk): (usize, &mut [f32])| {
-                PACK_A.with(|apack| {
-                    let block_rows = c_blk.len() / n;
-                    block(kernel, a, blk * rows, block_rows, p0, kc, b, n, bpack, c_blk, &mut apack.borrow_mut());
-                })
-            };
-            if parallel {
-                c.par_chunks_mut(rows * n).enumerate().for_each(run);
-            } else {
-                c.chunks_mut(rows * n).enumerate().for_each(run);
-            }
-        });
+        pack_b_into(b, p0, kc, n, kernel.nr, &mut bpack[p0 * panels * kernel.nr..]);
     }
+    // Rows of C in blocks, one thread each: no sum is ever split, so the bits do not depend
+    // on the block size or the thread count.
+    let parallel = threads > 1 && m * n * k >= PARALLEL_MIN && m > kernel.mr;
+    let rows = if parallel { m.div_ceil(threads).next_multiple_of(kernel.mr).min(MC) } else { MC };
+    let bpack_ref = &bpack[..];
+    let run = |(blk, c_blk): (usize, &mut [f32])| {
+        PACK_A.with(|apack| {
+            let apack = &mut apack.borrow_mut();
+            let block_rows = c_blk.len() / n;
+            for p0 in (0..k).step_by(KC) {
+                let kc = KC.min(k - p0);
+                let packed = &bpack_ref[p0 * panels * kernel.nr..];
+                let first = overwrite && p0 == 0;
+                block(kernel, a, blk * rows, block_rows, p0, kc, b, n, packed, c_blk, first, apack);
+            }
+        })
+    };
+    if parallel {
+        c.par_chunks_mut(rows * n).enumerate().for_each(run);
+    } else {
+        c.chunks_mut(rows * n).enumerate().for_each(run);
+    }
+    // Hand the buffer back (a product nested in this one on the same thread, run while this
+    // one waited for its rows, may have put back its own; keep the larger).
+    PACK_B.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.len() < bpack.len() {
+            *slot = bpack;
+        }
+    });
 }
 
 /// Whether panel `jp` (columns jp·nr..) of B can be read in place: rows contiguous and the
@@ -131,11 +165,8 @@ fn direct_panel(b: View, jp: usize, n: usize, nr: usize) -> bool {
 
 /// Packs the panels of B[p0..p0+kc, 0..n] that cannot be read in place: panel jp goes to
 /// `out[jp·kc·nr..]`, kc rows of nr values.
-fn pack_b_into(b: View, p0: usize, kc: usize, n: usize, nr: usize, out: &mut Vec<f32>) {
+fn pack_b_into(b: View, p0: usize, kc: usize, n: usize, nr: usize, out: &mut [f32]) {
     let panels = n.div_ceil(nr);
-    if out.len() < panels * kc * nr {
-        out.resize(panels * kc * nr, 0.0);
-    }
     for (jp, panel) in out.chunks_exact_mut(kc * nr).take(panels).enumerate() {
         if direct_panel(b, jp, n, nr) {
             continue;
@@ -179,6 +210,7 @@ fn block(
     n: usize,
     bpack: &[f32],
     c: &mut [f32],
+    overwrite: bool,
     apack: &mut Vec<f32>,
 ) {
     let (mr, nr) = (kernel.mr, kernel.nr);
@@ -201,7 +233,8 @@ fn block(
             let w = nr.min(n - j0);
             let (panel, ldb) =
                 if direct_panel(b, jp, n, nr) { (&b.data[p0 * b.rs + j0..], b.rs) } else { (packed, nr) };
-            (kernel.run)(kc, sliver, rsa, csa, panel, ldb, &mut c[s * mr * n + j0..], n, h, w);
+            let run = kernel.narrow.iter().rev().find(|&&(nr, _)| w <= nr).map_or(kernel.run, |&(_, run)| run);
+            run(kc, sliver, rsa, csa, panel, ldb, &mut c[s * mr * n + j0..], n, h, w, overwrite);
         }
     }
 }
