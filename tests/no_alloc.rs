@@ -74,6 +74,49 @@ fn train_on_batch_allocates_nothing_after_the_first_step() {
 }
 
 #[test]
+fn steps_with_dropout_batch_norm_and_convolutions_allocate_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cases = [
+        (
+            "flatten, dense(100, activation=relu), batch_normalization(), dropout(0.3), dense(10, activation=softmax)",
+            vec![28, 28],
+        ),
+        (
+            "conv2d(8, 3, activation=relu, padding=same), batch_normalization(), max_pooling2d(2), \
+             conv2d(16, 3, padding=same), activation(relu), average_pooling2d(2), flatten, dropout(0.4), \
+             dense(10, activation=softmax)",
+            vec![28, 28, 1],
+        ),
+    ];
+    for (spec, shape) in cases {
+        let mut m = Sequential::new().seed(3);
+        for layer in kiln::layers::parse_layers(spec).unwrap() {
+            m.add_boxed(layer);
+        }
+        m.build(&shape).unwrap();
+        m.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer("adam")).unwrap();
+        let (x, y) = data(32);
+        let x = x
+            .reshape(&shape.iter().map(|&d| d as isize).fold(vec![-1], |mut v, d| {
+                v.push(d);
+                v
+            }))
+            .unwrap();
+        let steady = rayon::scope(|_| {
+            for _ in 0..10 {
+                m.train_on_batch(&x, &y).unwrap();
+            }
+            let before = allocations();
+            for _ in 0..20 {
+                m.train_on_batch(&x, &y).unwrap();
+            }
+            allocations() - before
+        });
+        assert_eq!(steady, 0, "{spec}: allocations in 20 steady-state steps");
+    }
+}
+
+#[test]
 fn fit_allocates_per_epoch_not_per_step() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // 3,200 + 20 samples at batch 32: 101 steps, the last one short.
