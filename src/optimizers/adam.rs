@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::Optimizer;
+use super::{flush, Optimizer};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Adam {
@@ -43,8 +43,8 @@ impl Optimizer for Adam {
         let t = step as f32;
         let alpha = self.learning_rate * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            *m += (g - *m) * (1.0 - b1);
-            *v += (g * g - *v) * (1.0 - b2);
+            *m = flush(*m + (g - *m) * (1.0 - b1));
+            *v = flush(*v + (g * g - *v) * (1.0 - b2));
             *w -= alpha * *m / (v.sqrt() + eps);
         }
     }

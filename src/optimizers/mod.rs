@@ -19,6 +19,21 @@ pub use sgd::Sgd;
 use crate::error::{Error, Result};
 use crate::layers::Param;
 
+/// Flushes a subnormal value to zero, as TensorFlow's CPU kernels do (they run with the
+/// flush-to-zero and denormals-are-zero modes on). A decaying state — RMSprop's average of g²,
+/// Adam's moments — of a weight that never gets a gradient (the always-black border pixels of
+/// Fashion-MNIST) shrinks into the subnormal range within a thousand steps, where every
+/// arithmetic operation on it costs ~100 cycles; flushed, the update runs at full speed and
+/// matches Keras's arithmetic. Branch-free, so the loops still vectorise.
+#[inline(always)]
+pub(crate) fn flush(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
+    }
+}
+
 /// An optimizer's update rule.
 pub trait Optimizer: Send {
     /// Keras's name: "sgd", "rmsprop", "adam", "adagrad", "adamw".
@@ -128,6 +143,20 @@ pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Box<dyn Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flush_zeroes_subnormals_only() {
+        assert_eq!(flush(1e-39), 0.0);
+        assert_eq!(flush(-1e-40), 0.0);
+        assert_eq!(flush(f32::MIN_POSITIVE), f32::MIN_POSITIVE);
+        assert_eq!(flush(-0.5), -0.5);
+        // A state decaying with no gradient ends at exactly zero instead of lingering subnormal.
+        let mut v = 1e-3f32;
+        for _ in 0..2000 {
+            v = flush(0.9 * v);
+        }
+        assert_eq!(v, 0.0);
+    }
 
     #[test]
     fn names_parse_with_keras_defaults_and_round_trip_their_config() {

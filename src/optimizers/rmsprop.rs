@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::Optimizer;
+use super::{flush, Optimizer};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RMSprop {
@@ -46,14 +46,14 @@ impl Optimizer for RMSprop {
         match state {
             [v, m] => {
                 for (((w, &g), v), m) in w.iter_mut().zip(g).zip(v.iter_mut()).zip(m.iter_mut()) {
-                    *v = rho * *v + (1.0 - rho) * g * g;
-                    *m = mu * *m + lr * g / (*v + eps).sqrt();
+                    *v = flush(rho * *v + (1.0 - rho) * g * g);
+                    *m = flush(mu * *m + lr * g / (*v + eps).sqrt());
                     *w -= *m;
                 }
             }
             [v] => {
                 for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
-                    *v = rho * *v + (1.0 - rho) * g * g;
+                    *v = flush(rho * *v + (1.0 - rho) * g * g);
                     *w -= lr * g / (*v + eps).sqrt();
                 }
             }

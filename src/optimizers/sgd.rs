@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::Optimizer;
+use super::{flush, Optimizer};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sgd {
@@ -44,7 +44,7 @@ impl Optimizer for Sgd {
         match state {
             [m] => {
                 for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
-                    *m = mu * *m - lr * g;
+                    *m = flush(mu * *m - lr * g);
                     *w += if self.nesterov { mu * *m - lr * g } else { *m };
                 }
             }
