@@ -33,34 +33,11 @@ impl ActivationLayer {
         }
     }
 
-    /// Keras's `input_shape` for the first layer of a model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    layer_builders!();
 }
 
 impl Layer for ActivationLayer {
-    fn class_name(&self) -> &'static str {
-        "Activation"
-    }
-    fn base_name(&self) -> &'static str {
-        "activation"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
-    }
+    layer_identity!("Activation", "activation");
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.width = input_shape.last().copied().unwrap_or(1).max(1);

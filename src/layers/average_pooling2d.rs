@@ -32,14 +32,7 @@ impl AveragePooling2D {
         self.pool.padding = padding;
         self
     }
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.pool.input_shape = Some(shape.to_vec());
-        self
-    }
-    pub fn name(mut self, name: &str) -> Self {
-        self.pool.name = name.to_string();
-        self
-    }
+    layer_builders!(pool);
     pub fn from_config(config: &Value) -> Result<AveragePooling2D> {
         let pool = Pool2d::from_config("AveragePooling2D", config)?;
         Ok(AveragePooling2D { pool, ..AveragePooling2D::new(1) })
@@ -47,21 +40,7 @@ impl AveragePooling2D {
 }
 
 impl Layer for AveragePooling2D {
-    fn class_name(&self) -> &'static str {
-        "AveragePooling2D"
-    }
-    fn base_name(&self) -> &'static str {
-        "average_pooling2d"
-    }
-    fn name(&self) -> &str {
-        &self.pool.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.pool.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.pool.input_shape.as_deref()
-    }
+    layer_identity!("AveragePooling2D", "average_pooling2d", pool);
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.pool.build("AveragePooling2D", input_shape)

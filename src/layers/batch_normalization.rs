@@ -82,16 +82,7 @@ impl BatchNormalization {
         self
     }
 
-    /// Keras's `input_shape` for the first layer of a model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    layer_builders!();
 
     /// The constructor arguments' validity, checked by `build` and by the registry.
     pub(crate) fn check(&self) -> Result<()> {
@@ -109,21 +100,7 @@ impl BatchNormalization {
 }
 
 impl Layer for BatchNormalization {
-    fn class_name(&self) -> &'static str {
-        "BatchNormalization"
-    }
-    fn base_name(&self) -> &'static str {
-        "batch_normalization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
-    }
+    layer_identity!("BatchNormalization", "batch_normalization");
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.check()?;

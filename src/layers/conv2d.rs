@@ -93,15 +93,7 @@ impl Conv2D {
         self.bias_initializer = init;
         self
     }
-    /// Keras's `input_shape` for the first layer: `&[28, 28, 1]`.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.input_shape = Some(shape.to_vec());
-        self
-    }
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    layer_builders!();
 
     /// Rebuilds the layer from [`Layer::config`]'s JSON (Keras's keys; sizes as an int or a
     /// pair). Values are checked here; errors name the layer and the key.
@@ -128,21 +120,7 @@ impl Conv2D {
 }
 
 impl Layer for Conv2D {
-    fn class_name(&self) -> &'static str {
-        "Conv2D"
-    }
-    fn base_name(&self) -> &'static str {
-        "conv2d"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
-    }
+    layer_identity!("Conv2D", "conv2d");
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let who = format!("layer '{}' (Conv2D)", self.name);

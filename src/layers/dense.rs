@@ -64,16 +64,7 @@ impl Dense {
         self
     }
 
-    /// Keras's `input_shape` for the first layer of a model: `&[784]`.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    layer_builders!();
 
     pub fn kernel(&self) -> &Tensor {
         &self.kernel.value
@@ -85,21 +76,7 @@ impl Dense {
 }
 
 impl Layer for Dense {
-    fn class_name(&self) -> &'static str {
-        "Dense"
-    }
-    fn base_name(&self) -> &'static str {
-        "dense"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
-    }
+    layer_identity!("Dense", "dense");
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         if self.units == 0 {

@@ -33,16 +33,7 @@ impl Dropout {
         }
     }
 
-    /// Keras's `input_shape` for the first layer of a model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    layer_builders!();
 
     /// The constructor arguments' validity, checked by `build` and by the registry.
     pub(crate) fn check(&self) -> Result<()> {
@@ -57,21 +48,7 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
-    fn class_name(&self) -> &'static str {
-        "Dropout"
-    }
-    fn base_name(&self) -> &'static str {
-        "dropout"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
-    }
+    layer_identity!("Dropout", "dropout");
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.check()?;

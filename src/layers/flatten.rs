@@ -21,34 +21,11 @@ impl Flatten {
         Flatten::default()
     }
 
-    /// Keras's `input_shape` for the first layer of a model: `&[28, 28]`.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    layer_builders!();
 }
 
 impl Layer for Flatten {
-    fn class_name(&self) -> &'static str {
-        "Flatten"
-    }
-    fn base_name(&self) -> &'static str {
-        "flatten"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
-    }
+    layer_identity!("Flatten", "flatten");
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.in_shape = input_shape.to_vec();

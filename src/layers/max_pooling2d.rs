@@ -85,14 +85,7 @@ impl MaxPooling2D {
         self.pool.padding = padding;
         self
     }
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.pool.input_shape = Some(shape.to_vec());
-        self
-    }
-    pub fn name(mut self, name: &str) -> Self {
-        self.pool.name = name.to_string();
-        self
-    }
+    layer_builders!(pool);
     pub fn from_config(config: &Value) -> Result<MaxPooling2D> {
         let pool = Pool2d::from_config("MaxPooling2D", config)?;
         Ok(MaxPooling2D { pool, ..MaxPooling2D::new(1) })
@@ -100,21 +93,7 @@ impl MaxPooling2D {
 }
 
 impl Layer for MaxPooling2D {
-    fn class_name(&self) -> &'static str {
-        "MaxPooling2D"
-    }
-    fn base_name(&self) -> &'static str {
-        "max_pooling2d"
-    }
-    fn name(&self) -> &str {
-        &self.pool.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.pool.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.pool.input_shape.as_deref()
-    }
+    layer_identity!("MaxPooling2D", "max_pooling2d", pool);
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         let out = self.pool.build("MaxPooling2D", input_shape)?;

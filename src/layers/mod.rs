@@ -3,6 +3,47 @@
 //! A layer owns its parameters ([`Param`]), its output buffer and its input-gradient buffer.
 //! Buffers are sized on the first batch and reused, so a steady-state step allocates nothing.
 
+/// Inside `impl Layer for T`: the identity every layer has — Keras's class name, the prefix
+/// of generated names, its name and the input shape given to a first layer — for a struct
+/// holding `name: String` and `input_shape: Option<Vec<usize>>` (or a field that does).
+macro_rules! layer_identity {
+    ($class:literal, $base:literal $(, $field:ident)?) => {
+        fn class_name(&self) -> &'static str {
+            $class
+        }
+        fn base_name(&self) -> &'static str {
+            $base
+        }
+        fn name(&self) -> &str {
+            &self$(.$field)?.name
+        }
+        fn set_name(&mut self, name: String) {
+            self$(.$field)?.name = name;
+        }
+        fn declared_input_shape(&self) -> Option<&[usize]> {
+            self$(.$field)?.input_shape.as_deref()
+        }
+    };
+}
+
+/// Inside a layer's inherent `impl`: the builders every layer has, Keras's `name` and
+/// `input_shape` (the per-sample shape of a model's first layer: `&[28, 28]`).
+macro_rules! layer_builders {
+    ($($field:ident)?) => {
+        /// Keras's `input_shape` for the first layer of a model (per sample: `&[28, 28]`).
+        pub fn input_shape(mut self, shape: &[usize]) -> Self {
+            self$(.$field)?.input_shape = Some(shape.to_vec());
+            self
+        }
+
+        /// The layer's name (`hidden`); unnamed layers get Keras's (`dense`, `dense_1`, ...).
+        pub fn name(mut self, name: &str) -> Self {
+            self$(.$field)?.name = name.to_string();
+            self
+        }
+    };
+}
+
 mod activation;
 mod activation_layer;
 mod average_pooling2d;

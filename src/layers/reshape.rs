@@ -37,16 +37,7 @@ impl Reshape {
         }
     }
 
-    /// Keras's `input_shape` for the first layer of a model.
-    pub fn input_shape(mut self, shape: &[usize]) -> Self {
-        self.input_shape = Some(shape.to_vec());
-        self
-    }
-
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    layer_builders!();
 
     /// The constructor arguments' validity, checked by `build` and by the registry.
     pub(crate) fn check(&self) -> Result<()> {
@@ -64,21 +55,7 @@ impl Reshape {
 }
 
 impl Layer for Reshape {
-    fn class_name(&self) -> &'static str {
-        "Reshape"
-    }
-    fn base_name(&self) -> &'static str {
-        "reshape"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn declared_input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
-    }
+    layer_identity!("Reshape", "reshape");
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.check()?;
