@@ -1,6 +1,6 @@
 //! Datasets kiln can load: [`fashion_mnist`]. Files are looked for in the user's directory,
 //! kiln's cache, and the system copy, in that order, and downloaded into the cache last
-//! ([`locate`], [`download`]); every file is verified against the SHA-256 of its decompressed
+//! ([`locate`], [`download()`]); every file is verified against the SHA-256 of its decompressed
 //! content.
 
 pub mod download;

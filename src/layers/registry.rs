@@ -1,6 +1,6 @@
 //! Layers from their Keras config and back: `{"class_name": "Dense", "config": {...}}`.
 //!
-//! To add a layer: one arm in [`layer_from_config`] reading its config with [`Cfg`], and its
+//! To add a layer: one arm in [`layer_from_config`] reading its config with `Cfg`, and its
 //! class name in [`LAYER_CLASSES`].
 
 use serde_json::{json, Value};
