@@ -177,96 +177,54 @@ mod x86 {
         _mm256_maskstore_ps(p, ymm_mask(rem), v)
     }
 
-    simd_kernel!(
-        avx512_8x32,
-        "avx512f",
-        8,
-        2,
-        16,
-        _mm512_setzero_ps,
-        _mm512_loadu_ps,
-        _mm512_storeu_ps,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps,
-        _mm512_add_ps,
-        zmm_load_n,
-        zmm_store_n
-    );
-    simd_kernel!(
-        avx512_8x16,
-        "avx512f",
-        8,
-        1,
-        16,
-        _mm512_setzero_ps,
-        _mm512_loadu_ps,
-        _mm512_storeu_ps,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps,
-        _mm512_add_ps,
-        zmm_load_n,
-        zmm_store_n
-    );
-    simd_kernel!(
-        avx512_16x16,
-        "avx512f",
-        16,
-        1,
-        16,
-        _mm512_setzero_ps,
-        _mm512_loadu_ps,
-        _mm512_storeu_ps,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps,
-        _mm512_add_ps,
-        zmm_load_n,
-        zmm_store_n
-    );
-    simd_kernel!(
-        avx2_6x16,
-        "avx2,fma",
-        6,
-        2,
-        8,
-        _mm256_setzero_ps,
-        _mm256_loadu_ps,
-        _mm256_storeu_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_add_ps,
-        ymm_load_n,
-        ymm_store_n
-    );
-    simd_kernel!(
-        avx2_6x8,
-        "avx2,fma",
-        6,
-        1,
-        8,
-        _mm256_setzero_ps,
-        _mm256_loadu_ps,
-        _mm256_storeu_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_add_ps,
-        ymm_load_n,
-        ymm_store_n
-    );
-    simd_kernel!(
-        avx2_8x8,
-        "avx2,fma",
-        8,
-        1,
-        8,
-        _mm256_setzero_ps,
-        _mm256_loadu_ps,
-        _mm256_storeu_ps,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps,
-        _mm256_add_ps,
-        ymm_load_n,
-        ymm_store_n
-    );
+    /// An AVX-512 kernel: MR rows × NV registers of 16 floats.
+    macro_rules! zmm_kernel {
+        ($name:ident, $mr:literal, $nv:literal) => {
+            simd_kernel!(
+                $name,
+                "avx512f",
+                $mr,
+                $nv,
+                16,
+                _mm512_setzero_ps,
+                _mm512_loadu_ps,
+                _mm512_storeu_ps,
+                _mm512_set1_ps,
+                _mm512_fmadd_ps,
+                _mm512_add_ps,
+                zmm_load_n,
+                zmm_store_n
+            );
+        };
+    }
+
+    /// An AVX2+FMA kernel: MR rows × NV registers of 8 floats.
+    macro_rules! ymm_kernel {
+        ($name:ident, $mr:literal, $nv:literal) => {
+            simd_kernel!(
+                $name,
+                "avx2,fma",
+                $mr,
+                $nv,
+                8,
+                _mm256_setzero_ps,
+                _mm256_loadu_ps,
+                _mm256_storeu_ps,
+                _mm256_set1_ps,
+                _mm256_fmadd_ps,
+                _mm256_add_ps,
+                ymm_load_n,
+                ymm_store_n
+            );
+        };
+    }
+
+    zmm_kernel!(avx512_8x32, 8, 2);
+    zmm_kernel!(avx512_8x16, 8, 1);
+    zmm_kernel!(avx512_16x16, 16, 1);
+    ymm_kernel!(avx2_6x16, 6, 2);
+    ymm_kernel!(avx2_6x8, 6, 1);
+    ymm_kernel!(avx2_8x8, 8, 1);
 }
 
 #[allow(clippy::too_many_arguments)]
