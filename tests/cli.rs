@@ -100,6 +100,21 @@ fn bad_input_gives_clear_errors() {
     let err = error_of(&kiln(&["show", "--count", "20000", "--split", "test", "--out", "/tmp/x.png"]));
     assert_eq!(err, "--count 20000 is more than the 10000 images of the test split");
 
+    // A model saved from the library with 5 outputs is not a Fashion-MNIST classifier.
+    let five = dir.path().join("five.safetensors");
+    let mut m = kiln::model::Sequential::new();
+    m.add(kiln::layers::Dense::new(5).activation(kiln::layers::Activation::Softmax).input_shape(&[784]));
+    m.compile(kiln::model::Compile::new("sparse_categorical_crossentropy")).unwrap();
+    m.save(&five).unwrap();
+    let err = error_of(&kiln(&["predict", five.to_str().unwrap()]));
+    assert_eq!(
+        err,
+        format!(
+            "{}: the model's output has shape [5] per sample; Fashion-MNIST needs 10 class probabilities",
+            five.display()
+        )
+    );
+
     let missing = Path::new("/nonexistent/model.safetensors");
     let err = error_of(&kiln(&["predict", missing.to_str().unwrap()]));
     assert!(err.starts_with("/nonexistent/model.safetensors"), "{err}");

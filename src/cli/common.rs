@@ -48,6 +48,18 @@ impl ModelArgs {
     }
 }
 
+/// Checks that a loaded model classifies into Fashion-MNIST's 10 classes.
+pub fn check_ten_classes(model: &Sequential, path: &std::path::Path) -> Result<()> {
+    match model.layer_output_shapes().last().map(Vec::as_slice) {
+        Some([10]) => Ok(()),
+        other => Err(Error::shape(format!(
+            "{}: the model's output has shape {:?} per sample; Fashion-MNIST needs 10 class probabilities",
+            path.display(),
+            other.unwrap_or(&[])
+        ))),
+    }
+}
+
 /// The per-sample shape the model takes the 28×28 images in: its declared input shape, or
 /// from its first layer: Conv2D takes (28, 28, 1), Flatten/Reshape (28, 28), Dense (784).
 pub fn image_input_shape(model: &Sequential) -> Result<Vec<usize>> {

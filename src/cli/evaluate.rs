@@ -7,7 +7,7 @@ use kiln::datasets::fashion_mnist::CLASS_NAMES;
 use kiln::viz::ConfusionMatrix;
 use kiln::Result;
 
-use super::common::{check_output_path, image_input_shape, Lesson, Split};
+use super::common::{check_output_path, check_ten_classes, image_input_shape, Lesson, Split};
 use super::DataArgs;
 
 /// Options of `kiln evaluate`.
@@ -31,6 +31,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         check_output_path("--confusion", p)?;
     }
     let mut model = kiln::io::load_model(&args.model)?;
+    check_ten_classes(&model, &args.model)?;
     let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false, false)?;
     let (x, y, _) = data.split(args.split);
     let result = model.evaluate_with(x, y, args.batch_size, 1)?;
