@@ -15,8 +15,10 @@ use super::DataArgs;
 pub struct EvaluateArgs {
     /// A model saved by `kiln train --save` or `--checkpoint`.
     model: PathBuf,
+    /// Which split to evaluate on.
     #[arg(long, value_enum, default_value = "test")]
     split: Split,
+    /// Samples per forward pass (Keras's default, 32).
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Also print the confusion matrix and draw it to this PNG.

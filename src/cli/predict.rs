@@ -16,6 +16,7 @@ pub struct PredictArgs {
     /// Indices of the images to classify (default: the first 10).
     #[arg(long, num_args = 1.., value_name = "N")]
     index: Vec<usize>,
+    /// Which split the indices refer to.
     #[arg(long, value_enum, default_value = "test")]
     split: Split,
     /// Draw the images with predicted and true class (wrong ones marked) to this PNG.

@@ -17,8 +17,10 @@ use super::DataArgs;
 pub struct TrainArgs {
     #[command(flatten)]
     model: ModelArgs,
+    /// Passes over the training split.
     #[arg(long, default_value_t = 5)]
     epochs: usize,
+    /// Samples per gradient step (Keras's default, 32).
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// sgd, rmsprop, adam, adamw or adagrad, with Keras's defaults.
