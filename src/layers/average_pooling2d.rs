@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::max_pooling2d::Pool2d;
+use super::max_pooling2d::{pool_builders, Pool2d};
 use super::{Ctx, Layer, Rng};
 use crate::error::Result;
 use crate::tensor::{Padding, Size2, Tensor};
@@ -23,16 +23,7 @@ impl AveragePooling2D {
         let pool = Pool2d::new(pool_size.into());
         AveragePooling2D { pool, out: Tensor::default(), dinput: Tensor::default() }
     }
-    /// Defaults to `pool_size`.
-    pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
-        self.pool.strides = Some(strides.into());
-        self
-    }
-    pub fn padding(mut self, padding: Padding) -> Self {
-        self.pool.padding = padding;
-        self
-    }
-    layer_builders!(pool);
+    pool_builders!();
     pub fn from_config(config: &Value) -> Result<AveragePooling2D> {
         let pool = Pool2d::from_config("AveragePooling2D", config)?;
         Ok(AveragePooling2D { pool, ..AveragePooling2D::new(1) })

@@ -70,22 +70,32 @@ pub struct MaxPooling2D {
     dinput: Tensor,   // (B, H, W, C)
 }
 
+/// The builders both pooling layers have: `strides` (default: `pool_size`), `padding`, and the
+/// name/input_shape every layer has, all stored in their `pool: Pool2d`.
+macro_rules! pool_builders {
+    () => {
+        /// Defaults to `pool_size`.
+        pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
+            self.pool.strides = Some(strides.into());
+            self
+        }
+        /// `Padding::Valid` (Keras's default) or `Padding::Same`.
+        pub fn padding(mut self, padding: Padding) -> Self {
+            self.pool.padding = padding;
+            self
+        }
+        layer_builders!(pool);
+    };
+}
+pub(crate) use pool_builders;
+
 impl MaxPooling2D {
     /// `MaxPooling2D::new(2)` or `MaxPooling2D::new((2, 3))`.
     pub fn new(pool_size: impl Into<Size2>) -> MaxPooling2D {
         let pool = Pool2d::new(pool_size.into());
         MaxPooling2D { pool, out: Tensor::default(), argmax: Vec::new(), dinput: Tensor::default() }
     }
-    /// Defaults to `pool_size`.
-    pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
-        self.pool.strides = Some(strides.into());
-        self
-    }
-    pub fn padding(mut self, padding: Padding) -> Self {
-        self.pool.padding = padding;
-        self
-    }
-    layer_builders!(pool);
+    pool_builders!();
     pub fn from_config(config: &Value) -> Result<MaxPooling2D> {
         let pool = Pool2d::from_config("MaxPooling2D", config)?;
         Ok(MaxPooling2D { pool, ..MaxPooling2D::new(1) })
