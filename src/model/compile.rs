@@ -42,9 +42,12 @@ impl Compile {
         self.metrics = metrics.iter().map(|m| m.to_string()).collect();
         self
     }
+}
 
-    pub(crate) fn build_optimizer(self_optimizer: OptimizerArg) -> Result<Box<dyn Optimizer>> {
-        match self_optimizer {
+impl OptimizerArg {
+    /// The optimizer itself: a name resolved with Keras's defaults, or the one given.
+    pub(crate) fn build(self) -> Result<Box<dyn Optimizer>> {
+        match self {
             OptimizerArg::Name(name) => optimizers::from_name(&name),
             OptimizerArg::Built(opt) => Ok(opt),
         }

@@ -172,7 +172,7 @@ impl Sequential {
             [m] => Some(Metric::resolve(m, loss)?),
             more => return Err(Error::value(format!("kiln supports one metric per model, got {more:?}"))),
         };
-        let optimizer = Compile::build_optimizer(args.optimizer)?;
+        let optimizer = args.optimizer.build()?;
         if let Some(shape) = self.input_shape.clone() {
             if !self.is_built() {
                 self.build(&shape)?;
