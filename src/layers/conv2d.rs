@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::registry::Cfg;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{col2im, im2col, matmul, shape_str, Padding, Size2, Tensor, Transpose, Window2d};
+use crate::tensor::{col2im, im2col, matmul_serial, shape_str, Padding, Size2, Tensor, Transpose, Window2d};
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
 const CHUNK: usize = 4;
@@ -157,7 +157,7 @@ impl Layer for Conv2D {
                 im2col(&g, x, cols);
             }
             // z (rows, F) = cols (rows, K) · kernel (K, F) + bias
-            matmul(z.len() / f, k, f, cols, Transpose::No, w, Transpose::No, z, 0.0);
+            matmul_serial(z.len() / f, k, f, cols, Transpose::No, w, Transpose::No, z, 0.0);
             if !bias.is_empty() {
                 z.chunks_exact_mut(f).for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
             }
@@ -184,7 +184,7 @@ impl Layer for Conv2D {
             // dkernel^T part (F, K) = dz^T (F, rows) · cols (rows, K): as a transposed product the
             // GEMM packs the small dz and copies cols' rows; dbias part = column sums of dz.
             let (dkt, db) = dp.split_at_mut(f * k);
-            matmul(f, dz.len() / f, k, dz, Transpose::Yes, cols, Transpose::No, dkt, 0.0);
+            matmul_serial(f, dz.len() / f, k, dz, Transpose::Yes, cols, Transpose::No, dkt, 0.0);
             db.fill(0.0);
             dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
         });
@@ -213,7 +213,7 @@ impl Layer for Conv2D {
         let chunks = chunks.zip(self.dinput.data_mut().par_chunks_mut(CHUNK * n_in));
         chunks.for_each(|((dz, dcols), dx)| {
             // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
-            matmul(dz.len() / f, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
+            matmul_serial(dz.len() / f, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
             for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
                 col2im(&g, dcols, dx);
             }

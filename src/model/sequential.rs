@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::layers::{count_params, Ctx, Layer, Rng};
 use crate::losses::Loss;
 use crate::optimizers::{Optimizer, OptimizerState};
-use crate::tensor::{shape_str, Tensor};
+use crate::tensor::{grow_pool_buffers, shape_str, Tensor};
 
 /// What compile settled: the loss, the metric, the optimizer and its state.
 pub(crate) struct Compiled {
@@ -241,6 +241,8 @@ impl Sequential {
 
     /// Forward pass of the batch in `self.batch_x` through every layer.
     pub(crate) fn forward_batch(&mut self, training: bool) {
+        // The packing buffers of every pool thread, grown to what the last step needed.
+        grow_pool_buffers();
         let mut ctx = Ctx { training, rng: &mut self.dropout_rng };
         for i in 0..self.layers.len() {
             let (done, rest) = self.layers.split_at_mut(i);

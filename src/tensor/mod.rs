@@ -8,7 +8,7 @@ mod im2col;
 mod threads;
 mod u8_tensor;
 
-pub use gemm::{matmul, Transpose};
+pub use gemm::{grow_pool_buffers, matmul, matmul_serial, Transpose};
 pub use im2col::{col2im, im2col, window_axis, Padding, Size2, Window2d};
 pub use threads::{num_threads, set_num_threads};
 pub use u8_tensor::U8Tensor;

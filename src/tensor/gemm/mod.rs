@@ -8,6 +8,7 @@
 //! in blocks of `KC`), by exactly one thread, always with fused multiply-adds.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -29,11 +30,51 @@ const MC: usize = 48;
 const PARALLEL_MIN: usize = 4_000_000;
 
 thread_local! {
-    /// Packing buffers kept per thread, grown once: no allocation per call. B's is taken out of
-    /// its cell for the whole product (rayon may run A blocks, or another product, on this
-    /// thread meanwhile); A's is borrowed only while one block runs.
+    /// Packing buffers kept per thread, grown once: no allocation per call. A B buffer is taken
+    /// off its thread's stack for the whole product and pushed back after: while a parallel
+    /// product waits for its rows, rayon may run another product on the same thread, which
+    /// then takes (once, and keeps) a buffer of its own. A's is borrowed only while one block
+    /// runs.
     static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-    static PACK_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static PACK_B: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A's buffer holds one partial sliver: at most KC steps of the widest MR (16).
+const PACK_A_LEN: usize = KC * 16;
+/// The largest B buffer any product has needed, in floats: every thread's buffer is grown to
+/// it at once, whichever thread first needed it, so that work stealing cannot make a thread
+/// grow its buffer later, on a step that must not allocate.
+static PACK_B_HIGH: AtomicUsize = AtomicUsize::new(0);
+/// Set when [`PACK_B_HIGH`] rose and not every thread has grown to it yet.
+static PACK_B_ROSE: AtomicBool = AtomicBool::new(false);
+
+/// Grows the packing buffers of every thread of the pool to the largest size any product has
+/// needed so far, if that rose since the last call. The training step calls it after each step:
+/// after the first, no product on any thread grows a buffer again (rayon picks which thread runs
+/// which part of a product, so each thread growing its own buffer on demand would allocate, now
+/// and then, on steps long after the first). Does nothing, and allocates nothing, when nothing
+/// rose.
+pub fn grow_pool_buffers() {
+    if !PACK_B_ROSE.swap(false, Ordering::Relaxed) {
+        return;
+    }
+    rayon::broadcast(|_| {
+        PACK_A.with(|cell| {
+            let a = &mut *cell.borrow_mut();
+            a.reserve_exact(PACK_A_LEN.saturating_sub(a.len()));
+        });
+        PACK_B.with(|cell| {
+            let stack = &mut *cell.borrow_mut();
+            if stack.is_empty() {
+                stack.push(Vec::new());
+            }
+            let b = stack.last_mut().expect("pushed above");
+            let high = PACK_B_HIGH.load(Ordering::Relaxed);
+            if b.len() < high {
+                b.resize(high, 0.0);
+            }
+        });
+    });
 }
 
 /// A matrix operand: base slice and strides (row, column) in elements.
@@ -57,6 +98,42 @@ impl View<'_> {
 #[track_caller]
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    ta: Transpose,
+    b: &[f32],
+    tb: Transpose,
+    c: &mut [f32],
+    beta: f32,
+) {
+    gemm(num_threads(), m, k, n, a, ta, b, tb, c, beta);
+}
+
+/// [`matmul`] on the calling thread only: for products inside a loop that is already split
+/// over the pool (a convolution's chunks of samples), where splitting each product again would
+/// cost more in hand-offs than it gives. Same bits as [`matmul`].
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_serial(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    ta: Transpose,
+    b: &[f32],
+    tb: Transpose,
+    c: &mut [f32],
+    beta: f32,
+) {
+    gemm(1, m, k, n, a, ta, b, tb, c, beta);
+}
+
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    threads: usize,
     m: usize,
     k: usize,
     n: usize,
@@ -96,7 +173,7 @@ pub fn matmul(
         Transpose::No => View { data: b, rs: n, cs: 1 },
         Transpose::Yes => View { data: b, rs: 1, cs: k },
     };
-    product(kernels::select(n), num_threads(), m, k, n, a, b, c, overwrite);
+    product(kernels::select(n), threads, m, k, n, a, b, c, overwrite);
 }
 
 /// C += A·B (C = A·B when `overwrite`) with a given kernel and thread count (the tests vary
@@ -117,9 +194,13 @@ fn product(
     // C can then be split over the threads once, each thread running every KC block of its
     // rows: one fork-join per product rather than one per KC block.
     let panels = n.div_ceil(kernel.nr);
-    let mut bpack = PACK_B.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-    if bpack.len() < k * panels * kernel.nr {
-        bpack.resize(k * panels * kernel.nr, 0.0);
+    let need = k * panels * kernel.nr;
+    if need > PACK_B_HIGH.load(Ordering::Relaxed) && PACK_B_HIGH.fetch_max(need, Ordering::Relaxed) < need {
+        PACK_B_ROSE.store(true, Ordering::Relaxed);
+    }
+    let mut bpack = PACK_B.with(|cell| cell.borrow_mut().pop().unwrap_or_default());
+    if bpack.len() < need {
+        bpack.resize(need.max(PACK_B_HIGH.load(Ordering::Relaxed)), 0.0);
     }
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
@@ -147,14 +228,7 @@ fn product(
     } else {
         c.chunks_mut(rows * n).enumerate().for_each(run);
     }
-    // Hand the buffer back (a product nested in this one on the same thread, run while this
-    // one waited for its rows, may have put back its own; keep the larger).
-    PACK_B.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.len() < bpack.len() {
-            *slot = bpack;
-        }
-    });
+    PACK_B.with(|cell| cell.borrow_mut().push(bpack));
 }
 
 /// Whether panel `jp` (columns jp·nr..) of B can be read in place: rows contiguous and the
@@ -220,6 +294,7 @@ fn block(
             (&a.data[r0 * a.rs + p0 * a.cs..], a.rs, a.cs)
         } else {
             apack.clear();
+            apack.reserve_exact(PACK_A_LEN); // one size for every product: grown once
             apack.resize(kc * mr, 0.0);
             for (p, col) in apack.chunks_exact_mut(mr).enumerate() {
                 for (i, v) in col[..h].iter_mut().enumerate() {
