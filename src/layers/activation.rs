@@ -58,6 +58,34 @@ impl Activation {
         }
     }
 
+    /// `v = f(v + bias)` in place over rows of `width` values (`bias` empty: none): one pass over
+    /// a layer's output, straight after the product that wrote it. Same values as adding the
+    /// bias and then calling [`Activation::forward`].
+    pub fn forward_in_place(self, v: &mut [f32], bias: &[f32], width: usize) {
+        debug_assert!(bias.is_empty() || bias.len() == width);
+        if !bias.is_empty() {
+            let rows = v.chunks_exact_mut(width);
+            match self {
+                Activation::Relu => {
+                    rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v = (*v + b).max(0.0)))
+                }
+                Activation::Linear => rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b)),
+                _ => {
+                    rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
+                    return self.forward_in_place(v, &[], width);
+                }
+            }
+            return;
+        }
+        match self {
+            Activation::Linear => {}
+            Activation::Relu => v.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Sigmoid => v.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            Activation::Tanh => v.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Softmax => v.chunks_exact_mut(width).for_each(softmax_row_in_place),
+        }
+    }
+
     /// `dz = dout * f'(z)`, written with the forward output `out` (all these derivatives can be).
     pub fn backward(self, out: &[f32], dout: &[f32], dz: &mut [f32], width: usize) {
         let it = dz.iter_mut().zip(out).zip(dout);
@@ -95,6 +123,18 @@ pub(crate) fn softmax_row(z: &[f32], out: &mut [f32]) {
     }
     let inv = 1.0 / sum;
     out.iter_mut().for_each(|o| *o *= inv);
+}
+
+/// [`softmax_row`] over `v` in place (the same operations, so the same values).
+fn softmax_row_in_place(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for o in v.iter_mut() {
+        *o = (*o - max).exp();
+        sum += *o;
+    }
+    let inv = 1.0 / sum;
+    v.iter_mut().for_each(|o| *o *= inv);
 }
 
 #[cfg(test)]

@@ -32,7 +32,6 @@ pub struct Conv2D {
     kernel: Param,
     bias: Param,
     cols: Tensor,     // (B, OH·OW, KH·KW·C)
-    z: Tensor,        // (B, OH, OW, F) pre-activation
     out: Tensor,      // (B, OH, OW, F)
     dz: Tensor,       // (B, OH, OW, F)
     dparts: Tensor,   // (chunks, F·KH·KW·C + F): per-chunk kernel^T and bias gradients
@@ -59,7 +58,6 @@ impl Conv2D {
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
             cols: Tensor::default(),
-            z: Tensor::default(),
             out: Tensor::default(),
             dz: Tensor::default(),
             dparts: Tensor::default(),
@@ -145,23 +143,18 @@ impl Layer for Conv2D {
         let built = [g.h, g.w, g.c];
         assert_eq!(x.row_len(), n_in, "Conv2D: input {} on a layer built for {built:?}", x.shape_str());
         self.cols.ensure_shape(b, &[p, k]);
-        self.z.ensure_shape(b, &[g.oh, g.ow, f]);
         self.out.ensure_shape(b, &[g.oh, g.ow, f]);
         let (w, bias, act) = (self.kernel.value.data(), self.bias.value.data(), self.activation);
-        let (cols, z) = (self.cols.data_mut(), self.z.data_mut());
-        let chunks = x.data().par_chunks(CHUNK * n_in).zip(cols.par_chunks_mut(CHUNK * p * k));
-        let chunks = chunks.zip(z.par_chunks_mut(CHUNK * p * f));
+        let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.cols.data_mut().par_chunks_mut(CHUNK * p * k));
         let chunks = chunks.zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
-        chunks.for_each(|(((x, cols), z), out)| {
+        chunks.for_each(|((x, cols), out)| {
             for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
                 im2col(&g, x, cols);
             }
-            // z (rows, F) = cols (rows, K) · kernel (K, F) + bias
-            matmul_serial(z.len() / f, k, f, cols, Transpose::No, w, Transpose::No, z, 0.0);
-            if !bias.is_empty() {
-                z.chunks_exact_mut(f).for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
-            }
-            act.forward(z, out, f);
+            // out (rows, F) = activation(cols (rows, K) · kernel (K, F) + bias), the bias and
+            // activation applied in place while the chunk is still in cache.
+            matmul_serial(out.len() / f, k, f, cols, Transpose::No, w, Transpose::No, out, 0.0);
+            act.forward_in_place(out, bias, f);
         });
     }
 

@@ -168,10 +168,38 @@ impl Layer for MaxPooling2D {
         let (n_in, n_out) = (g.in_len(), g.positions() * g.c);
         self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
         let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
+        let c = g.c;
+        // Windows that tile the input (stride = pool size, every row and column covered, as in
+        // the usual MaxPooling2D(2)): each input value lies in exactly one window, so dx is
+        // written once, window by window, with no zero-fill before.
+        let tiles = g.sh == g.kh
+            && g.sw == g.kw
+            && g.rows(0).start == 0
+            && g.rows(g.oh - 1).end == g.h
+            && g.cols(0).start == 0
+            && g.cols(g.ow - 1).end == g.w;
         samples.zip(self.argmax.par_chunks(n_out)).for_each(|((dx, dout), arg)| {
-            dx.fill(0.0);
-            // += : with strides smaller than the pool, windows overlap and share maxima.
-            arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
+            if !tiles {
+                dx.fill(0.0);
+                // += : with strides smaller than the pool, windows overlap and share maxima.
+                arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
+                return;
+            }
+            let mut cells = dout.chunks_exact(c).zip(arg.chunks_exact(c));
+            for oh in 0..g.oh {
+                for ow in 0..g.ow {
+                    let (d, a) = cells.next().expect("one cell per output position");
+                    for ih in g.rows(oh) {
+                        for iw in g.cols(ow) {
+                            let base = (ih * g.w + iw) * c;
+                            let dst = &mut dx[base..base + c];
+                            for (j, ((x, &d), &a)) in dst.iter_mut().zip(d).zip(a).enumerate() {
+                                *x = if a == (base + j) as u32 { d } else { 0.0 };
+                            }
+                        }
+                    }
+                }
+            }
         });
     }
 
@@ -223,6 +251,8 @@ mod tests {
         check_layer(|| Box::new(MaxPooling2D::new(2)), &[4, 4, 2], 2);
         check_layer(|| Box::new(MaxPooling2D::new(2).padding(Padding::Same)), &[3, 5, 1], 2);
         check_layer(|| Box::new(MaxPooling2D::new(3).strides(2).padding(Padding::Same)), &[4, 5, 2], 1);
+        // "valid" leaves the last row and column in no window: their gradient is zero.
+        check_layer(|| Box::new(MaxPooling2D::new(2)), &[5, 5, 1], 2);
     }
 
     /// Overlapping windows on tie-free inputs (distinct multiples of 0.05): the gradient of

@@ -99,6 +99,7 @@ impl Sequential {
         let steps = n_train.div_ceil(opts.batch_size);
         let mut order: Vec<usize> = (0..n_train).collect();
         let mut history = History::default();
+        let (mut next_x, mut next_y) = (Tensor::default(), Tensor::default());
         self.stop_training = false;
         for cb in opts.callbacks.iter_mut() {
             cb.on_train_begin(self)?;
@@ -115,10 +116,26 @@ impl Sequential {
             }
             let mut bar = Progbar::new(steps, opts.verbose);
             let (mut loss_sum, mut metric_sum, mut seen) = (0.0, 0.0, 0usize);
-            for (step, idx) in order.chunks(opts.batch_size).enumerate() {
-                x.gather_rows_into(idx, &mut self.batch_x);
-                y.gather_rows_into(idx, &mut self.batch_y);
-                let (loss, metric) = self.train_batch();
+            let mut batches = order.chunks(opts.batch_size).enumerate();
+            let mut next = batches.next();
+            if let Some((_, first)) = next {
+                x.gather_rows_into(first, &mut next_x);
+                y.gather_rows_into(first, &mut next_y);
+            }
+            while let Some((step, idx)) = next {
+                std::mem::swap(&mut self.batch_x, &mut next_x);
+                std::mem::swap(&mut self.batch_y, &mut next_y);
+                next = batches.next();
+                // The next batch is gathered while this one trains, by the pool's other thread
+                // when it is free (the gather reads rows scattered over the whole training set,
+                // mostly from memory, not cache); otherwise by this thread after the step.
+                let gather_next = || {
+                    if let Some((_, idx)) = next {
+                        x.gather_rows_into(idx, &mut next_x);
+                        y.gather_rows_into(idx, &mut next_y);
+                    }
+                };
+                let ((loss, metric), ()) = rayon::join(|| self.train_batch(), gather_next);
                 loss_sum += loss;
                 metric_sum += metric;
                 seen += idx.len();

@@ -248,10 +248,13 @@ fn pack_b_into(b: View, p0: usize, kc: usize, n: usize, nr: usize, out: &mut [f3
         let j0 = jp * nr;
         let w = nr.min(n - j0);
         if b.cs == 1 {
+            // A last, narrow panel (10 classes: 10 of 16 columns): an element loop, as a
+            // `memcpy` and a `memset` call per row of a few values cost more than the copy.
             for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
-                let start = (p0 + p) * b.rs + j0;
-                row[..w].copy_from_slice(&b.data[start..start + w]);
-                row[w..].fill(0.0);
+                let src = &b.data[(p0 + p) * b.rs + j0..][..w];
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = if j < w { src[j] } else { 0.0 };
+                }
             }
         } else {
             // B stored transposed: each column is contiguous, so read it in one pass.
