@@ -190,8 +190,8 @@ impl Layer for BatchNormalization {
                 s2[j] += (g[j] * xh[j]) as f64;
             }
         }
-        self.beta.grad.data_mut().iter_mut().zip(s1.iter()).for_each(|(d, &s)| *d += s as f32);
-        self.gamma.grad.data_mut().iter_mut().zip(s2.iter()).for_each(|(d, &s)| *d += s as f32);
+        self.beta.grad.data_mut().iter_mut().zip(s1.iter()).for_each(|(d, &s)| *d = s as f32);
+        self.gamma.grad.data_mut().iter_mut().zip(s2.iter()).for_each(|(d, &s)| *d = s as f32);
         if !need_dinput {
             return;
         }

@@ -183,6 +183,8 @@ impl Layer for Conv2D {
         });
         // The batch sum: chunk partials added in chunk order, whatever thread computed them.
         let (dk, db) = (self.kernel.grad.data_mut(), self.bias.grad.data_mut());
+        dk.fill(0.0);
+        db.fill(0.0);
         for dp in self.dparts.data().chunks_exact(part) {
             for (kk, row) in dk.chunks_exact_mut(f).enumerate() {
                 row.iter_mut().enumerate().for_each(|(ff, d)| *d += dp[ff * k + kk]);

@@ -132,11 +132,12 @@ impl Layer for Dense {
             self.activation.backward(out, dout.data(), dz, units);
         }
         let dz = self.dz.data();
-        // dkernel (in, units) += x^T (in, B) · dz (B, units)
+        // dkernel (in, units) = x^T (in, B) · dz (B, units), written over the old gradient
         let dw = self.kernel.grad.data_mut();
-        matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, 1.0);
+        matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, 0.0);
         if self.use_bias {
             let db = self.bias.grad.data_mut();
+            db.fill(0.0);
             for row in dz.chunks_exact(units) {
                 db.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
             }

@@ -29,7 +29,8 @@ pub fn check_layer(make: impl Fn() -> Box<dyn Layer>, input_shape: &[usize], bat
     let m = layer.output().len();
     let g: Vec<f32> = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
     let dout = Tensor::from_vec(layer.output().shape(), g.clone()).unwrap();
-    layer.visit_params(&mut |p| p.zero_grad());
+    // Stale values in the gradients: backward must write them, not add to them.
+    layer.visit_params(&mut |p| p.grad.data_mut().fill(1e3));
     layer.backward(&x, &dout, true);
 
     let loss = |layer: &mut Box<dyn Layer>, x: &Tensor, fwd: &mut dyn FnMut(&mut Box<dyn Layer>, &Tensor)| {

@@ -1,4 +1,4 @@
-//! A parameter: its value and the gradient that backward accumulates into.
+//! A parameter: its value and the gradient that backward writes.
 
 use crate::tensor::Tensor;
 
