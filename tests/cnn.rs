@@ -5,7 +5,8 @@
 use kiln::data::train_test_indices;
 use kiln::datasets::fashion_mnist;
 use kiln::layers::{Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Padding};
-use kiln::model::{Compile, FitOptions, Sequential};
+use kiln::model::{Callback, Compile, FitOptions, Logs, Sequential};
+use kiln::Tensor;
 
 #[test]
 fn one_epoch_of_the_lesson_cnn_learns() {
@@ -32,4 +33,49 @@ fn one_epoch_of_the_lesson_cnn_learns() {
     let accuracy = result.accuracy.unwrap();
     assert!(accuracy >= 0.80, "validation accuracy after one short epoch: {accuracy}");
     assert!(history.loss()[0] < 1.0, "training loss {}", history.loss()[0]);
+}
+
+/// A small CNN on synthetic images, trained on a pool of `threads` threads; returns the weights'
+/// hash, or the error fit returned.
+fn train_small_cnn(threads: usize, callback: Option<&mut dyn Callback>) -> kiln::Result<String> {
+    let n = 96;
+    let x = Tensor::from_vec(&[n, 12, 12, 1], (0..n * 144).map(|i| ((i * 7919) % 251) as f32 / 251.0).collect())?;
+    let y = Tensor::from_vec(&[n], (0..n).map(|i| (i % 10) as f32).collect())?;
+    let mut model = Sequential::new().seed(5);
+    model.add(Conv2D::new(8, 3).activation(Activation::Relu).padding(Padding::Same).input_shape(&[12, 12, 1]));
+    model.add(MaxPooling2D::new(2));
+    model.add(Flatten::new());
+    model.add(Dropout::new(0.2));
+    model.add(Dense::new(10).activation(Activation::Softmax));
+    model.compile(Compile::new("sparse_categorical_crossentropy").optimizer("adam"))?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| {
+        let callbacks = callback.into_iter().collect();
+        model.fit(&x, &y, FitOptions { epochs: 2, verbose: 0, callbacks, ..Default::default() })
+    })?;
+    Ok(model.weights_sha256())
+}
+
+/// Fails at the given step of the first epoch.
+struct FailAt(usize);
+
+impl Callback for FailAt {
+    fn on_train_batch_end(&mut self, batch: usize, _logs: &Logs, _model: &mut Sequential) -> kiln::Result<()> {
+        if batch == self.0 {
+            return Err(kiln::Error::value("stop here"));
+        }
+        Ok(())
+    }
+}
+
+/// While fit runs, the pool's other threads poll for work; they must stop when fit returns, on
+/// an error too, and the threads must not change a bit of the result.
+#[test]
+fn fit_gives_the_same_weights_on_any_pool_and_releases_it_on_error() {
+    let one = train_small_cnn(1, None).unwrap();
+    for threads in [2, 3, 4] {
+        assert_eq!(train_small_cnn(threads, None).unwrap(), one, "{threads} threads vs 1");
+        let err = train_small_cnn(threads, Some(&mut FailAt(1))).unwrap_err();
+        assert!(err.to_string().contains("stop here"), "{err}");
+    }
 }

@@ -1,11 +1,13 @@
 //! fit, evaluate, predict: the training loop readable on one screen.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use super::{Callback, History, Progbar, Sequential};
 use crate::error::{Error, Result};
-use crate::tensor::{shape_str, Tensor};
+use crate::tensor::{num_threads, shape_str, Tensor};
 
 /// `fit`'s arguments with Keras's defaults (epochs 1, batch 32, verbose 1, shuffle).
 pub struct FitOptions<'a> {
@@ -85,7 +87,27 @@ impl Sequential {
         }
         // The loop runs on a worker of the thread pool: kernels that split work across threads
         // then queue it locally, which allocates nothing (queueing from outside the pool does).
-        rayon::scope(|_| self.fit_loop(x, y, n_train, validation, opts))
+        // The pool's other threads wait for work actively while fit runs (as OpenMP's active
+        // wait policy does): a thread that has gone to sleep takes over 20 µs to wake on a VM,
+        // longer than many of the jobs a step hands out.
+        let done = AtomicBool::new(false);
+        rayon::scope(|s| {
+            let (this, done) = (rayon::current_thread_index(), &done);
+            // Never more waiting threads than cores: with more threads than cores, a thread
+            // polling for work would take a core from the one doing it.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            for _ in 1..num_threads().min(cores) {
+                // A job the loop's own thread picks up while it waits (it may, in a join) returns
+                // at once: that thread must go back to the loop, which alone ends the waiting.
+                s.spawn(move |_| {
+                    if rayon::current_thread_index() != this {
+                        wait_actively(done)
+                    }
+                });
+            }
+            let _stop = SetOnDrop(done);
+            self.fit_loop(x, y, n_train, validation, opts)
+        })
     }
 
     fn fit_loop(
@@ -325,4 +347,22 @@ fn copy_rows(src: &Tensor, start: usize, end: usize, dst: &mut Tensor) {
     let w = src.row_len();
     dst.ensure_shape(end - start, &src.shape()[1..]);
     dst.data_mut().copy_from_slice(&src.data()[start * w..end * w]);
+}
+
+/// Runs the pool's jobs as they come, polling instead of sleeping, until `done` is set.
+fn wait_actively(done: &AtomicBool) {
+    while !done.load(Ordering::Relaxed) {
+        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+            (0..64).for_each(|_| std::hint::spin_loop());
+        }
+    }
+}
+
+/// Sets its flag when dropped: the waiting threads stop even if the loop returns early or panics.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
