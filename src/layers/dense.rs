@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{matmul, shape_str, Tensor, Transpose};
+use crate::tensor::{matmul, shape_str, transpose, Tensor, Transpose};
 
 /// Keras's `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`.
 pub struct Dense {
@@ -18,10 +18,11 @@ pub struct Dense {
     fused_backward: bool,
     kernel: Param,
     bias: Param,
-    z: Tensor,      // (B, units) pre-activation
-    out: Tensor,    // (B, units)
-    dz: Tensor,     // (B, units)
-    dinput: Tensor, // (B, in)
+    z: Tensor,        // (B, units) pre-activation
+    out: Tensor,      // (B, units)
+    dz: Tensor,       // (B, units)
+    dinput: Tensor,   // (B, in)
+    dinput_t: Tensor, // (in, B): dL/dx transposed, as the product computes it
 }
 
 impl Dense {
@@ -41,6 +42,7 @@ impl Dense {
             out: Tensor::default(),
             dz: Tensor::default(),
             dinput: Tensor::default(),
+            dinput_t: Tensor::default(),
         }
     }
 
@@ -143,10 +145,15 @@ impl Layer for Dense {
             }
         }
         if need_dinput {
-            // dx (B, in) = dz (B, units) · kernel^T (units, in)
+            // dx^T (in, B) = kernel (in, units) · dz^T (units, B), then transposed into dx (B, in).
+            // The direct dx = dz · kernel^T would make the GEMM pack all of the kernel
+            // transposed, which for a wide layer (3136 -> 100 after a CNN's Flatten) costs more
+            // than the product. Same sums in the same order, so the same bits.
             self.dinput.ensure_shape(b, &[n_in]);
-            let (w, dx) = (self.kernel.value.data(), self.dinput.data_mut());
-            matmul(b, units, n_in, dz, Transpose::No, w, Transpose::Yes, dx, 0.0);
+            self.dinput_t.ensure_shape(n_in, &[b]);
+            let (w, dxt) = (self.kernel.value.data(), self.dinput_t.data_mut());
+            matmul(n_in, units, b, w, Transpose::No, dz, Transpose::Yes, dxt, 0.0);
+            transpose(n_in, b, self.dinput_t.data(), self.dinput.data_mut());
         }
     }
 
