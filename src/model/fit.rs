@@ -289,7 +289,9 @@ impl Sequential {
         // A branch-free pass per chunk (it vectorises); the position only when one is found.
         // On both cores for a whole dataset: the scan is bound by memory bandwidth.
         let finite = |c: &[f32]| c.iter().fold(true, |ok, v| ok & v.is_finite());
-        let all_finite = if x.len() >= 1 << 20 {
+        let all_finite = if x.known_finite() {
+            true
+        } else if x.len() >= 1 << 20 {
             x.data().par_chunks(1 << 16).all(finite)
         } else {
             x.data().chunks(4096).all(finite)

@@ -80,3 +80,26 @@ fn optimizer_trajectories_equal_keras() {
         }
     }
 }
+
+/// fit refuses NaN and infinity, naming the value and the sample, whether the tensor came from
+/// numbers of unknown origin or from bytes (known finite) changed afterwards.
+#[test]
+fn fit_names_a_non_finite_input_value() {
+    let mut model = Sequential::new().seed(1);
+    model.add(Dense::new(2).activation(Activation::Softmax).input_shape(&[3]));
+    model.compile(Compile::new("sparse_categorical_crossentropy")).unwrap();
+    let y = Tensor::from_vec(&[2], vec![0.0, 1.0]).unwrap();
+    let opts = || FitOptions { epochs: 1, verbose: 0, ..Default::default() };
+
+    let x = Tensor::from_vec(&[2, 3], vec![0.1, 0.2, 0.3, 0.4, f32::NAN, 0.6]).unwrap();
+    let err = model.fit(&x, &y, opts()).unwrap_err().to_string();
+    assert_eq!(err, "the input holds a non-finite value (NaN) at sample 1");
+
+    let bytes = crate::tensor::U8Tensor::from_vec(&[2, 3], vec![0, 10, 20, 30, 40, 255]).unwrap();
+    let mut x = bytes.div(255.0);
+    assert!(x.known_finite());
+    model.fit(&x, &y, opts()).unwrap();
+    x.data_mut()[2] = f32::INFINITY;
+    let err = model.fit(&x, &y, opts()).unwrap_err().to_string();
+    assert_eq!(err, "the input holds a non-finite value (inf) at sample 0");
+}

@@ -18,16 +18,26 @@ pub use u8_tensor::U8Tensor;
 use crate::error::{Error, Result};
 
 /// A dense `f32` array, row-major and contiguous.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Tensor {
     shape: Vec<usize>,
     data: Vec<f32>,
+    /// Known to hold only finite values, by construction (zeros; images made from bytes), so
+    /// checks of a training set can skip scanning it. Any mutable access clears it.
+    finite: bool,
+}
+
+/// Equal shapes and values (what is known about them aside).
+impl PartialEq for Tensor {
+    fn eq(&self, other: &Tensor) -> bool {
+        self.shape == other.shape && self.data == other.data
+    }
 }
 
 impl Tensor {
     /// A tensor of zeros.
     pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()] }
+        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()], finite: true }
     }
 
     /// A tensor over `data`; the error names both sizes when they differ.
@@ -40,7 +50,7 @@ impl Tensor {
                 data.len()
             )));
         }
-        Ok(Tensor { shape: shape.to_vec(), data })
+        Ok(Tensor { shape: shape.to_vec(), data, finite: false })
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -52,7 +62,22 @@ impl Tensor {
     }
 
     pub fn data_mut(&mut self) -> &mut [f32] {
+        self.finite = false;
         &mut self.data
+    }
+
+    /// Whether every value is known to be finite without looking: true for zeros and for
+    /// tensors made from bytes ([`U8Tensor::div`]) and their rows, reshapes and copies, until
+    /// the values are changed. False says only "not known".
+    pub fn known_finite(&self) -> bool {
+        self.finite
+    }
+
+    /// Marks the values as finite: for constructors that guarantee it.
+    pub(crate) fn with_known_finite(mut self) -> Tensor {
+        debug_assert!(self.data.iter().all(|v| v.is_finite()));
+        self.finite = true;
+        self
     }
 
     pub fn into_vec(self) -> Vec<f32> {
@@ -97,6 +122,7 @@ impl Tensor {
             self.shape[0] = rows;
         }
         let n = rows * self.row_len();
+        self.finite = false;
         self.data.resize(n, 0.0);
     }
 
@@ -127,6 +153,7 @@ impl Tensor {
         for (dst, &i) in out.data.chunks_exact_mut(w.max(1)).zip(idx) {
             dst.copy_from_slice(&self.data[i * w..(i + 1) * w]);
         }
+        out.finite = self.finite;
     }
 
     /// A new tensor holding rows `idx` of `self`, in that order.
@@ -141,11 +168,12 @@ impl Tensor {
         let w = self.row_len();
         let mut shape = self.shape.clone();
         shape[0] = end - start;
-        Tensor { shape, data: self.data[start * w..end * w].to_vec() }
+        Tensor { shape, data: self.data[start * w..end * w].to_vec(), finite: self.finite }
     }
 
     /// Multiplies every value by `factor` in place.
     pub fn scale(mut self, factor: f32) -> Tensor {
+        self.finite = false;
         self.data.iter_mut().for_each(|v| *v *= factor);
         self
     }
@@ -206,6 +234,23 @@ pub(crate) fn infer_shape(current: &[usize], target: &[isize]) -> Result<Vec<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_finite_follows_the_values() {
+        assert!(Tensor::zeros(&[2, 3]).known_finite());
+        assert!(!Tensor::from_vec(&[1], vec![1.0]).unwrap().known_finite(), "unknown values are not assumed");
+        let bytes = U8Tensor::from_vec(&[3, 2], vec![0, 1, 2, 3, 254, 255]).unwrap();
+        let x = bytes.div(255.0);
+        assert!(x.known_finite());
+        assert!(x.select_rows(&[2, 0]).known_finite() && x.slice_rows(1, 2).known_finite());
+        assert!(x.clone().reshape(&[-1]).unwrap().known_finite());
+        assert!(bytes.select_rows_div(&[1], 255.0).known_finite());
+        assert!(!bytes.div(0.0).known_finite(), "bytes over zero are infinite or NaN");
+        let mut y = x.clone();
+        y.data_mut()[0] = f32::NAN;
+        assert!(!y.known_finite(), "a mutable access forgets");
+        assert!(!x.scale(2.0).known_finite());
+    }
 
     #[test]
     fn reshape_infers_one_dimension() {

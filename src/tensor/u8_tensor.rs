@@ -48,7 +48,7 @@ impl U8Tensor {
     /// f32, the values Keras trains on after its cast.
     pub fn div(&self, divisor: f64) -> Tensor {
         let data = self.data.iter().map(|&v| (v as f64 / divisor) as f32).collect();
-        Tensor::from_vec(&self.shape, data).expect("same number of values")
+        finite_if(Tensor::from_vec(&self.shape, data).expect("same number of values"), divisor)
     }
 
     /// Rows `idx` divided by `divisor` as [`U8Tensor::div`] does, without materialising the
@@ -61,7 +61,7 @@ impl U8Tensor {
         }
         let mut shape = self.shape.clone();
         shape[0] = idx.len();
-        Tensor::from_vec(&shape, data).expect("rows times row length")
+        finite_if(Tensor::from_vec(&shape, data).expect("rows times row length"), divisor)
     }
 
     /// Rows `idx` as a new byte array.
@@ -74,6 +74,16 @@ impl U8Tensor {
         let mut shape = self.shape.clone();
         shape[0] = idx.len();
         U8Tensor { shape, data }
+    }
+}
+
+/// Bytes divided by a finite divisor not far below 1 are finite (dividing by zero gives
+/// infinity or NaN, by a tiny divisor values past f32's range).
+fn finite_if(t: Tensor, divisor: f64) -> Tensor {
+    if divisor.is_finite() && divisor.abs() >= 1.0 / 255.0 {
+        t.with_known_finite()
+    } else {
+        t
     }
 }
 
