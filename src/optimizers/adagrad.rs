@@ -38,7 +38,7 @@ impl Optimizer for Adagrad {
         self.initial_accumulator_value
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], _step: u64) {
         let [acc] = state else { unreachable!("Adagrad keeps one state vector") };
         let lr = self.learning_rate;
         for ((w, &g), a) in w.iter_mut().zip(g).zip(acc.iter_mut()) {

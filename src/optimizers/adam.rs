@@ -37,7 +37,7 @@ impl Optimizer for Adam {
         &["m", "v"]
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], step: u64) {
         let [m, v] = state else { unreachable!("Adam keeps two state vectors") };
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let t = step as f32;

@@ -35,7 +35,7 @@ impl Optimizer for AdamW {
         self.adam.slot_names()
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], step: u64) {
         let decay = self.weight_decay * self.adam.learning_rate;
         w.iter_mut().for_each(|w| *w -= *w * decay);
         self.adam.update(w, g, state, step);
@@ -53,7 +53,8 @@ mod tests {
         let opt = AdamW::default();
         let (mut w, g) = (vec![1.0f32, -2.0], vec![0.5f32, 0.0]);
         let mut state = vec![vec![0.0; 2], vec![0.0; 2]];
-        opt.update(&mut w, &g, &mut state, 1);
+        let [m, v] = &mut state[..] else { unreachable!() };
+        opt.update(&mut w, &g, &mut [&mut m[..], &mut v[..]], 1);
         let decayed = 1.0 - 0.004 * 0.001;
         let alpha = 0.001 * (1.0f64 - 0.999).sqrt() / (1.0 - 0.9);
         let step = alpha * 0.05 / ((0.00025f64).sqrt() + 1e-7);

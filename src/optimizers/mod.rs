@@ -35,7 +35,7 @@ pub(crate) fn flush(x: f32) -> f32 {
 }
 
 /// An optimizer's update rule.
-pub trait Optimizer: Send {
+pub trait Optimizer: Send + Sync {
     /// Keras's name: "sgd", "rmsprop", "adam", "adagrad", "adamw".
     fn name(&self) -> &'static str;
     fn learning_rate(&self) -> f32;
@@ -49,7 +49,9 @@ pub trait Optimizer: Send {
         0.0
     }
     /// Updates `value` from `grad`; `state` holds one vector per slot name; `step` counts from 1.
-    fn update(&self, value: &mut [f32], grad: &[f32], state: &mut [Vec<f32>], step: u64);
+    /// Each value's update must depend on that value alone: large parameters are updated in
+    /// parts, on two threads.
+    fn update(&self, value: &mut [f32], grad: &[f32], state: &mut [&mut [f32]], step: u64);
 }
 
 /// The optimizer's per-parameter state and its step counter (Keras's `iterations`).
@@ -76,8 +78,45 @@ impl OptimizerState {
             let n = param.value.len();
             *state = opt.slot_names().iter().map(|_| vec![opt.slot_init(); n]).collect();
         }
-        opt.update(param.value.data_mut(), param.grad.data(), state, self.iterations);
+        let k = state.len();
+        assert!(k <= MAX_SLOTS, "{} keeps {k} state vectors; at most {MAX_SLOTS} are supported", opt.name());
+        let mut slots: [&mut [f32]; MAX_SLOTS] = Default::default();
+        for (slot, v) in slots.iter_mut().zip(state.iter_mut()) {
+            *slot = &mut v[..];
+        }
+        update_split(opt, param.value.data_mut(), param.grad.data(), &mut slots[..k], self.iterations);
     }
+}
+
+/// The most state vectors an optimizer keeps per parameter (Adam: 2).
+const MAX_SLOTS: usize = 4;
+
+/// Parameters with at least this many values (1 MiB per array) are updated in two halves, the
+/// second by the pool's other thread when it is free. Smaller ones are not: their arrays sit
+/// in the cache of the core that just computed the gradient, and moving half of them to the
+/// other core costs more than the update (the MLP's 78,400 weights: 22 µs serial, ~50 µs split).
+/// Larger ones stream from memory either way (the CNN's 313,600-weight Dense kernel with Adam:
+/// the step is ~3% faster split).
+const SPLIT_MIN: usize = 1 << 18;
+
+/// `opt.update` over `value`, in two halves run by `rayon::join` when it is large. Each value's
+/// update depends on that value alone, so the bits are the same either way.
+fn update_split(opt: &dyn Optimizer, value: &mut [f32], grad: &[f32], state: &mut [&mut [f32]], step: u64) {
+    let n = value.len();
+    if n < SPLIT_MIN || state.iter().any(|s| s.len() != n) {
+        opt.update(value, grad, state, step);
+        return;
+    }
+    let mid = n / 2;
+    let (v_lo, v_hi) = value.split_at_mut(mid);
+    let (g_lo, g_hi) = grad.split_at(mid);
+    let mut lo: [&mut [f32]; MAX_SLOTS] = Default::default();
+    let mut hi: [&mut [f32]; MAX_SLOTS] = Default::default();
+    for ((s, l), h) in state.iter_mut().zip(lo.iter_mut()).zip(hi.iter_mut()) {
+        (*l, *h) = std::mem::take(s).split_at_mut(mid);
+    }
+    let k = state.len();
+    rayon::join(|| opt.update(v_lo, g_lo, &mut lo[..k], step), || opt.update(v_hi, g_hi, &mut hi[..k], step));
 }
 
 /// The optimizer names [`from_name`] accepts.
@@ -143,6 +182,36 @@ pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Box<dyn Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tensor::Tensor;
+
+    /// A parameter large enough to be updated in two halves on two threads ends with the same
+    /// bits, and the same state, as one updated in one piece.
+    #[test]
+    fn large_parameters_update_in_halves_with_the_same_bits() {
+        let n = SPLIT_MIN + 7;
+        let value: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 / 101.0 - 0.5).collect();
+        let grad: Vec<f32> = (0..n).map(|i| ((i * 53) % 97) as f32 / 97.0 - 0.4).collect();
+        for name in NAMES {
+            let opt = from_name(name).unwrap();
+            let mut param = Param::new("kernel", Tensor::from_vec(&[n], value.clone()).unwrap());
+            param.grad = Tensor::from_vec(&[n], grad.clone()).unwrap();
+            let mut state = OptimizerState::default();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            for _ in 0..3 {
+                state.begin_step();
+                pool.install(|| state.apply(opt.as_ref(), 0, &mut param));
+            }
+            // The same three steps in one piece.
+            let mut w = value.clone();
+            let mut slots: Vec<Vec<f32>> = opt.slot_names().iter().map(|_| vec![opt.slot_init(); n]).collect();
+            for step in 1..=3 {
+                let mut views: Vec<&mut [f32]> = slots.iter_mut().map(|v| &mut v[..]).collect();
+                opt.update(&mut w, &grad, &mut views, step);
+            }
+            assert!(param.value.data() == &w[..], "{name}: weights differ");
+            assert_eq!(state.slots[0], slots, "{name}: state differs");
+        }
+    }
 
     #[test]
     fn flush_zeroes_subnormals_only() {

@@ -39,7 +39,7 @@ impl Optimizer for Sgd {
         }
     }
 
-    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [Vec<f32>], _step: u64) {
+    fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], _step: u64) {
         let (lr, mu) = (self.learning_rate, self.momentum);
         match state {
             [m] => {
