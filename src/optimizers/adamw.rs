@@ -52,8 +52,7 @@ mod tests {
         // decay to 1 - 0.004·0.001; Adam's first step moves by ~lr (m/sqrt(v) = 1 at t = 1).
         let opt = AdamW::default();
         let (mut w, g) = (vec![1.0f32, -2.0], vec![0.5f32, 0.0]);
-        let mut state = vec![vec![0.0; 2], vec![0.0; 2]];
-        let [m, v] = &mut state[..] else { unreachable!() };
+        let (mut m, mut v) = ([0.0f32; 2], [0.0f32; 2]);
         opt.update(&mut w, &g, &mut [&mut m[..], &mut v[..]], 1);
         let decayed = 1.0 - 0.004 * 0.001;
         let alpha = 0.001 * (1.0f64 - 0.999).sqrt() / (1.0 - 0.9);
