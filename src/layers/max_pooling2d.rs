@@ -102,6 +102,56 @@ impl MaxPooling2D {
     }
 }
 
+/// The usual MaxPooling2D(2) on one sample: the four values of each window in one pass per
+/// channel, instead of one pass per window position. The same comparisons in the same
+/// (row-major) order as the general loop, so the same maxima, ties and argmax. Windows cut off
+/// by "same" padding at the bottom or right edge take the general path's rule: only the values
+/// inside the image count.
+fn pool_2x2(g: &Window2d, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
+    let c = g.c;
+    let mut cells = out.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c));
+    for oh in 0..g.oh {
+        for ow in 0..g.ow {
+            let (o, a) = cells.next().expect("one cell per output position");
+            let (ih, iw) = (2 * oh, 2 * ow);
+            if ih + 1 >= g.h || iw + 1 >= g.w {
+                // A window cut by the image's edge ("same" padding, odd size): general rule.
+                let mut first = true;
+                for ih in g.rows(oh) {
+                    for iw in g.cols(ow) {
+                        let base = (ih * g.w + iw) * c;
+                        for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(&x[base..base + c]).enumerate() {
+                            if first || v > *o {
+                                (*o, *a) = (v, (base + j) as u32);
+                            }
+                        }
+                        first = false;
+                    }
+                }
+                continue;
+            }
+            let b0 = (ih * g.w + iw) * c;
+            let (b1, b2) = (b0 + c, b0 + g.w * c);
+            let b3 = b2 + c;
+            let (x0, x1, x2, x3) = (&x[b0..b0 + c], &x[b1..b1 + c], &x[b2..b2 + c], &x[b3..b3 + c]);
+            for j in 0..c {
+                let (mut m, mut i) = (x0[j], b0 + j);
+                if x1[j] > m {
+                    (m, i) = (x1[j], b1 + j);
+                }
+                if x2[j] > m {
+                    (m, i) = (x2[j], b2 + j);
+                }
+                if x3[j] > m {
+                    (m, i) = (x3[j], b3 + j);
+                }
+                o[j] = m;
+                a[j] = i as u32;
+            }
+        }
+    }
+}
+
 impl Layer for MaxPooling2D {
     layer_identity!("MaxPooling2D", "max_pooling2d", pool);
 
@@ -126,7 +176,11 @@ impl Layer for MaxPooling2D {
         self.out.ensure_shape(b, &[g.oh, g.ow, c]);
         self.argmax.resize(b * n_out, 0);
         let samples = x.data().par_chunks(n_in).zip(self.out.data_mut().par_chunks_mut(n_out));
+        let two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pad_top == 0 && g.pad_left == 0;
         samples.zip(self.argmax.par_chunks_mut(n_out)).for_each(|((x, out), arg)| {
+            if two_by_two {
+                return pool_2x2(&g, x, out, arg);
+            }
             let mut cells = out.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c));
             for oh in 0..g.oh {
                 for ow in 0..g.ow {
@@ -277,6 +331,41 @@ mod tests {
             xm.data_mut()[i] -= 0.01;
             let fd = (loss(&mut layer, &xp) - loss(&mut layer, &xm)) / 0.02;
             assert!((fd - dx.data()[i] as f64).abs() < 1e-3, "dx[{i}]: {fd} vs {}", dx.data()[i]);
+        }
+    }
+
+    /// The 2x2 fast path against a plain reference: maxima, and the gradient routed to the first
+    /// maximum in row-major order, on inputs full of ties, with windows cut by "same" padding.
+    #[test]
+    fn pool_2x2_equals_a_plain_reference() {
+        for (h, w, c, padding) in [(6, 4, 3, Padding::Valid), (5, 7, 2, Padding::Same), (5, 5, 17, Padding::Valid)] {
+            let n = 2 * h * w * c;
+            let x = Tensor::from_vec(&[2, h, w, c], (0..n).map(|i| ((i * 7) % 5) as f32).collect()).unwrap();
+            let mut layer = MaxPooling2D::new(2).padding(padding);
+            let out = run(&mut layer, &x);
+            let (oh, ow) = (out.shape()[1], out.shape()[2]);
+            let dout = Tensor::from_vec(out.shape(), (0..out.len()).map(|i| i as f32 + 1.0).collect()).unwrap();
+            layer.backward(&x, &dout, true);
+            let mut want_dx = vec![0.0; n];
+            for b in 0..2 {
+                for (i, j, ch) in (0..oh).flat_map(|i| (0..ow).flat_map(move |j| (0..c).map(move |ch| (i, j, ch)))) {
+                    let mut best: Option<(f32, usize)> = None;
+                    for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                        let (r, q) = (2 * i + di, 2 * j + dj);
+                        if r < h && q < w {
+                            let at = ((b * h + r) * w + q) * c + ch;
+                            if best.is_none_or(|(m, _)| x.data()[at] > m) {
+                                best = Some((x.data()[at], at));
+                            }
+                        }
+                    }
+                    let (m, at) = best.unwrap();
+                    let cell = ((b * oh + i) * ow + j) * c + ch;
+                    assert_eq!(out.data()[cell], m, "{h}x{w}x{c} {padding:?}: max at {cell}");
+                    want_dx[at] += dout.data()[cell];
+                }
+            }
+            assert_eq!(layer.dinput().data(), &want_dx[..], "{h}x{w}x{c} {padding:?}: gradient");
         }
     }
 
