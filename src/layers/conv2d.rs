@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 use super::registry::Cfg;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{
-    col2im, im2col, matmul_serial, shape_str, winograd_input, winograd_kernel, winograd_output, winograd_tiles,
-    Padding, Size2, Tensor, Transpose, Window2d,
-};
+use crate::tensor::{col2im, im2col, matmul_serial, shape_str, Padding, Size2, Tensor, Transpose, Window2d};
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
 const CHUNK: usize = 4;
@@ -41,10 +38,6 @@ pub struct Conv2D {
     kernel_t: Tensor, // (F, KH·KW·C)
     dcols: Tensor,    // (B, OH·OW, KH·KW·C)
     dinput: Tensor,   // (B, H, W, C)
-    // Winograd F(2x2, 3x3) buffers, for 3x3 stride-1 "same" layers (see `winograd`):
-    wino_u: Tensor, // (16, C, F): the transformed kernel; (16, F, C) for the input gradient
-    wino_v: Tensor, // (chunks, 16, tiles, C): transformed inputs; the input gradient's products
-    wino_m: Tensor, // (chunks, 16, tiles, F): the products; the transformed output gradient
 }
 
 impl Conv2D {
@@ -71,84 +64,7 @@ impl Conv2D {
             kernel_t: Tensor::default(),
             dcols: Tensor::default(),
             dinput: Tensor::default(),
-            wino_u: Tensor::default(),
-            wino_v: Tensor::default(),
-            wino_m: Tensor::default(),
         }
-    }
-
-    /// Whether this layer runs through Winograd's F(2x2, 3x3): a 3x3 kernel, stride 1, "same"
-    /// padding and at least 8 input channels (with fewer, the products are too thin to pay
-    /// for the transforms; the lesson's first layer, on 1 channel, keeps im2col).
-    fn winograd(&self) -> bool {
-        let g = &self.g;
-        (g.kh, g.kw, g.sh, g.sw, g.pad_top, g.pad_left) == (3, 3, 1, 1, 1, 1) && (g.oh, g.ow) == (g.h, g.w) && g.c >= 8
-    }
-
-    /// Sizes the Winograd buffers for `b` samples: per chunk of CHUNK samples, 16 matrices of
-    /// `CHUNK × tiles` rows.
-    fn winograd_buffers(&mut self, b: usize) -> usize {
-        let (g, f) = (self.g, self.filters);
-        let stride = CHUNK * winograd_tiles(g.h, g.w);
-        self.wino_u.ensure_shape(16, &[g.c * f]);
-        self.wino_v.ensure_shape(b.div_ceil(CHUNK), &[16 * stride * g.c]);
-        self.wino_m.ensure_shape(b.div_ceil(CHUNK), &[16 * stride * f]);
-        stride
-    }
-
-    /// Forward through Winograd: per chunk, transform the inputs, 16 products, transform back.
-    fn forward_winograd(&mut self, x: &Tensor) {
-        let (b, g, f) = (x.rows(), self.g, self.filters);
-        let (c, n_in, tiles) = (g.c, g.in_len(), winograd_tiles(g.h, g.w));
-        let stride = self.winograd_buffers(b);
-        winograd_kernel(self.kernel.value.data(), c, f, false, self.wino_u.data_mut());
-        let (u, bias, act) = (self.wino_u.data(), self.bias.value.data(), self.activation);
-        let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.wino_v.data_mut().par_chunks_mut(16 * stride * c));
-        let chunks = chunks.zip(self.wino_m.data_mut().par_chunks_mut(16 * stride * f));
-        let chunks = chunks.zip(self.out.data_mut().par_chunks_mut(CHUNK * g.positions() * f));
-        chunks.for_each(|(((x, v), m), out)| {
-            for (s, x) in x.chunks_exact(n_in).enumerate() {
-                winograd_input(x, g.h, g.w, c, v, s * tiles, stride);
-            }
-            let rows = x.len() / n_in * tiles;
-            for xi in 0..16 {
-                let (v, u, m) = (&v[xi * stride * c..], &u[xi * c * f..], &mut m[xi * stride * f..]);
-                matmul_serial(rows, c, f, v, Transpose::No, u, Transpose::No, m, 0.0);
-            }
-            for (s, out) in out.chunks_exact_mut(g.positions() * f).enumerate() {
-                winograd_output(m, s * tiles, stride, g.h, g.w, f, out);
-            }
-            act.forward_in_place(out, bias, f);
-        });
-    }
-
-    /// The input gradient through Winograd: the "same" convolution of dz with the kernel
-    /// rotated 180° and its channels swapped.
-    fn dinput_winograd(&mut self) {
-        let (b, g, f) = (self.dz.rows(), self.g, self.filters);
-        let (c, n_in, tiles) = (g.c, g.in_len(), winograd_tiles(g.h, g.w));
-        let stride = self.winograd_buffers(b);
-        winograd_kernel(self.kernel.value.data(), c, f, true, self.wino_u.data_mut());
-        let u = self.wino_u.data();
-        // The transformed dz goes where the forward's products went (F channels), the products
-        // where its transformed inputs went (C channels).
-        let chunks = self.dz.data().par_chunks(CHUNK * g.positions() * f);
-        let chunks = chunks.zip(self.wino_m.data_mut().par_chunks_mut(16 * stride * f));
-        let chunks = chunks.zip(self.wino_v.data_mut().par_chunks_mut(16 * stride * c));
-        let chunks = chunks.zip(self.dinput.data_mut().par_chunks_mut(CHUNK * n_in));
-        chunks.for_each(|(((dz, v), m), dx)| {
-            for (s, dz) in dz.chunks_exact(g.positions() * f).enumerate() {
-                winograd_input(dz, g.h, g.w, f, v, s * tiles, stride);
-            }
-            let rows = dz.len() / (g.positions() * f) * tiles;
-            for xi in 0..16 {
-                let (v, u, m) = (&v[xi * stride * f..], &u[xi * f * c..], &mut m[xi * stride * c..]);
-                matmul_serial(rows, f, c, v, Transpose::No, u, Transpose::No, m, 0.0);
-            }
-            for (s, dx) in dx.chunks_exact_mut(n_in).enumerate() {
-                winograd_output(m, s * tiles, stride, g.h, g.w, c, dx);
-            }
-        });
     }
 
     pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
@@ -226,11 +142,8 @@ impl Layer for Conv2D {
         let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
         let built = [g.h, g.w, g.c];
         assert_eq!(x.row_len(), n_in, "Conv2D: input {} on a layer built for {built:?}", x.shape_str());
-        self.out.ensure_shape(b, &[g.oh, g.ow, f]);
-        if self.winograd() {
-            return self.forward_winograd(x);
-        }
         self.cols.ensure_shape(b, &[p, k]);
+        self.out.ensure_shape(b, &[g.oh, g.ow, f]);
         let (w, bias, act) = (self.kernel.value.data(), self.bias.value.data(), self.activation);
         let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.cols.data_mut().par_chunks_mut(CHUNK * p * k));
         let chunks = chunks.zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
@@ -253,18 +166,6 @@ impl Layer for Conv2D {
         let (b, g, f) = (x.rows(), self.g, self.filters);
         let (p, k) = (g.positions(), g.patch_len());
         let part = f * k + f;
-        let winograd = self.winograd();
-        if winograd {
-            // The forward did not build the im2col rows the kernel gradient needs: build them.
-            self.cols.ensure_shape(b, &[p, k]);
-            let n_in = g.in_len();
-            let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.cols.data_mut().par_chunks_mut(CHUNK * p * k));
-            chunks.for_each(|(x, cols)| {
-                for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
-                    im2col(&g, x, cols);
-                }
-            });
-        }
         self.dz.ensure_shape(b, &[g.oh, g.ow, f]);
         self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
         let (act, out, cols) = (self.activation, self.out.data(), self.cols.data());
@@ -293,10 +194,6 @@ impl Layer for Conv2D {
         if !need_dinput {
             return;
         }
-        self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
-        if winograd {
-            return self.dinput_winograd();
-        }
         // kernel^T (F, K), contiguous, so the GEMM copies its rows rather than gathering.
         self.kernel_t.ensure_shape(f, &[k]);
         let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
@@ -304,6 +201,7 @@ impl Layer for Conv2D {
             row.iter().enumerate().for_each(|(ff, &v)| wt[ff * k + kk] = v);
         }
         self.dcols.ensure_shape(b, &[p, k]);
+        self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
         let (wt, n_in) = (self.kernel_t.data(), g.in_len());
         let dcols = self.dcols.data_mut().par_chunks_mut(CHUNK * p * k);
         let chunks = self.dz.data().par_chunks(CHUNK * p * f).zip(dcols);
@@ -458,73 +356,19 @@ mod tests {
             check_layer(|| Box::new(no_bias().padding(same).strides(2)), &[6, 5, 1], 1);
             check_layer(|| Box::new(c(3, Size2(2, 3))), &[3, 4, 2], 4);
         }
-        // Through Winograd (3x3, stride 1, same, 8 channels or more), with 5 samples: one full
-        // chunk of 4 and a partial one.
-        let wino = || Conv2D::new(3, 3).padding(Padding::Same);
-        check_layer(|| Box::new(wino()), &[4, 5, 8], 5);
-        check_layer(|| Box::new(wino().use_bias(false)), &[3, 3, 9], 2);
-    }
-
-    /// The Winograd path against the direct convolution in f64, forward and input gradient,
-    /// on the lesson's second convolution's shape and an odd one, batch 6 (a partial chunk).
-    #[test]
-    fn winograd_layers_equal_the_direct_convolution() {
-        for (h, w, c, f) in [(14, 14, 32, 16), (7, 5, 8, 3)] {
-            let mut layer = Conv2D::new(f, 3).padding(Padding::Same);
-            let mut rng = Rng::seed_from_u64(3);
-            layer.build(&[h, w, c], &mut rng).unwrap();
-            assert!(layer.winograd());
-            let b = 6;
-            let value = |i: usize, m: usize| ((i * 7919 + m) % 1013) as f32 / 1013.0 - 0.5;
-            let x = Tensor::from_vec(&[b, h, w, c], (0..b * h * w * c).map(|i| value(i, 1)).collect()).unwrap();
-            let dout = Tensor::from_vec(&[b, h, w, f], (0..b * h * w * f).map(|i| value(i, 2)).collect()).unwrap();
-            layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
-            layer.backward(&x, &dout, true);
-            let (kernel, bias) = (layer.kernel.value.data(), layer.bias.value.data());
-            let mut dx = vec![0f64; b * h * w * c];
-            for (n, oy, ox, k) in (0..b)
-                .flat_map(|n| (0..h).flat_map(move |oy| (0..w).flat_map(move |ox| (0..f).map(move |k| (n, oy, ox, k)))))
-            {
-                let mut sum = bias[k] as f64;
-                let o = ((n * h + oy) * w + ox) * f + k;
-                for (i, j, ch) in (0..3).flat_map(|i| (0..3).flat_map(move |j| (0..c).map(move |ch| (i, j, ch)))) {
-                    let (y, xx) = ((oy + i).wrapping_sub(1), (ox + j).wrapping_sub(1));
-                    if y < h && xx < w {
-                        let at = ((n * h + y) * w + xx) * c + ch;
-                        let wk = kernel[((i * 3 + j) * c + ch) * f + k] as f64;
-                        sum += x.data()[at] as f64 * wk;
-                        dx[at] += dout.data()[o] as f64 * wk;
-                    }
-                }
-                let got = layer.output().data()[o] as f64;
-                assert!((got - sum).abs() <= 1e-5 * (1.0 + sum.abs()), "{h}x{w}x{c}: output {o}: {got} vs {sum}");
-            }
-            for (i, (&got, &want)) in layer.dinput().data().iter().zip(&dx).enumerate() {
-                let got = got as f64;
-                assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "{h}x{w}x{c}: dx {i}: {got} vs {want}");
-            }
-        }
     }
 
     /// Outputs and gradients of a 1-thread and a 2-thread pool, bit for bit.
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
-        // 3 channels: im2col; 8 channels: Winograd.
-        for c in [3, 8] {
-            let (one, two) = (run_on_threads(1, c), run_on_threads(2, c));
-            assert!(one == two, "{c} channels: 1 and 2 threads differ");
-        }
-    }
-
-    fn run_on_threads(threads: usize, c: usize) -> (Tensor, Vec<Vec<f32>>, Tensor) {
-        {
+        let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let mut rng = Rng::seed_from_u64(5);
                 let mut layer = Conv2D::new(8, 3).padding(Padding::Same).activation(Activation::Relu);
-                layer.build(&[9, 7, c], &mut rng).unwrap();
-                let x: Vec<f32> = (0..11 * 9 * 7 * c).map(|_| rng.random_range(-1.0..1.0)).collect();
-                let x = Tensor::from_vec(&[11, 9, 7, c], x).unwrap();
+                layer.build(&[9, 7, 3], &mut rng).unwrap();
+                let x: Vec<f32> = (0..11 * 9 * 7 * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let x = Tensor::from_vec(&[11, 9, 7, 3], x).unwrap();
                 layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
                 let g: Vec<f32> = (0..layer.out.len()).map(|_| rng.random_range(-1.0..1.0)).collect();
                 let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
@@ -532,7 +376,9 @@ mod tests {
                 let grads: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad.data().to_vec()).collect();
                 (layer.out.clone(), grads, layer.dinput.clone())
             })
-        }
+        };
+        let (one, two) = (run(1), run(2));
+        assert!(one == two, "1 and 2 threads differ");
     }
 
     #[test]

@@ -8,14 +8,12 @@ mod im2col;
 mod threads;
 mod transpose;
 mod u8_tensor;
-mod winograd;
 
 pub use gemm::{grow_pool_buffers, matmul, matmul_serial, Transpose};
 pub use im2col::{col2im, im2col, window_axis, Padding, Size2, Window2d};
 pub use threads::{num_threads, set_num_threads};
 pub use transpose::transpose;
 pub use u8_tensor::U8Tensor;
-pub use winograd::{winograd_input, winograd_kernel, winograd_output, winograd_tiles};
 
 use crate::error::{Error, Result};
 
