@@ -194,12 +194,19 @@ pub fn col2im(g: &Window2d, dcols: &[f32], dx: &mut [f32]) {
         for ow in 0..g.ow {
             let iw0 = (ow * g.sw) as isize - g.pad_left as isize;
             let row = rows.next().expect("col2im: dcols too short");
+            let inside = iw0 >= 0 && iw0 as usize + g.kw <= g.w;
             for (i, seg) in row.chunks_exact(kwc).enumerate() {
                 let ih = ih0 + i as isize;
                 if ih < 0 || ih as usize >= g.h {
                     continue;
                 }
                 let xrow = &mut dx[ih as usize * wc..][..wc];
+                if inside {
+                    // The window's row lies whole in the image: one run of kw·c values.
+                    let dst = &mut xrow[iw0 as usize * c..][..kwc];
+                    dst.iter_mut().zip(seg).for_each(|(d, &s)| *d += s);
+                    continue;
+                }
                 for (j, src) in seg.chunks_exact(c).enumerate() {
                     let iw = iw0 + j as isize;
                     if iw >= 0 && (iw as usize) < g.w {
