@@ -38,6 +38,12 @@ fn one_epoch_of_the_lesson_cnn_learns() {
 /// A small CNN on synthetic images, trained on a pool of `threads` threads; returns the weights'
 /// hash, or the error fit returned.
 fn train_small_cnn(threads: usize, callback: Option<&mut dyn Callback>) -> kiln::Result<String> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| train_small_cnn_on(callback))
+}
+
+/// The same training on the current pool.
+fn train_small_cnn_on(callback: Option<&mut dyn Callback>) -> kiln::Result<String> {
     let n = 96;
     let x = Tensor::from_vec(&[n, 12, 12, 1], (0..n * 144).map(|i| ((i * 7919) % 251) as f32 / 251.0).collect())?;
     let y = Tensor::from_vec(&[n], (0..n).map(|i| (i % 10) as f32).collect())?;
@@ -48,12 +54,27 @@ fn train_small_cnn(threads: usize, callback: Option<&mut dyn Callback>) -> kiln:
     model.add(Dropout::new(0.2));
     model.add(Dense::new(10).activation(Activation::Softmax));
     model.compile(Compile::new("sparse_categorical_crossentropy").optimizer("adam"))?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    pool.install(|| {
-        let callbacks = callback.into_iter().collect();
-        model.fit(&x, &y, FitOptions { epochs: 2, verbose: 0, callbacks, ..Default::default() })
-    })?;
+    let callbacks = callback.into_iter().collect();
+    model.fit(&x, &y, FitOptions { epochs: 2, verbose: 0, callbacks, ..Default::default() })?;
     Ok(model.weights_sha256())
+}
+
+/// Two fits at once on one pool of two threads (as two tests in one process may run them):
+/// each thread may pick up the other fit's polling job while it waits, which must not stall
+/// either. Both finish, with the weights a fit alone gives.
+#[test]
+fn two_fits_at_once_on_one_pool_both_finish() {
+    let alone = train_small_cnn_on(None).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let both = pool.install(|| rayon::join(|| train_small_cnn_on(None), || train_small_cnn_on(None)));
+        tx.send(both).unwrap();
+    });
+    // A watchdog, not a timing: the two fits take a fraction of a second; a deadlock never ends.
+    let (a, b) = rx.recv_timeout(std::time::Duration::from_secs(300)).expect("two concurrent fits did not finish");
+    assert_eq!(a.unwrap(), alone);
+    assert_eq!(b.unwrap(), alone);
 }
 
 /// Fails at the given step of the first epoch.

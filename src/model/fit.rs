@@ -92,20 +92,22 @@ impl Sequential {
         // longer than many of the jobs a step hands out.
         let done = AtomicBool::new(false);
         rayon::scope(|s| {
-            let (this, done) = (rayon::current_thread_index(), &done);
+            let done = &done;
             // Never more waiting threads than cores: with more threads than cores, a thread
             // polling for work would take a core from the one doing it.
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             for _ in 1..num_threads().min(cores) {
-                // A job the loop's own thread picks up while it waits (it may, in a join) returns
-                // at once: that thread must go back to the loop, which alone ends the waiting.
+                // A thread that runs a training loop (this one, or another fit's on the same
+                // pool) and picks this job up while it waits in a join returns at once: its
+                // loop must go on, or two fits could each wait inside the other's waiting job.
                 s.spawn(move |_| {
-                    if rayon::current_thread_index() != this {
+                    if !IN_FIT_LOOP.get() {
                         wait_actively(done)
                     }
                 });
             }
             let _stop = SetOnDrop(done);
+            let _in_loop = InFitLoop::enter();
             self.fit_loop(x, y, n_train, validation, opts)
         })
     }
@@ -357,6 +359,27 @@ fn wait_actively(done: &AtomicBool) {
         if rayon::yield_now() != Some(rayon::Yield::Executed) {
             (0..64).for_each(|_| std::hint::spin_loop());
         }
+    }
+}
+
+thread_local! {
+    /// Whether this thread is running a training loop (the polling jobs must not run on it).
+    static IN_FIT_LOOP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as running a training loop until dropped (restoring the old mark: a fit
+/// may run inside another's callback).
+struct InFitLoop(bool);
+
+impl InFitLoop {
+    fn enter() -> InFitLoop {
+        InFitLoop(IN_FIT_LOOP.replace(true))
+    }
+}
+
+impl Drop for InFitLoop {
+    fn drop(&mut self) {
+        IN_FIT_LOOP.set(self.0);
     }
 }
 
