@@ -190,8 +190,15 @@ impl Layer for BatchNormalization {
                 s2[j] += (g[j] * xh[j]) as f64;
             }
         }
-        self.beta.grad.data_mut().iter_mut().zip(s1.iter()).for_each(|(d, &s)| *d = s as f32);
-        self.gamma.grad.data_mut().iter_mut().zip(s2.iter()).for_each(|(d, &s)| *d = s as f32);
+        for (param, sums) in [(&mut self.beta, &*s1), (&mut self.gamma, &*s2)] {
+            let (grad, beta) = param.grad_accumulator();
+            // Written, not scaled by beta: stale values may be anything, NaN included.
+            if beta == 0.0 {
+                grad.iter_mut().zip(sums).for_each(|(d, &s)| *d = s as f32);
+            } else {
+                grad.iter_mut().zip(sums).for_each(|(d, &s)| *d += s as f32);
+            }
+        }
         if !need_dinput {
             return;
         }

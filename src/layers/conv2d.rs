@@ -182,9 +182,13 @@ impl Layer for Conv2D {
             dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
         });
         // The batch sum: chunk partials added in chunk order, whatever thread computed them.
-        let (dk, db) = (self.kernel.grad.data_mut(), self.bias.grad.data_mut());
-        dk.fill(0.0);
-        db.fill(0.0);
+        let ((dk, beta_k), (db, beta_b)) = (self.kernel.grad_accumulator(), self.bias.grad_accumulator());
+        if beta_k == 0.0 {
+            dk.fill(0.0);
+        }
+        if beta_b == 0.0 {
+            db.fill(0.0);
+        }
         for dp in self.dparts.data().chunks_exact(part) {
             for (kk, row) in dk.chunks_exact_mut(f).enumerate() {
                 row.iter_mut().enumerate().for_each(|(ff, d)| *d += dp[ff * k + kk]);
@@ -373,7 +377,7 @@ mod tests {
                 let g: Vec<f32> = (0..layer.out.len()).map(|_| rng.random_range(-1.0..1.0)).collect();
                 let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
                 layer.backward(&x, &dout, true);
-                let grads: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad.data().to_vec()).collect();
+                let grads: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad_to_vec()).collect();
                 (layer.out.clone(), grads, layer.dinput.clone())
             })
         };

@@ -134,12 +134,14 @@ impl Layer for Dense {
             self.activation.backward(out, dout.data(), dz, units);
         }
         let dz = self.dz.data();
-        // dkernel (in, units) = x^T (in, B) · dz (B, units), written over the old gradient
-        let dw = self.kernel.grad.data_mut();
-        matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, 0.0);
+        // dkernel (in, units) += x^T (in, B) · dz (B, units); beta 0 when the gradient is zero
+        let (dw, beta) = self.kernel.grad_accumulator();
+        matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, beta);
         if self.use_bias {
-            let db = self.bias.grad.data_mut();
-            db.fill(0.0);
+            let (db, beta) = self.bias.grad_accumulator();
+            if beta == 0.0 {
+                db.fill(0.0);
+            }
             for row in dz.chunks_exact(units) {
                 db.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
             }
@@ -212,6 +214,32 @@ mod tests {
             check_layer(|| Box::new(Dense::new(3).activation(act)), &[5], 4);
             check_layer(|| Box::new(Dense::new(2).activation(act).use_bias(false)), &[3], 2);
         }
+    }
+
+    /// Gradients accumulate: a layer used twice between two zero_grad calls (as a shared
+    /// layer would be) holds the sum of both backward passes; after zero_grad, one pass alone.
+    #[test]
+    fn a_parameter_used_twice_gets_both_gradients() {
+        let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(0);
+        let mut layer = Dense::new(3).activation(Activation::Tanh);
+        layer.build(&[4], &mut rng).unwrap();
+        let x = Tensor::from_vec(&[2, 4], vec![0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8]).unwrap();
+        let dout = Tensor::from_vec(&[2, 3], vec![0.5, -1.0, 0.25, 1.5, 0.75, -0.5]).unwrap();
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+        let grads = |layer: &mut Dense| -> Vec<Vec<f32>> { layer.params().iter().map(|p| p.grad_to_vec()).collect() };
+        layer.visit_params(&mut |p| p.zero_grad());
+        layer.backward(&x, &dout, false);
+        let once = grads(&mut layer);
+        layer.backward(&x, &dout, false);
+        let twice = grads(&mut layer);
+        for (o, t) in once.iter().flatten().zip(twice.iter().flatten()) {
+            assert!((2.0 * o - t).abs() <= 1e-6 * t.abs().max(1.0), "the second pass adds again: {o} then {t}");
+        }
+        assert!(once.iter().flatten().any(|&g| g != 0.0));
+        layer.visit_params(&mut |p| p.zero_grad());
+        assert!(grads(&mut layer).iter().flatten().all(|&g| g == 0.0), "zero_grad zeroes");
+        layer.backward(&x, &dout, false);
+        assert_eq!(grads(&mut layer), once, "after zero_grad, one pass alone");
     }
 
     #[test]

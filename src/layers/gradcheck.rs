@@ -29,8 +29,11 @@ pub fn check_layer(make: impl Fn() -> Box<dyn Layer>, input_shape: &[usize], bat
     let m = layer.output().len();
     let g: Vec<f32> = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
     let dout = Tensor::from_vec(layer.output().shape(), g.clone()).unwrap();
-    // Stale values in the gradients: backward must write them, not add to them.
-    layer.visit_params(&mut |p| p.grad.data_mut().fill(1e3));
+    // Stale values under a zeroed gradient: backward must write them, not add to them.
+    layer.visit_params(&mut |p| {
+        p.grad_accumulator().0.fill(1e3);
+        p.zero_grad();
+    });
     layer.backward(&x, &dout, true);
 
     let loss = |layer: &mut Box<dyn Layer>, x: &Tensor, fwd: &mut dyn FnMut(&mut Box<dyn Layer>, &Tensor)| {
@@ -51,8 +54,7 @@ pub fn check_layer(make: impl Fn() -> Box<dyn Layer>, input_shape: &[usize], bat
         let fd = (loss(&mut layer, &xp, &mut forward) - loss(&mut layer, &xm, &mut forward)) / (2.0 * h as f64);
         close(fd, an, &format!("{} dx[{i}]", layer.class_name()));
     }
-    let grads: Vec<_> =
-        layer.params().into_iter().filter(|p| p.trainable).map(|p| (p.name, p.grad.data().to_vec())).collect();
+    let grads: Vec<_> = layer.params().into_iter().filter(|p| p.trainable).map(|p| (p.name, p.grad_to_vec())).collect();
     for (name, grad) in grads {
         for (i, &an) in grad.iter().enumerate() {
             let nudge = |layer: &mut Box<dyn Layer>, d: f32| {

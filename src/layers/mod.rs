@@ -110,9 +110,9 @@ pub trait Layer: Send {
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx);
     /// The output of the last forward pass.
     fn output(&self) -> &Tensor;
-    /// Given `dout` = dL/d(output) for the input `x` of the last forward pass, writes the
-    /// parameters' gradients (over whatever they held: no zero-fill is needed first) and, if
-    /// `need_dinput`, computes dL/dx into [`Layer::dinput`].
+    /// Given `dout` = dL/d(output) for the input `x` of the last forward pass, accumulates the
+    /// parameters' gradients (through [`Param::grad_accumulator`], which writes when the
+    /// gradient was zeroed) and, if `need_dinput`, computes dL/dx into [`Layer::dinput`].
     fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool);
     /// dL/dx from the last backward pass.
     fn dinput(&self) -> &Tensor;

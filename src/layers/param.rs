@@ -1,29 +1,62 @@
-//! A parameter: its value and the gradient that backward writes.
+//! A parameter: its value and the gradient that backward accumulates into.
 
 use crate::tensor::Tensor;
 
 /// A layer's weight tensor with its gradient. Non-trainable parameters (batch norm's moving
 /// statistics) are saved and loaded but never updated by an optimizer.
+///
+/// Gradients accumulate: every backward that uses the parameter adds its part, so a parameter
+/// used twice gets both. [`Param::zero_grad`] zeroes the gradient lazily: it only marks it, and
+/// the next accumulation writes instead of adding (a product with beta = 0), which saves a
+/// pass over the buffer and the product's reads of it.
 #[derive(Clone, Debug)]
 pub struct Param {
     /// The name inside the layer: "kernel", "bias", "moving_mean".
     pub name: &'static str,
     pub value: Tensor,
-    pub grad: Tensor,
     pub trainable: bool,
+    grad: Tensor,
+    /// The gradient is zero; `grad`'s values are stale.
+    grad_is_zero: bool,
 }
 
 impl Param {
     pub fn new(name: &'static str, value: Tensor) -> Param {
         let grad = Tensor::zeros(value.shape());
-        Param { name, value, grad, trainable: true }
+        Param { name, value, grad, trainable: true, grad_is_zero: false }
     }
 
     pub fn non_trainable(name: &'static str, value: Tensor) -> Param {
-        Param { name, grad: Tensor::default(), value, trainable: false }
+        Param { name, value, grad: Tensor::default(), trainable: false, grad_is_zero: false }
     }
 
+    /// Sets the gradient to zero (lazily, see the type's documentation).
     pub fn zero_grad(&mut self) {
-        self.grad.data_mut().fill(0.0);
+        self.grad_is_zero = true;
+    }
+
+    /// For backward: the gradient's buffer, and the `beta` that accumulates into it: 0.0 when
+    /// the gradient is zero (write over the stale values), 1.0 otherwise (add). A product takes
+    /// `beta` as it is; a plain loop writes when it is 0.0 and adds when it is 1.0.
+    pub fn grad_accumulator(&mut self) -> (&mut [f32], f32) {
+        let beta = if std::mem::take(&mut self.grad_is_zero) { 0.0 } else { 1.0 };
+        (self.grad.data_mut(), beta)
+    }
+
+    /// The value to update and its gradient (zero-filled first if it is lazily zero).
+    pub fn value_and_grad(&mut self) -> (&mut [f32], &[f32]) {
+        if std::mem::take(&mut self.grad_is_zero) {
+            self.grad.data_mut().fill(0.0);
+        }
+        (self.value.data_mut(), self.grad.data())
+    }
+
+    /// A copy of the gradient's values.
+    pub fn grad_to_vec(&self) -> Vec<f32> {
+        if self.grad_is_zero {
+            vec![0.0; self.grad.len()]
+        } else {
+            self.grad.data().to_vec()
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! `Sequential`: a stack of layers, compiled with a loss and an optimizer; one training step is
-//! forward → loss → backward (which writes the gradients) → update, on buffers reused from step to step.
+//! forward → loss → zero_grad → backward → update, on buffers reused from step to step.
 
 use rand::SeedableRng as _;
 
@@ -262,6 +262,9 @@ impl Sequential {
         let logits = if c.fused { last.logits() } else { None };
         let loss = c.loss.compute(out, logits, &self.batch_y, Some(&mut self.loss_grad));
         let metric = c.metric.map_or(0.0, |m| m.sum(out, &self.batch_y));
+        for layer in &mut self.layers {
+            layer.visit_params(&mut |p| p.zero_grad()); // lazily: the first backward writes
+        }
         for i in (0..self.layers.len()).rev() {
             let (before, rest) = self.layers.split_at_mut(i);
             let (cur, after) = rest.split_at_mut(1);

@@ -84,7 +84,8 @@ impl OptimizerState {
         for (slot, v) in slots.iter_mut().zip(state.iter_mut()) {
             *slot = &mut v[..];
         }
-        update_split(opt, param.value.data_mut(), param.grad.data(), &mut slots[..k], self.iterations);
+        let (value, grad) = param.value_and_grad();
+        update_split(opt, value, grad, &mut slots[..k], self.iterations);
     }
 }
 
@@ -194,7 +195,7 @@ mod tests {
         for name in NAMES {
             let opt = from_name(name).unwrap();
             let mut param = Param::new("kernel", Tensor::from_vec(&[n], value.clone()).unwrap());
-            param.grad = Tensor::from_vec(&[n], grad.clone()).unwrap();
+            param.grad_accumulator().0.copy_from_slice(&grad);
             let mut state = OptimizerState::default();
             let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
             for _ in 0..3 {
