@@ -45,44 +45,28 @@ impl Activation {
 
     /// `out = f(z)`; softmax works on rows of `width` values.
     pub fn forward(self, z: &[f32], out: &mut [f32], width: usize) {
-        match self {
-            Activation::Linear => out.copy_from_slice(z),
-            Activation::Relu => out.iter_mut().zip(z).for_each(|(o, &v)| *o = v.max(0.0)),
-            Activation::Sigmoid => out.iter_mut().zip(z).for_each(|(o, &v)| *o = sigmoid(v)),
-            Activation::Tanh => out.iter_mut().zip(z).for_each(|(o, &v)| *o = v.tanh()),
-            Activation::Softmax => {
-                for (o, z) in out.chunks_exact_mut(width).zip(z.chunks_exact(width)) {
-                    softmax_row(z, o);
-                }
-            }
-        }
+        out.copy_from_slice(z);
+        self.forward_in_place(out, &[], width);
     }
 
     /// `v = f(v + bias)` in place over rows of `width` values (`bias` empty: none): one pass over
-    /// a layer's output, straight after the product that wrote it. Same values as adding the
-    /// bias and then calling [`Activation::forward`].
+    /// a layer's output, straight after the product that wrote it (bias and relu in one pass).
     pub fn forward_in_place(self, v: &mut [f32], bias: &[f32], width: usize) {
         debug_assert!(bias.is_empty() || bias.len() == width);
         if !bias.is_empty() {
             let rows = v.chunks_exact_mut(width);
-            match self {
-                Activation::Relu => {
-                    rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v = (*v + b).max(0.0)))
-                }
-                Activation::Linear => rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b)),
-                _ => {
-                    rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
-                    return self.forward_in_place(v, &[], width);
-                }
+            if self == Activation::Relu {
+                rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v = (*v + b).max(0.0)));
+                return;
             }
-            return;
+            rows.for_each(|r| r.iter_mut().zip(bias).for_each(|(v, &b)| *v += b));
         }
         match self {
             Activation::Linear => {}
             Activation::Relu => v.iter_mut().for_each(|v| *v = v.max(0.0)),
             Activation::Sigmoid => v.iter_mut().for_each(|v| *v = sigmoid(*v)),
             Activation::Tanh => v.iter_mut().for_each(|v| *v = v.tanh()),
-            Activation::Softmax => v.chunks_exact_mut(width).for_each(softmax_row_in_place),
+            Activation::Softmax => v.chunks_exact_mut(width).for_each(softmax_row),
         }
     }
 
@@ -113,20 +97,8 @@ pub(crate) fn sigmoid(v: f32) -> f32 {
     1.0 / (1.0 + (-v).exp())
 }
 
-/// Numerically stable softmax of one row: shift by the maximum before exponentiating.
-pub(crate) fn softmax_row(z: &[f32], out: &mut [f32]) {
-    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for (o, &v) in out.iter_mut().zip(z) {
-        *o = (v - max).exp();
-        sum += *o;
-    }
-    let inv = 1.0 / sum;
-    out.iter_mut().for_each(|o| *o *= inv);
-}
-
-/// [`softmax_row`] over `v` in place (the same operations, so the same values).
-fn softmax_row_in_place(v: &mut [f32]) {
+/// Numerically stable softmax of one row, in place: shift by the maximum before exponentiating.
+pub(crate) fn softmax_row(v: &mut [f32]) {
     let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for o in v.iter_mut() {
@@ -170,8 +142,8 @@ mod tests {
 
     #[test]
     fn softmax_is_stable_for_large_inputs() {
-        let mut out = [0.0; 3];
-        softmax_row(&[1000.0, 1000.0, -1000.0], &mut out);
+        let mut out = [1000.0, 1000.0, -1000.0];
+        softmax_row(&mut out);
         assert_eq!(out, [0.5, 0.5, 0.0]);
     }
 

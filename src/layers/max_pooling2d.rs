@@ -102,11 +102,35 @@ impl MaxPooling2D {
     }
 }
 
-/// The usual MaxPooling2D(2) on one sample: the four values of each window in one pass per
-/// channel, instead of one pass per window position. The same comparisons in the same
-/// (row-major) order as the general loop, so the same maxima, ties and argmax. Windows cut off
-/// by "same" padding at the bottom or right edge take the general path's rule: only the values
-/// inside the image count.
+/// One output cell, any window: the maximum over the window's positions inside the image, per
+/// channel, and where it lies. Strictly greater: the first maximum in row-major order wins
+/// ties. Selects, not branches, so the channels run as vectors.
+fn pool_window(g: &Window2d, x: &[f32], oh: usize, ow: usize, o: &mut [f32], a: &mut [u32]) {
+    let c = g.c;
+    let mut first = true;
+    for ih in g.rows(oh) {
+        for iw in g.cols(ow) {
+            let base = (ih * g.w + iw) * c;
+            let src = &x[base..base + c];
+            if first {
+                o.copy_from_slice(src);
+                a.iter_mut().enumerate().for_each(|(j, a)| *a = (base + j) as u32);
+                first = false;
+                continue;
+            }
+            for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(src).enumerate() {
+                let greater = v > *o;
+                *o = if greater { v } else { *o };
+                *a = if greater { (base + j) as u32 } else { *a };
+            }
+        }
+    }
+}
+
+/// The usual MaxPooling2D(2) on one sample: the four values of each whole window in one pass
+/// per channel, rather than one pass per position as [`pool_window`] makes. The same
+/// comparisons in the same order, so the same maxima, ties and argmax. Windows cut by "same"
+/// padding at an odd edge go through [`pool_window`].
 fn pool_2x2(g: &Window2d, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
     let c = g.c;
     let mut cells = out.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c));
@@ -115,19 +139,7 @@ fn pool_2x2(g: &Window2d, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
             let (o, a) = cells.next().expect("one cell per output position");
             let (ih, iw) = (2 * oh, 2 * ow);
             if ih + 1 >= g.h || iw + 1 >= g.w {
-                // A window cut by the image's edge ("same" padding, odd size): general rule.
-                let mut first = true;
-                for ih in g.rows(oh) {
-                    for iw in g.cols(ow) {
-                        let base = (ih * g.w + iw) * c;
-                        for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(&x[base..base + c]).enumerate() {
-                            if first || v > *o {
-                                (*o, *a) = (v, (base + j) as u32);
-                            }
-                        }
-                        first = false;
-                    }
-                }
+                pool_window(g, x, oh, ow, o, a);
                 continue;
             }
             let b0 = (ih * g.w + iw) * c;
@@ -176,7 +188,7 @@ impl Layer for MaxPooling2D {
         self.out.ensure_shape(b, &[g.oh, g.ow, c]);
         self.argmax.resize(b * n_out, 0);
         let samples = x.data().par_chunks(n_in).zip(self.out.data_mut().par_chunks_mut(n_out));
-        let two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pad_top == 0 && g.pad_left == 0;
+        let two_by_two = (g.kh, g.kw, g.sh, g.sw, g.pad_top, g.pad_left) == (2, 2, 2, 2, 0, 0);
         samples.zip(self.argmax.par_chunks_mut(n_out)).for_each(|((x, out), arg)| {
             if two_by_two {
                 return pool_2x2(&g, x, out, arg);
@@ -185,26 +197,7 @@ impl Layer for MaxPooling2D {
             for oh in 0..g.oh {
                 for ow in 0..g.ow {
                     let (o, a) = cells.next().expect("one cell per output position");
-                    let mut first = true;
-                    for ih in g.rows(oh) {
-                        for iw in g.cols(ow) {
-                            let base = (ih * g.w + iw) * c;
-                            let src = &x[base..base + c];
-                            if first {
-                                o.copy_from_slice(src);
-                                a.iter_mut().enumerate().for_each(|(j, a)| *a = (base + j) as u32);
-                                first = false;
-                                continue;
-                            }
-                            // Strictly greater: the first maximum in row-major order wins ties.
-                            // Selects, not branches, so the channels run as vectors.
-                            for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(src).enumerate() {
-                                let greater = v > *o;
-                                *o = if greater { v } else { *o };
-                                *a = if greater { (base + j) as u32 } else { *a };
-                            }
-                        }
-                    }
+                    pool_window(&g, x, oh, ow, o, a);
                 }
             }
         });
@@ -222,38 +215,10 @@ impl Layer for MaxPooling2D {
         let (n_in, n_out) = (g.in_len(), g.positions() * g.c);
         self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
         let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
-        let c = g.c;
-        // Windows that tile the input (stride = pool size, every row and column covered, as in
-        // the usual MaxPooling2D(2)): each input value lies in exactly one window, so dx is
-        // written once, window by window, with no zero-fill before.
-        let tiles = g.sh == g.kh
-            && g.sw == g.kw
-            && g.rows(0).start == 0
-            && g.rows(g.oh - 1).end == g.h
-            && g.cols(0).start == 0
-            && g.cols(g.ow - 1).end == g.w;
         samples.zip(self.argmax.par_chunks(n_out)).for_each(|((dx, dout), arg)| {
-            if !tiles {
-                dx.fill(0.0);
-                // += : with strides smaller than the pool, windows overlap and share maxima.
-                arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
-                return;
-            }
-            let mut cells = dout.chunks_exact(c).zip(arg.chunks_exact(c));
-            for oh in 0..g.oh {
-                for ow in 0..g.ow {
-                    let (d, a) = cells.next().expect("one cell per output position");
-                    for ih in g.rows(oh) {
-                        for iw in g.cols(ow) {
-                            let base = (ih * g.w + iw) * c;
-                            let dst = &mut dx[base..base + c];
-                            for (j, ((x, &d), &a)) in dst.iter_mut().zip(d).zip(a).enumerate() {
-                                *x = if a == (base + j) as u32 { d } else { 0.0 };
-                            }
-                        }
-                    }
-                }
-            }
+            dx.fill(0.0);
+            // += : with strides smaller than the pool, windows overlap and share maxima.
+            arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
         });
     }
 
