@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::registry::Cfg;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{col2im, im2col, matmul_serial, shape_str, Padding, Size2, Tensor, Transpose, Window2d};
+use crate::tensor::{col2im, im2col, matmul_serial, shape_str, Padding, Scratch, Size2, Tensor, Transpose, Window2d};
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
 const CHUNK: usize = 4;
@@ -31,12 +31,11 @@ pub struct Conv2D {
     g: Window2d,
     kernel: Param,
     bias: Param,
-    cols: Tensor,     // (B, OH·OW, KH·KW·C)
+    cols: Scratch,    // per thread: (CHUNK·OH·OW, KH·KW·C), im2col and then dcols
     out: Tensor,      // (B, OH, OW, F)
     dz: Tensor,       // (B, OH, OW, F)
     dparts: Tensor,   // (chunks, F·KH·KW·C + F): per-chunk kernel^T and bias gradients
     kernel_t: Tensor, // (F, KH·KW·C)
-    dcols: Tensor,    // (B, OH·OW, KH·KW·C)
     dinput: Tensor,   // (B, H, W, C)
 }
 
@@ -57,12 +56,11 @@ impl Conv2D {
             g: Window2d::default(),
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
-            cols: Tensor::default(),
+            cols: Scratch::default(),
             out: Tensor::default(),
             dz: Tensor::default(),
             dparts: Tensor::default(),
             kernel_t: Tensor::default(),
-            dcols: Tensor::default(),
             dinput: Tensor::default(),
         }
     }
@@ -142,19 +140,20 @@ impl Layer for Conv2D {
         let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
         let built = [g.h, g.w, g.c];
         assert_eq!(x.row_len(), n_in, "Conv2D: input {} on a layer built for {built:?}", x.shape_str());
-        self.cols.ensure_shape(b, &[p, k]);
+        self.cols.ensure(CHUNK * p * k);
         self.out.ensure_shape(b, &[g.oh, g.ow, f]);
-        let (w, bias, act) = (self.kernel.value.data(), self.bias.value.data(), self.activation);
-        let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.cols.data_mut().par_chunks_mut(CHUNK * p * k));
-        let chunks = chunks.zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
-        chunks.for_each(|((x, cols), out)| {
-            for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
-                im2col(&g, x, cols);
-            }
-            // out (rows, F) = activation(cols (rows, K) · kernel (K, F) + bias), the bias and
-            // activation applied in place while the chunk is still in cache.
-            matmul_serial(out.len() / f, k, f, cols, Transpose::No, w, Transpose::No, out, 0.0);
-            act.forward_in_place(out, bias, f);
+        let (w, bias, act, cols) = (self.kernel.value.data(), self.bias.value.data(), self.activation, &self.cols);
+        let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
+        chunks.for_each(|(x, out)| {
+            cols.with(x.len() / n_in * p * k, |cols| {
+                for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
+                    im2col(&g, x, cols);
+                }
+                // out (rows, F) = activation(cols (rows, K) · kernel (K, F) + bias), the bias and
+                // activation applied in place while the chunk is still in cache.
+                matmul_serial(out.len() / f, k, f, cols, Transpose::No, w, Transpose::No, out, 0.0);
+                act.forward_in_place(out, bias, f);
+            })
         });
     }
 
@@ -164,23 +163,59 @@ impl Layer for Conv2D {
 
     fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
         let (b, g, f) = (x.rows(), self.g, self.filters);
-        let (p, k) = (g.positions(), g.patch_len());
+        let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
         let part = f * k + f;
         self.dz.ensure_shape(b, &[g.oh, g.ow, f]);
         self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
-        let (act, out, cols) = (self.activation, self.out.data(), self.cols.data());
+        if need_dinput {
+            // kernel^T (F, K), contiguous, so the GEMM copies its rows rather than gathering.
+            self.kernel_t.ensure_shape(f, &[k]);
+            let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
+            for (kk, row) in w.chunks_exact(f).enumerate() {
+                row.iter().enumerate().for_each(|(ff, &v)| wt[ff * k + kk] = v);
+            }
+            self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
+        }
+        self.cols.ensure(CHUNK * p * k);
+        let (act, out, wt, cols) = (self.activation, self.out.data(), self.kernel_t.data(), &self.cols);
+        // One pass per chunk of samples, while its dz is in cache, through a buffer of the
+        // running thread's: dz, the chunk's im2col (again: cheaper than keeping the whole
+        // batch's from the forward pass, 7 MB for the lesson's second convolution, which would
+        // come back from memory), its part of the kernel and bias gradients, and when asked its
+        // input gradient, with dcols written over cols.
+        let work = |dz: &mut [f32], out: &[f32], dout: &[f32], x: &[f32], dp: &mut [f32], dx: Option<&mut [f32]>| {
+            act.backward(out, dout, dz, f);
+            let rows = dz.len() / f;
+            cols.with(rows * k, |cols| {
+                for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
+                    im2col(&g, x, cols);
+                }
+                // dkernel^T part (F, K) = dz^T (F, rows) · cols (rows, K): as a transposed
+                // product the GEMM packs the small dz and copies cols' rows; dbias part = column
+                // sums of dz.
+                let (dkt, db) = dp.split_at_mut(f * k);
+                matmul_serial(f, rows, k, dz, Transpose::Yes, cols, Transpose::No, dkt, 0.0);
+                db.fill(0.0);
+                dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
+                if let Some(dx) = dx {
+                    // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
+                    let dcols = cols;
+                    matmul_serial(rows, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
+                    for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
+                        col2im(&g, dcols, dx);
+                    }
+                }
+            });
+        };
         let dz = self.dz.data_mut().par_chunks_mut(CHUNK * p * f);
         let chunks = dz.zip(out.par_chunks(CHUNK * p * f)).zip(dout.data().par_chunks(CHUNK * p * f));
-        let chunks = chunks.zip(cols.par_chunks(CHUNK * p * k)).zip(self.dparts.data_mut().par_chunks_mut(part));
-        chunks.for_each(|((((dz, out), dout), cols), dp)| {
-            act.backward(out, dout, dz, f);
-            // dkernel^T part (F, K) = dz^T (F, rows) · cols (rows, K): as a transposed product the
-            // GEMM packs the small dz and copies cols' rows; dbias part = column sums of dz.
-            let (dkt, db) = dp.split_at_mut(f * k);
-            matmul_serial(f, dz.len() / f, k, dz, Transpose::Yes, cols, Transpose::No, dkt, 0.0);
-            db.fill(0.0);
-            dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
-        });
+        let chunks = chunks.zip(x.data().par_chunks(CHUNK * n_in)).zip(self.dparts.data_mut().par_chunks_mut(part));
+        if need_dinput {
+            let dx = self.dinput.data_mut().par_chunks_mut(CHUNK * n_in);
+            chunks.zip(dx).for_each(|(((((dz, out), dout), x), dp), dx)| work(dz, out, dout, x, dp, Some(dx)));
+        } else {
+            chunks.for_each(|((((dz, out), dout), x), dp)| work(dz, out, dout, x, dp, None));
+        }
         // The batch sum: chunk partials added in chunk order, whatever thread computed them.
         let ((dk, beta_k), (db, beta_b)) = (self.kernel.grad_accumulator(), self.bias.grad_accumulator());
         if beta_k == 0.0 {
@@ -195,28 +230,6 @@ impl Layer for Conv2D {
             }
             db.iter_mut().zip(&dp[f * k..]).for_each(|(d, &v)| *d += v);
         }
-        if !need_dinput {
-            return;
-        }
-        // kernel^T (F, K), contiguous, so the GEMM copies its rows rather than gathering.
-        self.kernel_t.ensure_shape(f, &[k]);
-        let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
-        for (kk, row) in w.chunks_exact(f).enumerate() {
-            row.iter().enumerate().for_each(|(ff, &v)| wt[ff * k + kk] = v);
-        }
-        self.dcols.ensure_shape(b, &[p, k]);
-        self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
-        let (wt, n_in) = (self.kernel_t.data(), g.in_len());
-        let dcols = self.dcols.data_mut().par_chunks_mut(CHUNK * p * k);
-        let chunks = self.dz.data().par_chunks(CHUNK * p * f).zip(dcols);
-        let chunks = chunks.zip(self.dinput.data_mut().par_chunks_mut(CHUNK * n_in));
-        chunks.for_each(|((dz, dcols), dx)| {
-            // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
-            matmul_serial(dz.len() / f, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
-            for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
-                col2im(&g, dcols, dx);
-            }
-        });
     }
 
     fn dinput(&self) -> &Tensor {

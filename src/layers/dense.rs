@@ -4,7 +4,16 @@ use serde_json::json;
 
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{matmul, shape_str, transpose, Tensor, Transpose};
+use crate::tensor::{matmul, matmul_strided, shape_str, transpose, Tensor, Transpose};
+
+/// Kernels with at least this many weights are worked on in two halves of their input rows,
+/// the first half always by the calling thread and the second by the pool's other thread:
+/// the forward product as two partial sums, the kernel gradient, the input gradient and the
+/// optimizer update as two halves of rows. Each core then keeps using the same half of the
+/// kernel, its gradient and its optimizer state, which stay in that core's cache from step
+/// to step. Whether a layer splits depends on its shape alone, so the bits do not depend on
+/// the thread count.
+const SPLIT_MIN: usize = 1 << 16;
 
 /// Keras's `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`.
 pub struct Dense {
@@ -23,6 +32,7 @@ pub struct Dense {
     dz: Tensor,       // (B, units)
     dinput: Tensor,   // (B, in)
     dinput_t: Tensor, // (in, B): dL/dx transposed, as the product computes it
+    z_part: Tensor,   // (B, units): the second half's partial sum when the kernel is split
 }
 
 impl Dense {
@@ -43,6 +53,7 @@ impl Dense {
             dz: Tensor::default(),
             dinput: Tensor::default(),
             dinput_t: Tensor::default(),
+            z_part: Tensor::default(),
         }
     }
 
@@ -74,6 +85,13 @@ impl Dense {
 
     fn in_features(&self) -> usize {
         self.kernel.value.rows()
+    }
+
+    /// The first input row of the kernel's second half, when the kernel is worked on in two
+    /// (see [`SPLIT_MIN`]).
+    fn split(&self) -> Option<usize> {
+        let n_in = self.in_features();
+        (n_in * self.units >= SPLIT_MIN && n_in >= 2).then_some(n_in / 2)
     }
 }
 
@@ -115,8 +133,19 @@ impl Layer for Dense {
         } else {
             0.0
         };
-        let (w, z) = (self.kernel.value.data(), self.z.data_mut());
-        matmul(b, n_in, units, x.data(), Transpose::No, w, Transpose::No, z, beta);
+        let (w, x) = (self.kernel.value.data(), x.data());
+        if let Some(k1) = self.split() {
+            // z = (bias + x[:, ..k1]·W[..k1]) + x[:, k1..]·W[k1..]
+            self.z_part.ensure_shape(b, &[units]);
+            let (z, zp) = (self.z.data_mut(), self.z_part.data_mut());
+            rayon::join(
+                || matmul_strided(b, k1, units, x, (n_in, 1), w, (units, 1), z, beta),
+                || matmul_strided(b, n_in - k1, units, &x[k1..], (n_in, 1), &w[k1 * units..], (units, 1), zp, 0.0),
+            );
+            z.iter_mut().zip(zp.iter()).for_each(|(z, &p)| *z += p);
+        } else {
+            matmul(b, n_in, units, x, Transpose::No, w, Transpose::No, self.z.data_mut(), beta);
+        }
         self.activation.forward(self.z.data(), self.out.data_mut(), units);
     }
 
@@ -135,8 +164,18 @@ impl Layer for Dense {
         }
         let dz = self.dz.data();
         // dkernel (in, units) += x^T (in, B) · dz (B, units); beta 0 when the gradient is zero
+        let split = self.split();
         let (dw, beta) = self.kernel.grad_accumulator();
-        matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, beta);
+        if let Some(k1) = split {
+            let x = x.data();
+            let (dw_lo, dw_hi) = dw.split_at_mut(k1 * units);
+            rayon::join(
+                || matmul_strided(k1, b, units, x, (1, n_in), dz, (units, 1), dw_lo, beta),
+                || matmul_strided(n_in - k1, b, units, &x[k1..], (1, n_in), dz, (units, 1), dw_hi, beta),
+            );
+        } else {
+            matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, beta);
+        }
         if self.use_bias {
             let (db, beta) = self.bias.grad_accumulator();
             if beta == 0.0 {
@@ -154,7 +193,15 @@ impl Layer for Dense {
             self.dinput.ensure_shape(b, &[n_in]);
             self.dinput_t.ensure_shape(n_in, &[b]);
             let (w, dxt) = (self.kernel.value.data(), self.dinput_t.data_mut());
-            matmul(n_in, units, b, w, Transpose::No, dz, Transpose::Yes, dxt, 0.0);
+            if let Some(k1) = split {
+                let (lo, hi) = dxt.split_at_mut(k1 * b);
+                rayon::join(
+                    || matmul_strided(k1, units, b, w, (units, 1), dz, (1, units), lo, 0.0),
+                    || matmul_strided(n_in - k1, units, b, &w[k1 * units..], (units, 1), dz, (1, units), hi, 0.0),
+                );
+            } else {
+                matmul(n_in, units, b, w, Transpose::No, dz, Transpose::Yes, dxt, 0.0);
+            }
             transpose(n_in, b, self.dinput_t.data(), self.dinput.data_mut());
         }
     }
@@ -240,6 +287,50 @@ mod tests {
         assert!(grads(&mut layer).iter().flatten().all(|&g| g == 0.0), "zero_grad zeroes");
         layer.backward(&x, &dout, false);
         assert_eq!(grads(&mut layer), once, "after zero_grad, one pass alone");
+    }
+
+    /// A kernel large enough to be split in two halves of its rows (an odd input width, so
+    /// the halves differ) gives the full products: output, kernel, bias and input gradients
+    /// against sums in f64, and gradients that accumulate over two passes.
+    #[test]
+    fn a_split_kernel_gives_the_whole_products() {
+        let (n_in, units, b) = (1025, 64, 3);
+        let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(1);
+        let mut layer = Dense::new(units).bias_initializer(Initializer::GlorotUniform);
+        layer.build(&[n_in], &mut rng).unwrap();
+        assert_eq!(layer.split(), Some(512));
+        let wave = |i: usize, f: f64| ((i as f64 + 1.0) * f).sin() as f32;
+        let x = Tensor::from_vec(&[b, n_in], (0..b * n_in).map(|i| wave(i, 0.37)).collect()).unwrap();
+        let dout = Tensor::from_vec(&[b, units], (0..b * units).map(|i| wave(i, 0.91)).collect()).unwrap();
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+        layer.visit_params(&mut |p| p.zero_grad());
+        layer.backward(&x, &dout, true);
+        layer.backward(&x, &dout, true); // accumulates: every gradient twice
+        let (w, bias) = (layer.kernel.value.data(), layer.bias.value.data());
+        let (xd, gd) = (x.data(), dout.data());
+        let close = |got: f32, want: f64, what: &str| {
+            assert!((got as f64 - want).abs() <= 1e-4 * want.abs().max(1.0), "{what}: {got} vs {want}");
+        };
+        for r in 0..b {
+            for j in 0..units {
+                let z = bias[j] as f64 + (0..n_in).map(|i| xd[r * n_in + i] as f64 * w[i * units + j] as f64).sum::<f64>();
+                close(layer.out.data()[r * units + j], z, &format!("out[{r}, {j}]"));
+            }
+            for i in 0..n_in {
+                let dx = (0..units).map(|j| gd[r * units + j] as f64 * w[i * units + j] as f64).sum::<f64>();
+                close(layer.dinput.data()[r * n_in + i], dx, &format!("dx[{r}, {i}]"));
+            }
+        }
+        let dw = layer.kernel.grad_to_vec();
+        for i in 0..n_in {
+            for j in 0..units {
+                let g = (0..b).map(|r| xd[r * n_in + i] as f64 * gd[r * units + j] as f64).sum::<f64>();
+                close(dw[i * units + j], 2.0 * g, &format!("dkernel[{i}, {j}]"));
+            }
+        }
+        for (j, &db) in layer.bias.grad_to_vec().iter().enumerate() {
+            close(db, 2.0 * (0..b).map(|r| gd[r * units + j] as f64).sum::<f64>(), &format!("dbias[{j}]"));
+        }
     }
 
     #[test]

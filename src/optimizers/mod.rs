@@ -92,13 +92,14 @@ impl OptimizerState {
 /// The most state vectors an optimizer keeps per parameter (Adam: 2).
 const MAX_SLOTS: usize = 4;
 
-/// Parameters with at least this many values (1 MiB per array) are updated in two halves, the
-/// second by the pool's other thread when it is free. Smaller ones are not: their arrays sit
-/// in the cache of the core that just computed the gradient, and moving half of them to the
-/// other core costs more than the update (the MLP's 78,400 weights: 22 µs serial, ~50 µs split).
-/// Larger ones stream from memory either way (the CNN's 313,600-weight Dense kernel with Adam:
-/// the step is ~3% faster split).
-const SPLIT_MIN: usize = 1 << 18;
+/// Parameters with at least this many values are updated in two halves, the first by the
+/// calling thread and the second by the pool's other thread when it is free. Dense layers of
+/// this size compute their kernel gradient in the same two halves on the same two threads (see
+/// `layers::dense`), so each half's value, gradient and state stay in one core's cache from
+/// step to step. Splitting an update whose gradient one core just computed whole costs more
+/// than it saves: moving half of the arrays to the other core's cache is slower than the
+/// update (~50 µs for the MLP's 78,400 weights, against 22 µs on one core).
+const SPLIT_MIN: usize = 1 << 16;
 
 /// `opt.update` over `value`, in two halves run by `rayon::join` when it is large. Each value's
 /// update depends on that value alone, so the bits are the same either way.

@@ -5,12 +5,14 @@
 
 mod gemm;
 mod im2col;
+mod scratch;
 mod threads;
 mod transpose;
 mod u8_tensor;
 
-pub use gemm::{grow_pool_buffers, matmul, matmul_serial, Transpose};
+pub use gemm::{grow_pool_buffers, matmul, matmul_serial, matmul_strided, Transpose};
 pub use im2col::{col2im, im2col, window_axis, Padding, Size2, Window2d};
+pub use scratch::Scratch;
 pub use threads::{num_threads, set_num_threads};
 pub use transpose::transpose;
 pub use u8_tensor::U8Tensor;

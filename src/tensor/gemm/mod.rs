@@ -154,6 +154,56 @@ fn gemm(
         b.len(),
         c.len()
     );
+    let a = match ta {
+        Transpose::No => View { data: a, rs: k, cs: 1 },
+        Transpose::Yes => View { data: a, rs: 1, cs: m },
+    };
+    let b = match tb {
+        Transpose::No => View { data: b, rs: n, cs: 1 },
+        Transpose::Yes => View { data: b, rs: 1, cs: k },
+    };
+    gemm_views(threads, m, k, n, a, b, c, beta);
+}
+
+/// [`matmul_serial`] for operands given by their strides, with element (i, j) of `a` at
+/// `a[i·rs + j·cs]` for `a_strides = (rs, cs)`, likewise `b`: one part of a larger product,
+/// such as a range of its rows or of its sum, read where it lies. `c` is (m, n), row-major.
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+    c: &mut [f32],
+    beta: f32,
+) {
+    let extent = |rows: usize, cols: usize, (rs, cs): (usize, usize)| {
+        if rows == 0 || cols == 0 {
+            0
+        } else {
+            (rows - 1) * rs + (cols - 1) * cs + 1
+        }
+    };
+    let (need_a, need_b) = (extent(m, k, a_strides), extent(k, n, b_strides));
+    assert!(
+        a.len() >= need_a && b.len() >= need_b && c.len() >= m * n,
+        "matmul_strided: ({m}, {k}) x ({k}, {n}) needs {need_a} / {need_b} / {} values, got {} / {} / {}",
+        m * n,
+        a.len(),
+        b.len(),
+        c.len()
+    );
+    let a = View { data: a, rs: a_strides.0, cs: a_strides.1 };
+    let b = View { data: b, rs: b_strides.0, cs: b_strides.1 };
+    gemm_views(1, m, k, n, a, b, c, beta);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_views(threads: usize, m: usize, k: usize, n: usize, a: View, b: View, c: &mut [f32], beta: f32) {
     let c = &mut c[..m * n];
     // beta = 0: the first KC block writes C instead of adding to zeros (0 + x is x).
     let overwrite = beta == 0.0;
@@ -165,14 +215,6 @@ fn gemm(
     if m == 0 || n == 0 || k == 0 {
         return;
     }
-    let a = match ta {
-        Transpose::No => View { data: a, rs: k, cs: 1 },
-        Transpose::Yes => View { data: a, rs: 1, cs: m },
-    };
-    let b = match tb {
-        Transpose::No => View { data: b, rs: n, cs: 1 },
-        Transpose::Yes => View { data: b, rs: 1, cs: k },
-    };
     product(kernels::select(n), threads, m, k, n, a, b, c, overwrite);
 }
 

@@ -76,3 +76,22 @@ fn every_kernel_and_thread_count_gives_identical_bits() {
         }
     }
 }
+
+/// A part of a larger product read where it lies: rows 3.. and columns 5.. of a (20, 30) A
+/// stored transposed, times rows 5.. of B, into a C with beta 1.
+#[test]
+fn a_strided_part_of_a_product_matches_the_reference() {
+    let (big_m, big_k, n) = (20, 30, 19);
+    let (a, b) = (values(big_m * big_k, 3.0), values(big_k * n, 4.0));
+    let (i0, p0) = (3, 5);
+    let (m, k) = (big_m - i0, big_k - p0);
+    // a stored as (big_k, big_m): element (i, p) of the part at a[(p0 + p)·big_m + i0 + i]
+    let av = View { data: &a[p0 * big_m + i0..], rs: 1, cs: big_m };
+    let bv = View { data: &b[p0 * n..], rs: n, cs: 1 };
+    let want = naive(m, k, n, av, bv);
+    let mut c = vec![0.5f32; m * n];
+    matmul_strided(m, k, n, &a[p0 * big_m + i0..], (1, big_m), &b[p0 * n..], (n, 1), &mut c, 1.0);
+    for (got, w) in c.iter().zip(&want) {
+        assert!((*got as f64 - (w + 0.5)).abs() < 1e-5 * (1.0 + w.abs()), "{got} vs {}", w + 0.5);
+    }
+}
