@@ -82,6 +82,10 @@ impl Layer for ActivationLayer {
         self.fused_backward = fused;
     }
 
+    fn ends_in_relu(&self) -> bool {
+        self.activation == Activation::Relu
+    }
+
     fn logits(&self) -> Option<&Tensor> {
         Some(&self.z)
     }

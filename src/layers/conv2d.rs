@@ -28,6 +28,7 @@ pub struct Conv2D {
     bias_initializer: Initializer,
     input_shape: Option<Vec<usize>>,
     name: String,
+    fused_backward: bool, // backward gets dL/dz (see Layer::ends_in_relu)
     g: Window2d,
     kernel: Param,
     bias: Param,
@@ -53,6 +54,7 @@ impl Conv2D {
             bias_initializer: Initializer::Zeros,
             input_shape: None,
             name: String::new(),
+            fused_backward: false,
             g: Window2d::default(),
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
@@ -177,14 +179,19 @@ impl Layer for Conv2D {
             self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
         }
         self.cols.ensure(CHUNK * p * k);
-        let (act, out, wt, cols) = (self.activation, self.out.data(), self.kernel_t.data(), &self.cols);
+        let (act, out, wt, cols, fused) = (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, self.fused_backward);
         // One pass per chunk of samples, while its dz is in cache, through a buffer of the
         // running thread's: dz, the chunk's im2col (again: cheaper than keeping the whole
         // batch's from the forward pass, 7 MB for the lesson's second convolution, which would
         // come back from memory), its part of the kernel and bias gradients, and when asked its
         // input gradient, with dcols written over cols.
         let work = |dz: &mut [f32], out: &[f32], dout: &[f32], x: &[f32], dp: &mut [f32], dx: Option<&mut [f32]>| {
-            act.backward(out, dout, dz, f);
+            let dz: &[f32] = if fused {
+                dout // the layer above already did the activation's backward
+            } else {
+                act.backward(out, dout, dz, f);
+                dz
+            };
             let rows = dz.len() / f;
             cols.with(rows * k, |cols| {
                 for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
@@ -234,6 +241,14 @@ impl Layer for Conv2D {
 
     fn dinput(&self) -> &Tensor {
         &self.dinput
+    }
+
+    fn ends_in_relu(&self) -> bool {
+        self.activation == Activation::Relu
+    }
+
+    fn set_fused_backward(&mut self, fused: bool) {
+        self.fused_backward = fused;
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {

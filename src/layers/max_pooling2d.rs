@@ -68,6 +68,7 @@ pub struct MaxPooling2D {
     out: Tensor,      // (B, OH, OW, C)
     argmax: Vec<u32>, // (B, OH, OW, C): index of each maximum within its sample's (H, W, C)
     dinput: Tensor,   // (B, H, W, C)
+    relu_below: bool, // the gradient also goes through the relu below (see Layer::set_relu_below)
 }
 
 /// The builders both pooling layers have: `strides` (default: `pool_size`), `padding`, and the
@@ -93,7 +94,7 @@ impl MaxPooling2D {
     /// `MaxPooling2D::new(2)` or `MaxPooling2D::new((2, 3))`.
     pub fn new(pool_size: impl Into<Size2>) -> MaxPooling2D {
         let pool = Pool2d::new(pool_size.into());
-        MaxPooling2D { pool, out: Tensor::default(), argmax: Vec::new(), dinput: Tensor::default() }
+        MaxPooling2D { pool, out: Tensor::default(), argmax: Vec::new(), dinput: Tensor::default(), relu_below: false }
     }
     pool_builders!();
     pub fn from_config(config: &Value) -> Result<MaxPooling2D> {
@@ -214,16 +215,29 @@ impl Layer for MaxPooling2D {
         let (b, g) = (x.rows(), self.pool.g);
         let (n_in, n_out) = (g.in_len(), g.positions() * g.c);
         self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
+        let relu_below = self.relu_below;
         let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
-        samples.zip(self.argmax.par_chunks(n_out)).for_each(|((dx, dout), arg)| {
+        let samples = samples.zip(self.argmax.par_chunks(n_out)).zip(self.out.data().par_chunks(n_out));
+        samples.for_each(|(((dx, dout), arg), out)| {
             dx.fill(0.0);
             // += : with strides smaller than the pool, windows overlap and share maxima.
-            arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
+            if relu_below {
+                // The maximum is the input at `i`: relu's gradient there is 1 where it is positive.
+                let cells = arg.iter().zip(dout).zip(out);
+                cells.for_each(|((&i, &d), &o)| if o > 0.0 { dx[i as usize] += d });
+            } else {
+                arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
+            }
         });
     }
 
     fn dinput(&self) -> &Tensor {
         &self.dinput
+    }
+
+    fn set_relu_below(&mut self, on: bool) -> bool {
+        self.relu_below = on;
+        true
     }
 
     fn config(&self) -> Value {
@@ -331,6 +345,41 @@ mod tests {
                 }
             }
             assert_eq!(layer.dinput().data(), &want_dx[..], "{h}x{w}x{c} {padding:?}: gradient");
+        }
+    }
+
+    /// With the relu below folded in (`set_relu_below` here, `set_fused_backward` on the
+    /// convolution), the convolution's input and parameter gradients are the same bits as
+    /// with relu's own backward pass, for 2x2 pools and for overlapping ones.
+    #[test]
+    fn folding_in_the_relu_below_gives_the_same_gradients() {
+        use crate::layers::{Activation, Conv2D};
+        use rand::Rng as _;
+        for pool in [MaxPooling2D::new(2), MaxPooling2D::new(2).strides(1)] {
+            let mut rng = Rng::seed_from_u64(4);
+            let mut conv = Conv2D::new(4, 3).activation(Activation::Relu).padding(Padding::Same);
+            conv.build(&[6, 6, 2], &mut rng).unwrap();
+            let mut pool = pool;
+            pool.build(&[6, 6, 4], &mut rng).unwrap();
+            let x = Tensor::from_vec(&[3, 6, 6, 2], (0..216).map(|_| rng.random_range(-1.0..1.0)).collect()).unwrap();
+            let mut ctx = Ctx { training: true, rng: &mut rng };
+            conv.forward(&x, &mut ctx);
+            pool.forward(conv.output(), &mut ctx);
+            let m = pool.output().len();
+            let dout = Tensor::from_vec(pool.output().shape(), (0..m).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap();
+            let mut run = |fold: bool| {
+                assert!(pool.set_relu_below(fold));
+                conv.set_fused_backward(fold);
+                conv.visit_params(&mut |p| p.zero_grad());
+                pool.backward(conv.output(), &dout, true);
+                conv.backward(&x, pool.dinput(), true);
+                let grads: Vec<Vec<f32>> = conv.params().iter().map(|p| p.grad_to_vec()).collect();
+                (conv.dinput().clone(), grads)
+            };
+            let (dx, grads) = run(false);
+            assert_eq!(run(true), (dx, grads));
+            // The mask mattered: some windows' maxima are relu's zeros.
+            assert!(pool.output().data().iter().filter(|&&o| o == 0.0).count() > 0);
         }
     }
 

@@ -129,6 +129,18 @@ pub trait Layer: Send {
     /// Asks the layer to take dL/d(pre-activation) in `backward` instead of dL/d(output), so the
     /// loss can hand it the fused, stable softmax/sigmoid + crossentropy gradient.
     fn set_fused_backward(&mut self, _fused: bool) {}
+    /// Whether the layer ends in relu and takes dL/d(pre-activation) when asked through
+    /// [`Layer::set_fused_backward`]: a layer above that zeroes the gradient where its input is
+    /// not positive ([`Layer::set_relu_below`]) has then done relu's backward for it.
+    fn ends_in_relu(&self) -> bool {
+        false
+    }
+    /// Asks the layer to zero its input gradient wherever its input is not positive, as the relu
+    /// below it would (max pooling: where the window's maximum is not positive, the same bits as
+    /// relu's backward after its own). Returns whether it does; by default it cannot.
+    fn set_relu_below(&mut self, _on: bool) -> bool {
+        false
+    }
     /// The pre-activation values of the last forward pass (logits), when the layer has them.
     fn logits(&self) -> Option<&Tensor> {
         None
