@@ -35,7 +35,7 @@ pub struct Conv2D {
     cols: Scratch,    // per thread: (CHUNK·OH·OW, KH·KW·C), im2col and then dcols
     out: Tensor,      // (B, OH, OW, F)
     dz: Tensor,       // (B, OH, OW, F)
-    dparts: Tensor,   // (chunks, F·KH·KW·C + F): per-chunk kernel^T and bias gradients
+    dparts: Tensor,   // (chunks, KH·KW·C·F + F): per-chunk kernel and bias gradients
     kernel_t: Tensor, // (F, KH·KW·C)
     dinput: Tensor,   // (B, H, W, C)
 }
@@ -197,11 +197,10 @@ impl Layer for Conv2D {
                 for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
                     im2col(&g, x, cols);
                 }
-                // dkernel^T part (F, K) = dz^T (F, rows) · cols (rows, K): as a transposed
-                // product the GEMM packs the small dz and copies cols' rows; dbias part = column
-                // sums of dz.
-                let (dkt, db) = dp.split_at_mut(f * k);
-                matmul_serial(f, rows, k, dz, Transpose::Yes, cols, Transpose::No, dkt, 0.0);
+                // dkernel part (K, F) = cols^T (K, rows) · dz (rows, F), both read where they
+                // lie; dbias part = column sums of dz.
+                let (dk, db) = dp.split_at_mut(k * f);
+                matmul_serial(k, rows, f, cols, Transpose::Yes, dz, Transpose::No, dk, 0.0);
                 db.fill(0.0);
                 dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
                 if let Some(dx) = dx {
@@ -232,10 +231,8 @@ impl Layer for Conv2D {
             db.fill(0.0);
         }
         for dp in self.dparts.data().chunks_exact(part) {
-            for (kk, row) in dk.chunks_exact_mut(f).enumerate() {
-                row.iter_mut().enumerate().for_each(|(ff, d)| *d += dp[ff * k + kk]);
-            }
-            db.iter_mut().zip(&dp[f * k..]).for_each(|(d, &v)| *d += v);
+            dk.iter_mut().zip(&dp[..k * f]).for_each(|(d, &v)| *d += v);
+            db.iter_mut().zip(&dp[k * f..]).for_each(|(d, &v)| *d += v);
         }
     }
 
