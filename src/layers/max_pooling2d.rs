@@ -223,8 +223,9 @@ impl Layer for MaxPooling2D {
             // += : with strides smaller than the pool, windows overlap and share maxima.
             if relu_below {
                 // The maximum is the input at `i`: relu's gradient there is 1 where it is positive.
+                // A select, not a branch: the sign of a maximum is not predictable (0 + 0 is 0).
                 let cells = arg.iter().zip(dout).zip(out);
-                cells.for_each(|((&i, &d), &o)| if o > 0.0 { dx[i as usize] += d });
+                cells.for_each(|((&i, &d), &o)| dx[i as usize] += if o > 0.0 { d } else { 0.0 });
             } else {
                 arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
             }
