@@ -138,14 +138,18 @@ fn clip(start: usize, pad: usize, k: usize, n: usize) -> std::ops::Range<usize> 
 /// x: (H, W, C) → cols: (OH·OW, KH·KW·C), each row one window in the kernel's (kh, kw, c) order,
 /// zeros where the window hangs over the padding.
 pub fn im2col(g: &Window2d, x: &[f32], cols: &mut [f32]) {
-    // Short row segments (kw·c values: 3 for a 3×3 kernel on one channel) are copied with a
-    // length known at compile time; a `memcpy` call costs more than such a copy.
+    // Row segments of kw·c values (3 for a 3×3 kernel on one channel, 96 on 32 channels) are
+    // copied with a length known at compile time, as a few vector moves: a `memcpy` call costs
+    // more than such a copy.
     match g.kw * g.c {
         3 => im2col_n::<3>(g, x, cols),
         5 => im2col_n::<5>(g, x, cols),
         7 => im2col_n::<7>(g, x, cols),
         9 => im2col_n::<9>(g, x, cols),
         15 => im2col_n::<15>(g, x, cols),
+        48 => im2col_n::<48>(g, x, cols),
+        96 => im2col_n::<96>(g, x, cols),
+        192 => im2col_n::<192>(g, x, cols),
         _ => im2col_n::<0>(g, x, cols),
     }
 }
