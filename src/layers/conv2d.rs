@@ -11,7 +11,10 @@ use serde_json::{json, Value};
 use super::registry::Cfg;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{col2im, im2col, matmul_serial, shape_str, Padding, Scratch, Size2, Tensor, Transpose, Window2d};
+use crate::tensor::{
+    col2im, im2col, matmul_serial, shape_str, winograd_conv, winograd_kernel, winograd_kernel_flipped,
+    winograd_scratch_len, Padding, Scratch, Size2, Tensor, Transpose, Window2d,
+};
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
 const CHUNK: usize = 4;
@@ -32,7 +35,9 @@ pub struct Conv2D {
     g: Window2d,
     kernel: Param,
     bias: Param,
-    cols: Scratch,    // per thread: (CHUNK·OH·OW, KH·KW·C), im2col and then dcols
+    cols: Scratch,    // per thread: (CHUNK·OH·OW, KH·KW·C), im2col and then dcols; Winograd's blocks
+    wino_u: Tensor,   // (16, C·F): the kernel in Winograd's domain, when the layer uses it
+    wino_ut: Tensor,  // (16, F·C): the same for the input gradient
     out: Tensor,      // (B, OH, OW, F)
     dz: Tensor,       // (B, OH, OW, F)
     dparts: Tensor,   // (chunks, KH·KW·C·F + F): per-chunk kernel and bias gradients
@@ -59,12 +64,24 @@ impl Conv2D {
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
             cols: Scratch::default(),
+            wino_u: Tensor::default(),
+            wino_ut: Tensor::default(),
             out: Tensor::default(),
             dz: Tensor::default(),
             dparts: Tensor::default(),
             kernel_t: Tensor::default(),
             dinput: Tensor::default(),
         }
+    }
+
+    /// Whether the layer convolves through Winograd's F(2×2, 3×3) (`tensor::winograd`): a 3×3
+    /// kernel, stride 1, "same" padding, and at least 16 input and output channels (thinner
+    /// products do not pay for the transforms; the lesson's first layer, on 1 channel, keeps
+    /// im2col). The kernel gradient always goes through im2col.
+    fn winograd(&self) -> bool {
+        let g = &self.g;
+        let shape = (g.kh, g.kw, g.sh, g.sw, g.pad_top, g.pad_left, g.oh, g.ow);
+        shape == (3, 3, 1, 1, 1, 1, g.h, g.w) && g.c.is_multiple_of(16) && self.filters.is_multiple_of(16)
     }
 
     pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
@@ -142,8 +159,21 @@ impl Layer for Conv2D {
         let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
         let built = [g.h, g.w, g.c];
         assert_eq!(x.row_len(), n_in, "Conv2D: input {} on a layer built for {built:?}", x.shape_str());
-        self.cols.ensure(CHUNK * p * k);
         self.out.ensure_shape(b, &[g.oh, g.ow, f]);
+        if self.winograd() {
+            let len = winograd_scratch_len(g.h, g.w, g.c, f);
+            self.cols.ensure(len);
+            self.wino_u.ensure_shape(16, &[g.c * f]);
+            winograd_kernel(self.kernel.value.data(), g.c, f, self.wino_u.data_mut());
+            let (u, bias, act, buf) = (self.wino_u.data(), self.bias.value.data(), self.activation, &self.cols);
+            let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
+            chunks.for_each(|(x, out)| {
+                buf.with(len, |buf| winograd_conv(x, x.len() / n_in, g.h, g.w, g.c, f, u, buf, out));
+                act.forward_in_place(out, bias, f);
+            });
+            return;
+        }
+        self.cols.ensure(CHUNK * p * k);
         let (w, bias, act, cols) = (self.kernel.value.data(), self.bias.value.data(), self.activation, &self.cols);
         let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
         chunks.for_each(|(x, out)| {
@@ -169,17 +199,27 @@ impl Layer for Conv2D {
         let part = f * k + f;
         self.dz.ensure_shape(b, &[g.oh, g.ow, f]);
         self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
-        if need_dinput {
+        let winograd = self.winograd();
+        if need_dinput && winograd {
+            // The forward pass left the transformed kernel in wino_u.
+            self.wino_ut.ensure_shape(16, &[f * g.c]);
+            winograd_kernel_flipped(self.wino_u.data(), g.c, f, self.wino_ut.data_mut());
+        } else if need_dinput {
             // kernel^T (F, K), contiguous, so the GEMM copies its rows rather than gathering.
             self.kernel_t.ensure_shape(f, &[k]);
             let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
             for (kk, row) in w.chunks_exact(f).enumerate() {
                 row.iter().enumerate().for_each(|(ff, &v)| wt[ff * k + kk] = v);
             }
+        }
+        if need_dinput {
             self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
         }
-        self.cols.ensure(CHUNK * p * k);
-        let (act, out, wt, cols, fused) = (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, self.fused_backward);
+        let wino_len = if winograd { winograd_scratch_len(g.h, g.w, f, g.c) } else { 0 };
+        self.cols.ensure((CHUNK * p * k).max(wino_len));
+        let (act, out, wt, cols, fused) =
+            (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, self.fused_backward);
+        let ut = self.wino_ut.data();
         // One pass per chunk of samples, while its dz is in cache, through a buffer of the
         // running thread's: dz, the chunk's im2col (again: cheaper than keeping the whole
         // batch's from the forward pass, 7 MB for the lesson's second convolution, which would
@@ -193,7 +233,7 @@ impl Layer for Conv2D {
                 dz
             };
             let rows = dz.len() / f;
-            cols.with(rows * k, |cols| {
+            cols.with((rows * k).max(wino_len), |cols| {
                 for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
                     im2col(&g, x, cols);
                 }
@@ -203,9 +243,13 @@ impl Layer for Conv2D {
                 matmul_serial(k, rows, f, cols, Transpose::Yes, dz, Transpose::No, dk, 0.0);
                 db.fill(0.0);
                 dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
-                if let Some(dx) = dx {
+                let Some(dx) = dx else { return };
+                if winograd {
+                    // The "same" convolution of dz with the rotated, channel-swapped kernel.
+                    winograd_conv(dz, rows / p, g.h, g.w, f, g.c, ut, cols, dx);
+                } else {
                     // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
-                    let dcols = cols;
+                    let dcols = &mut cols[..rows * k];
                     matmul_serial(rows, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
                     for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
                         col2im(&g, dcols, dx);
@@ -390,24 +434,72 @@ mod tests {
     /// Outputs and gradients of a 1-thread and a 2-thread pool, bit for bit.
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| {
-                let mut rng = Rng::seed_from_u64(5);
-                let mut layer = Conv2D::new(8, 3).padding(Padding::Same).activation(Activation::Relu);
-                layer.build(&[9, 7, 3], &mut rng).unwrap();
-                let x: Vec<f32> = (0..11 * 9 * 7 * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
-                let x = Tensor::from_vec(&[11, 9, 7, 3], x).unwrap();
-                layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
-                let g: Vec<f32> = (0..layer.out.len()).map(|_| rng.random_range(-1.0..1.0)).collect();
-                let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
-                layer.backward(&x, &dout, true);
-                let grads: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad_to_vec()).collect();
-                (layer.out.clone(), grads, layer.dinput.clone())
-            })
-        };
-        let (one, two) = (run(1), run(2));
-        assert!(one == two, "1 and 2 threads differ");
+        // 3 channels in and 8 out: im2col; 16 and 16: Winograd.
+        for (c, f) in [(3, 8), (16, 16)] {
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| {
+                    let mut rng = Rng::seed_from_u64(5);
+                    let mut layer = Conv2D::new(f, 3).padding(Padding::Same).activation(Activation::Relu);
+                    layer.build(&[9, 7, c], &mut rng).unwrap();
+                    assert_eq!(layer.winograd(), c == 16);
+                    let x: Vec<f32> = (0..11 * 9 * 7 * c).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    let x = Tensor::from_vec(&[11, 9, 7, c], x).unwrap();
+                    layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+                    let g: Vec<f32> = (0..layer.out.len()).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
+                    layer.backward(&x, &dout, true);
+                    let grads: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad_to_vec()).collect();
+                    (layer.out.clone(), grads, layer.dinput.clone())
+                })
+            };
+            let (one, two) = (run(1), run(2));
+            assert!(one == two, "{c} -> {f} channels: 1 and 2 threads differ");
+        }
+    }
+
+    /// Through Winograd (3x3, stride 1, same, channels in multiples of 16): gradients against
+    /// finite differences, and on the lesson's second convolution, batch 6 (a partial chunk),
+    /// the output and input gradient against the direct convolution in f64.
+    #[test]
+    fn the_winograd_path_equals_the_direct_convolution() {
+        let wino = || Conv2D::new(16, 3).padding(Padding::Same);
+        check_layer(|| Box::new(wino()), &[4, 5, 16], 2);
+        check_layer(|| Box::new(wino().use_bias(false)), &[3, 3, 16], 1);
+
+        let (b, h, w, c, f) = (6, 14, 14, 32, 64);
+        let mut layer = Conv2D::new(f, 3).padding(Padding::Same).bias_initializer(Initializer::GlorotUniform);
+        let mut rng = Rng::seed_from_u64(3);
+        layer.build(&[h, w, c], &mut rng).unwrap();
+        assert!(layer.winograd());
+        let value = |i: usize, m: usize| ((i * 7919 + m) % 1013) as f32 / 1013.0 - 0.5;
+        let x = Tensor::from_vec(&[b, h, w, c], (0..b * h * w * c).map(|i| value(i, 1)).collect()).unwrap();
+        let dout = Tensor::from_vec(&[b, h, w, f], (0..b * h * w * f).map(|i| value(i, 2)).collect()).unwrap();
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+        layer.backward(&x, &dout, true);
+        let (kernel, bias) = (layer.kernel.value.data(), layer.bias.value.data());
+        let mut dx = vec![0f64; b * h * w * c];
+        for (n, oy, ox, k) in (0..b)
+            .flat_map(|n| (0..h).flat_map(move |oy| (0..w).flat_map(move |ox| (0..f).map(move |k| (n, oy, ox, k)))))
+        {
+            let mut sum = bias[k] as f64;
+            let o = ((n * h + oy) * w + ox) * f + k;
+            for (i, j, ch) in (0..3).flat_map(|i| (0..3).flat_map(move |j| (0..c).map(move |ch| (i, j, ch)))) {
+                let (y, xx) = ((oy + i).wrapping_sub(1), (ox + j).wrapping_sub(1));
+                if y < h && xx < w {
+                    let at = ((n * h + y) * w + xx) * c + ch;
+                    let wk = kernel[((i * 3 + j) * c + ch) * f + k] as f64;
+                    sum += x.data()[at] as f64 * wk;
+                    dx[at] += dout.data()[o] as f64 * wk;
+                }
+            }
+            let got = layer.output().data()[o] as f64;
+            assert!((got - sum).abs() <= 1e-5 * (1.0 + sum.abs()), "output {o}: {got} vs {sum}");
+        }
+        for (i, (&got, &want)) in layer.dinput().data().iter().zip(&dx).enumerate() {
+            let got = got as f64;
+            assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "dx {i}: {got} vs {want}");
+        }
     }
 
     #[test]

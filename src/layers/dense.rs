@@ -313,7 +313,8 @@ mod tests {
         };
         for r in 0..b {
             for j in 0..units {
-                let z = bias[j] as f64 + (0..n_in).map(|i| xd[r * n_in + i] as f64 * w[i * units + j] as f64).sum::<f64>();
+                let z =
+                    bias[j] as f64 + (0..n_in).map(|i| xd[r * n_in + i] as f64 * w[i * units + j] as f64).sum::<f64>();
                 close(layer.out.data()[r * units + j], z, &format!("out[{r}, {j}]"));
             }
             for i in 0..n_in {

@@ -367,7 +367,8 @@ mod tests {
             conv.forward(&x, &mut ctx);
             pool.forward(conv.output(), &mut ctx);
             let m = pool.output().len();
-            let dout = Tensor::from_vec(pool.output().shape(), (0..m).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap();
+            let dout =
+                Tensor::from_vec(pool.output().shape(), (0..m).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap();
             let mut run = |fold: bool| {
                 assert!(pool.set_relu_below(fold));
                 conv.set_fused_backward(fold);

@@ -9,6 +9,7 @@ mod scratch;
 mod threads;
 mod transpose;
 mod u8_tensor;
+mod winograd;
 
 pub use gemm::{grow_pool_buffers, matmul, matmul_serial, matmul_strided, Transpose};
 pub use im2col::{col2im, im2col, window_axis, Padding, Size2, Window2d};
@@ -16,6 +17,7 @@ pub use scratch::Scratch;
 pub use threads::{num_threads, set_num_threads};
 pub use transpose::transpose;
 pub use u8_tensor::U8Tensor;
+pub use winograd::{winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_scratch_len};
 
 use crate::error::{Error, Result};
 

@@ -1,0 +1,315 @@
+//! Winograd's minimal filtering F(2×2, 3×3) for 3×3, stride-1, "same" convolutions on
+//! channels-last images (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
+//! 2015): each 2×2 block of outputs comes from a 4×4 block of inputs with 16 multiplies per
+//! channel pair instead of 36, so the convolution's products shrink 2.25×.
+//!
+//! With d a 4×4 input tile, g a 3×3 kernel and Y the 2×2 output tile:
+//! `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. Summed over the input channels, the element-wise
+//! products are, for each of the 16 positions ξ of the 4×4 tile, one matrix product
+//! `M_ξ (tiles, F) = V_ξ (tiles, C) · U_ξ (C, F)`.
+//!
+//! [`winograd_conv`] works through blocks of [`BLOCK`] tiles: it transforms a block's inputs,
+//! runs its 16 products and transforms them back, all within a buffer small enough to stay in
+//! the core's L2 cache. (A first version that transformed whole chunks of samples at once was
+//! slower than im2col + GEMM: its buffers went through memory.)
+//!
+//! Layouts: U is `[ξ][c][f]`; a block's V is `[ξ][tile][c]` and M `[ξ][tile][f]`. Tiles are
+//! numbered sample by sample, row by row, `ceil(H/2) × ceil(W/2)` per sample.
+
+use super::gemm::matmul_serial;
+use super::Transpose;
+
+/// Tiles per block: 8 slivers of the GEMM's 8-row kernel; V and M of a block take
+/// 16·64·(C + F) floats (384 KiB for 32 → 64 channels).
+pub const BLOCK: usize = 64;
+
+/// Channels handled together by the transforms: one AVX-512 vector of f32.
+const LANES: usize = 16;
+
+/// Floats between the 16 matrices of a block's V (`c` channels) or M: one cache line more than
+/// a matrix, so that the 16 rows a tile's transform writes or reads do not all fall in the
+/// same L1 cache set (a power-of-two stride would put them there).
+fn xi_stride(c: usize) -> usize {
+    BLOCK * c + LANES
+}
+
+/// Floats of scratch [`winograd_conv`] needs for `c` input and `f` output channels on
+/// `h × w` samples: a block's V and M, and one sample padded with zeros.
+pub fn winograd_scratch_len(h: usize, w: usize, c: usize, f: usize) -> usize {
+    16 * (xi_stride(c) + xi_stride(f)) + padded_len(h, w, c)
+}
+
+/// Floats in one sample padded by a zero border: one row/column before, and after enough
+/// to make whole 4×4 tiles of a 2×2-tiled output.
+fn padded_len(h: usize, w: usize, c: usize) -> usize {
+    (2 * h.div_ceil(2) + 2) * (2 * w.div_ceil(2) + 2) * c
+}
+
+/// `U_ξ = G g Gᵀ` for every (c, f) of a (3, 3, C, F) kernel, into `u[ξ][c][f]`: the same
+/// arithmetic for every (c, f), LANES of them at a time.
+pub fn winograd_kernel(w: &[f32], c: usize, f: usize, u: &mut [f32]) {
+    let cf = c * f;
+    assert!(w.len() >= 9 * cf && u.len() >= 16 * cf, "winograd_kernel: buffers too small");
+    assert!(cf.is_multiple_of(LANES), "winograd_kernel: {c} x {f} is not a multiple of {LANES}");
+    let half = [0.5; LANES];
+    let mul = |a: Lanes, b: Lanes| -> Lanes {
+        let mut r = a;
+        r.iter_mut().zip(b).for_each(|(r, b)| *r *= b);
+        r
+    };
+    for i in (0..cf).step_by(LANES) {
+        // G g: 4×3, column by column of g.
+        let mut gg = [[[0.0; LANES]; 3]; 4];
+        for s in 0..3 {
+            let (g0, g1, g2) = (ld(w, s * cf + i), ld(w, (3 + s) * cf + i), ld(w, (6 + s) * cf + i));
+            let column = [g0, mul(half, add(add(g0, g1), g2)), mul(half, add(sub(g0, g1), g2)), g2];
+            for (row, v) in gg.iter_mut().zip(column) {
+                row[s] = v;
+            }
+        }
+        // (G g) Gᵀ: 4×4, row by row.
+        for (r, [g0, g1, g2]) in gg.into_iter().enumerate() {
+            st(g0, u, (r * 4) * cf + i);
+            st(mul(half, add(add(g0, g1), g2)), u, (r * 4 + 1) * cf + i);
+            st(mul(half, add(sub(g0, g1), g2)), u, (r * 4 + 2) * cf + i);
+            st(g2, u, (r * 4 + 3) * cf + i);
+        }
+    }
+}
+
+/// The transformed kernel of the input gradient, from the forward's `u` ([ξ][c][f]): the
+/// input gradient of a "same" 3×3 convolution is the "same" convolution of the output gradient
+/// with the kernel rotated 180° and its channels swapped, and rotating g reverses the rows of
+/// G g (G·R = P·G, P swapping rows 0 and 3), so its U is `u_t[ξ][f][c] = u[P(ξ)][c][f]`.
+pub fn winograd_kernel_flipped(u: &[f32], c: usize, f: usize, u_t: &mut [f32]) {
+    const P: [usize; 4] = [3, 1, 2, 0];
+    let cf = c * f;
+    for (xi, out) in u_t[..16 * cf].chunks_exact_mut(cf).enumerate() {
+        let src = &u[(P[xi / 4] * 4 + P[xi % 4]) * cf..][..cf];
+        super::transpose(c, f, src, out);
+    }
+}
+
+/// LANES channels of one position, handled as a unit: written as whole-array operations,
+/// which the compiler turns into single vector instructions.
+type Lanes = [f32; LANES];
+
+#[inline(always)]
+fn add(a: Lanes, b: Lanes) -> Lanes {
+    let mut r = a;
+    r.iter_mut().zip(b).for_each(|(r, b)| *r += b);
+    r
+}
+
+#[inline(always)]
+fn sub(a: Lanes, b: Lanes) -> Lanes {
+    let mut r = a;
+    r.iter_mut().zip(b).for_each(|(r, b)| *r -= b);
+    r
+}
+
+/// `out` (n, H, W, F) = the "same" 3×3 stride-1 convolution (no bias) of `x` (n, H, W, C),
+/// C and F multiples of 16,
+/// with the kernel transformed by [`winograd_kernel`] (or [`winograd_kernel_flipped`] for an
+/// input gradient), through `buf` ([`winograd_scratch_len`] floats). Runs on the calling
+/// thread; results do not depend on how a batch is cut into calls.
+#[allow(clippy::too_many_arguments)]
+pub fn winograd_conv(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    f: usize,
+    u: &[f32],
+    buf: &mut [f32],
+    out: &mut [f32],
+) {
+    assert!(
+        c.is_multiple_of(LANES) && f.is_multiple_of(LANES),
+        "winograd_conv: {c} -> {f} channels, not multiples of {LANES}"
+    );
+    assert!(
+        x.len() >= n * h * w * c
+            && u.len() >= 16 * c * f
+            && out.len() >= n * h * w * f
+            && buf.len() >= winograd_scratch_len(h, w, c, f),
+        "winograd_conv: buffers too small"
+    );
+    let (v, rest) = buf.split_at_mut(16 * xi_stride(c));
+    let (m, padded) = rest.split_at_mut(16 * xi_stride(f));
+    let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
+    let wp = 2 * tw + 2;
+    let padded = &mut padded[..padded_len(h, w, c)];
+    padded.fill(0.0);
+    let per_sample = th * tw;
+    let tiles = n * per_sample;
+    let mut in_padded = usize::MAX; // the sample now in `padded`
+    for t0 in (0..tiles).step_by(BLOCK) {
+        let nb = BLOCK.min(tiles - t0);
+        for t in 0..nb {
+            let (s, ts) = ((t0 + t) / per_sample, (t0 + t) % per_sample);
+            if s != in_padded {
+                // The sample inside its zero border (the border stays zero from the fill).
+                let x = &x[s * h * w * c..][..h * w * c];
+                for (row, src) in x.chunks_exact(w * c).enumerate() {
+                    padded[((row + 1) * wp + 1) * c..][..w * c].copy_from_slice(src);
+                }
+                in_padded = s;
+            }
+            input_tile(padded, wp, c, ts / tw, ts % tw, v, t);
+        }
+        for xi in 0..16 {
+            let (a, b, cm) = (&v[xi * xi_stride(c)..], &u[xi * c * f..], &mut m[xi * xi_stride(f)..]);
+            matmul_serial(nb, c, f, a, Transpose::No, b, Transpose::No, cm, 0.0);
+        }
+        for t in 0..nb {
+            let (s, ts) = ((t0 + t) / per_sample, (t0 + t) % per_sample);
+            output_tile(m, t, h, w, f, ts / tw, ts % tw, &mut out[s * h * w * f..][..h * w * f]);
+        }
+    }
+}
+
+/// `V_ξ = Bᵀ d B` for tile (ty, tx) of a zero-padded sample `xp` (`wp` positions wide), written
+/// at row `t` of V's ξ-th (BLOCK, c) matrix. `c` is a multiple of LANES.
+#[inline(always)]
+fn input_tile(xp: &[f32], wp: usize, c: usize, ty: usize, tx: usize, v: &mut [f32], t: usize) {
+    let xs = xi_stride(c);
+    let base = (2 * ty * wp + 2 * tx) * c;
+    let xp = &xp[base..base + (3 * wp + 4) * c];
+    let v = &mut v[t * c..15 * xs + t * c + c];
+    for c0 in (0..c).step_by(LANES) {
+        // Row r of the 4×4 tile: padded rows 2ty + r, columns 2tx .. 2tx + 4.
+        let (d0, d1, d2, d3) =
+            (ld4(xp, c0, c), ld4(xp, wp * c + c0, c), ld4(xp, 2 * wp * c + c0, c), ld4(xp, 3 * wp * c + c0, c));
+        // Bᵀ d, over the rows, then (Bᵀ d) B, over each result's columns.
+        let rows = [sub4(&d0, &d2), add4(&d1, &d2), sub4(&d2, &d1), sub4(&d1, &d3)];
+        for (i, r) in rows.iter().enumerate() {
+            st(sub(r[0], r[2]), v, (4 * i) * xs + c0);
+            st(add(r[1], r[2]), v, (4 * i + 1) * xs + c0);
+            st(sub(r[2], r[1]), v, (4 * i + 2) * xs + c0);
+            st(sub(r[1], r[3]), v, (4 * i + 3) * xs + c0);
+        }
+    }
+}
+
+/// Four vectors of `src`, from `at` on, `step` apart.
+#[inline(always)]
+fn ld4(src: &[f32], at: usize, step: usize) -> [Lanes; 4] {
+    [ld(src, at), ld(src, at + step), ld(src, at + 2 * step), ld(src, at + 3 * step)]
+}
+
+/// LANES values of `src` from `at`.
+#[inline(always)]
+fn ld(src: &[f32], at: usize) -> Lanes {
+    src[at..at + LANES].try_into().expect("LANES values")
+}
+
+/// Stores LANES values at `dst[at..]`.
+#[inline(always)]
+fn st(v: Lanes, dst: &mut [f32], at: usize) {
+    let d: &mut Lanes = (&mut dst[at..at + LANES]).try_into().expect("LANES values");
+    *d = v;
+}
+
+#[inline(always)]
+fn add4(a: &[Lanes; 4], b: &[Lanes; 4]) -> [Lanes; 4] {
+    [add(a[0], b[0]), add(a[1], b[1]), add(a[2], b[2]), add(a[3], b[3])]
+}
+
+#[inline(always)]
+fn sub4(a: &[Lanes; 4], b: &[Lanes; 4]) -> [Lanes; 4] {
+    [sub(a[0], b[0]), sub(a[1], b[1]), sub(a[2], b[2]), sub(a[3], b[3])]
+}
+
+/// `Y = Aᵀ M A` for the tile at row `t` of M's 16 (BLOCK, f) matrices: tile (ty, tx) of one
+/// (H, W, F) output sample. Outputs past an odd edge are dropped. `f` is a multiple of LANES.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn output_tile(m: &[f32], t: usize, h: usize, w: usize, f: usize, ty: usize, tx: usize, out: &mut [f32]) {
+    let xs = xi_stride(f);
+    let m = &m[t * f..15 * xs + t * f + f];
+    let full = 2 * ty + 1 < h && 2 * tx + 1 < w;
+    for k0 in (0..f).step_by(LANES) {
+        let (m0, m1, m2, m3) =
+            (ld4(m, k0, xs), ld4(m, 4 * xs + k0, xs), ld4(m, 8 * xs + k0, xs), ld4(m, 12 * xs + k0, xs));
+        // Aᵀ M (2×4), then (Aᵀ M) A (2×2).
+        let rows = [add4(&add4(&m0, &m1), &m2), sub4(&sub4(&m1, &m2), &m3)];
+        for (i, r) in rows.iter().enumerate() {
+            let y = [add(add(r[0], r[1]), r[2]), sub(sub(r[1], r[2]), r[3])];
+            let oy = 2 * ty + i;
+            for (j, &yj) in y.iter().enumerate() {
+                let ox = 2 * tx + j;
+                if full || (oy < h && ox < w) {
+                    st(yj, out, (oy * w + ox) * f + k0);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct "same" 3×3 convolution, in f64; with `adjoint`, its transpose applied to
+    /// `x` of F channels, giving C channels (the input gradient).
+    #[allow(clippy::too_many_arguments)]
+    fn direct(x: &[f32], n: usize, h: usize, w: usize, c: usize, kernel: &[f32], f: usize, adjoint: bool) -> Vec<f64> {
+        let (ci, co) = if adjoint { (f, c) } else { (c, f) };
+        let mut out = vec![0.0; n * h * w * co];
+        for s in 0..n {
+            for (oy, ox) in (0..h).flat_map(|a| (0..w).map(move |b| (a, b))) {
+                for (i, j) in (0..3).flat_map(|i| (0..3).map(move |j| (i, j))) {
+                    let (y, xx) = ((oy + i).wrapping_sub(1), (ox + j).wrapping_sub(1));
+                    if y >= h || xx >= w {
+                        continue;
+                    }
+                    for (cc, ff) in (0..c).flat_map(|cc| (0..f).map(move |ff| (cc, ff))) {
+                        let wk = kernel[((i * 3 + j) * c + cc) * f + ff] as f64;
+                        if adjoint {
+                            // dx[y, xx, cc] += dz[oy, ox, ff] · w
+                            out[((s * h + y) * w + xx) * co + cc] += x[((s * h + oy) * w + ox) * ci + ff] as f64 * wk;
+                        } else {
+                            out[((s * h + oy) * w + ox) * co + ff] += x[((s * h + y) * w + xx) * ci + cc] as f64 * wk;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n).map(|i| (((i * 7919 + seed * 104729) % 1009) as f32 / 1009.0) - 0.5).collect()
+    }
+
+    /// Forward and input gradient against the direct convolution in f64, on even and odd
+    /// sizes, different channel counts, and batches whose tiles fill more
+    /// than one block with a partial last one.
+    #[test]
+    fn equals_the_direct_convolution_and_its_adjoint() {
+        for (n, h, w, c, f) in [(1, 4, 4, 16, 16), (3, 6, 5, 16, 48), (2, 7, 7, 32, 16), (3, 14, 14, 32, 64)] {
+            let (x, kernel, dz) = (values(n * h * w * c, 1), values(9 * c * f, 2), values(n * h * w * f, 3));
+            let mut u = vec![0.0; 16 * c * f];
+            let mut u_t = vec![0.0; 16 * c * f];
+            winograd_kernel(&kernel, c, f, &mut u);
+            winograd_kernel_flipped(&u, c, f, &mut u_t);
+            let mut buf = vec![f32::NAN; winograd_scratch_len(h, w, c, f).max(winograd_scratch_len(h, w, f, c))];
+            let mut y = vec![f32::NAN; n * h * w * f];
+            winograd_conv(&x, n, h, w, c, f, &u, &mut buf, &mut y);
+            let mut dx = vec![f32::NAN; n * h * w * c];
+            winograd_conv(&dz, n, h, w, f, c, &u_t, &mut buf, &mut dx);
+            let close = |got: &[f32], want: &[f64], what: &str| {
+                for (i, (&g, &d)) in got.iter().zip(want).enumerate() {
+                    assert!(
+                        (g as f64 - d).abs() <= 1e-5 * (1.0 + d.abs()),
+                        "{what} {n}x{h}x{w}x{c}->{f} at {i}: {g} vs {d}"
+                    );
+                }
+            };
+            close(&y, &direct(&x, n, h, w, c, &kernel, f, false), "output");
+            close(&dx, &direct(&dz, n, h, w, c, &kernel, f, true), "input gradient");
+        }
+    }
+}
