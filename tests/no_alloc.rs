@@ -91,9 +91,11 @@ fn steps_with_dropout_batch_norm_and_convolutions_allocate_nothing() {
             vec![28, 28],
         ),
         (
-            "conv2d(8, 3, activation=relu, padding=same), batch_normalization(), max_pooling2d(2), \
-             conv2d(16, 3, padding=same), activation(relu), average_pooling2d(2), flatten, dropout(0.4), \
-             dense(10, activation=softmax)",
+            // A relu into max pooling (fused backward), a Winograd layer (16 -> 16 channels),
+            // batch norm on 4-D inputs, a separate activation and average pooling.
+            "conv2d(16, 3, activation=relu, padding=same), max_pooling2d(2), \
+             conv2d(16, 3, padding=same), batch_normalization(), activation(relu), average_pooling2d(2), flatten, \
+             dropout(0.4), dense(10, activation=softmax)",
             vec![28, 28, 1],
         ),
     ];

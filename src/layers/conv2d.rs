@@ -1,5 +1,9 @@
 //! Conv2D, channels-last: `out = activation(conv(x, kernel) + bias)` as im2col and one matrix
 //! product per chunk of samples. x: (B, H, W, C), kernel: (KH, KW, C, F), out: (B, OH, OW, F).
+//! 3×3, stride-1, "same" layers with channels in multiples of 16 (the lesson's second
+//! convolution) compute the output and both gradients through Winograd's F(2×2, 3×3)
+//! instead (`tensor::winograd`): 2.25× fewer multiplies. Other layers rebuild im2col per chunk
+//! in backward for the kernel gradient rather than keep it from the forward pass.
 //!
 //! Work is split over fixed chunks of [`CHUNK`] samples, never over the thread count, so the
 //! kernel gradient (a sum over the batch: one partial per chunk, added in chunk order) is
@@ -13,7 +17,8 @@ use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{
     col2im, im2col, matmul_serial, shape_str, winograd_conv, winograd_kernel, winograd_kernel_flipped,
-    winograd_scratch_len, Padding, Scratch, Size2, Tensor, Transpose, Window2d,
+    winograd_kernel_grad, winograd_kernel_grad_part, winograd_scratch_len, Padding, Scratch, Size2, Tensor, Transpose,
+    Window2d,
 };
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
@@ -75,9 +80,9 @@ impl Conv2D {
     }
 
     /// Whether the layer convolves through Winograd's F(2×2, 3×3) (`tensor::winograd`): a 3×3
-    /// kernel, stride 1, "same" padding, and at least 16 input and output channels (thinner
-    /// products do not pay for the transforms; the lesson's first layer, on 1 channel, keeps
-    /// im2col). The kernel gradient always goes through im2col.
+    /// kernel, stride 1, "same" padding, and input and output channels in multiples of 16, the
+    /// transforms' vector width (the lesson's first layer, on 1 channel, keeps im2col: so thin a
+    /// product would not pay for the transforms).
     fn winograd(&self) -> bool {
         let g = &self.g;
         let shape = (g.kh, g.kw, g.sh, g.sw, g.pad_top, g.pad_left, g.oh, g.ow);
@@ -196,10 +201,12 @@ impl Layer for Conv2D {
     fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
         let (b, g, f) = (x.rows(), self.g, self.filters);
         let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
-        let part = f * k + f;
+        let winograd = self.winograd();
+        // Each chunk's part of the kernel gradient: (K, F), or (16, C, F) in Winograd's domain.
+        let dk_len = if winograd { 16 * g.c * f } else { k * f };
+        let part = dk_len + f;
         self.dz.ensure_shape(b, &[g.oh, g.ow, f]);
         self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
-        let winograd = self.winograd();
         if need_dinput && winograd {
             // The forward pass left the transformed kernel in wino_u.
             self.wino_ut.ensure_shape(16, &[f * g.c]);
@@ -215,16 +222,21 @@ impl Layer for Conv2D {
         if need_dinput {
             self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
         }
-        let wino_len = if winograd { winograd_scratch_len(g.h, g.w, f, g.c) } else { 0 };
-        self.cols.ensure((CHUNK * p * k).max(wino_len));
+        let wino_len = if winograd {
+            winograd_scratch_len(g.h, g.w, f, g.c).max(winograd_scratch_len(g.h, g.w, g.c, f))
+        } else {
+            0
+        };
+        let cols_len = if winograd { 0 } else { CHUNK * p * k };
+        self.cols.ensure(cols_len.max(wino_len));
         let (act, out, wt, cols, fused) =
             (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, self.fused_backward);
         let ut = self.wino_ut.data();
         // One pass per chunk of samples, while its dz is in cache, through a buffer of the
         // running thread's: dz, the chunk's im2col (again: cheaper than keeping the whole
-        // batch's from the forward pass, 7 MB for the lesson's second convolution, which would
-        // come back from memory), its part of the kernel and bias gradients, and when asked its
-        // input gradient, with dcols written over cols.
+        // batch's from the forward pass, which would come back from memory), its part of the
+        // kernel and bias gradients, and when asked its input gradient, with dcols written over
+        // cols. Winograd layers go through their own transforms in the same buffer instead.
         let work = |dz: &mut [f32], out: &[f32], dout: &[f32], x: &[f32], dp: &mut [f32], dx: Option<&mut [f32]>| {
             let dz: &[f32] = if fused {
                 dout // the layer above already did the activation's backward
@@ -233,20 +245,26 @@ impl Layer for Conv2D {
                 dz
             };
             let rows = dz.len() / f;
-            cols.with((rows * k).max(wino_len), |cols| {
-                for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
-                    im2col(&g, x, cols);
+            let samples = rows / p;
+            cols.with(if winograd { wino_len } else { rows * k }, |cols| {
+                let (dk, db) = dp.split_at_mut(dk_len);
+                if winograd {
+                    winograd_kernel_grad_part(x, dz, samples, g.h, g.w, g.c, f, cols, dk);
+                } else {
+                    for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
+                        im2col(&g, x, cols);
+                    }
+                    // dkernel part (K, F) = cols^T (K, rows) · dz (rows, F), both read where
+                    // they lie.
+                    matmul_serial(k, rows, f, cols, Transpose::Yes, dz, Transpose::No, dk, 0.0);
                 }
-                // dkernel part (K, F) = cols^T (K, rows) · dz (rows, F), both read where they
-                // lie; dbias part = column sums of dz.
-                let (dk, db) = dp.split_at_mut(k * f);
-                matmul_serial(k, rows, f, cols, Transpose::Yes, dz, Transpose::No, dk, 0.0);
+                // dbias part = column sums of dz.
                 db.fill(0.0);
                 dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
                 let Some(dx) = dx else { return };
                 if winograd {
                     // The "same" convolution of dz with the rotated, channel-swapped kernel.
-                    winograd_conv(dz, rows / p, g.h, g.w, f, g.c, ut, cols, dx);
+                    winograd_conv(dz, samples, g.h, g.w, f, g.c, ut, cols, dx);
                 } else {
                     // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
                     let dcols = &mut cols[..rows * k];
@@ -266,17 +284,24 @@ impl Layer for Conv2D {
         } else {
             chunks.for_each(|((((dz, out), dout), x), dp)| work(dz, out, dout, x, dp, None));
         }
-        // The batch sum: chunk partials added in chunk order, whatever thread computed them.
+        // The batch sum: chunk partials added in chunk order, whatever thread computed them,
+        // into the first chunk's.
+        let (sum, rest) = self.dparts.data_mut().split_at_mut(part);
+        for dp in rest.chunks_exact(part) {
+            sum.iter_mut().zip(dp).for_each(|(s, &v)| *s += v);
+        }
         let ((dk, beta_k), (db, beta_b)) = (self.kernel.grad_accumulator(), self.bias.grad_accumulator());
-        if beta_k == 0.0 {
-            dk.fill(0.0);
+        if winograd {
+            winograd_kernel_grad(&sum[..dk_len], g.c, f, dk, beta_k);
+        } else if beta_k == 0.0 {
+            dk.copy_from_slice(&sum[..dk_len]);
+        } else {
+            dk.iter_mut().zip(&sum[..dk_len]).for_each(|(d, &v)| *d += v);
         }
         if beta_b == 0.0 {
-            db.fill(0.0);
-        }
-        for dp in self.dparts.data().chunks_exact(part) {
-            dk.iter_mut().zip(&dp[..k * f]).for_each(|(d, &v)| *d += v);
-            db.iter_mut().zip(&dp[k * f..]).for_each(|(d, &v)| *d += v);
+            db.copy_from_slice(&sum[dk_len..]);
+        } else {
+            db.iter_mut().zip(&sum[dk_len..]).for_each(|(d, &v)| *d += v);
         }
     }
 

@@ -17,7 +17,10 @@ pub use scratch::Scratch;
 pub use threads::{num_threads, set_num_threads};
 pub use transpose::transpose;
 pub use u8_tensor::U8Tensor;
-pub use winograd::{winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_scratch_len};
+pub use winograd::{
+    winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_kernel_grad, winograd_kernel_grad_part,
+    winograd_scratch_len,
+};
 
 use crate::error::{Error, Result};
 

@@ -52,11 +52,6 @@ pub fn winograd_kernel(w: &[f32], c: usize, f: usize, u: &mut [f32]) {
     assert!(w.len() >= 9 * cf && u.len() >= 16 * cf, "winograd_kernel: buffers too small");
     assert!(cf.is_multiple_of(LANES), "winograd_kernel: {c} x {f} is not a multiple of {LANES}");
     let half = [0.5; LANES];
-    let mul = |a: Lanes, b: Lanes| -> Lanes {
-        let mut r = a;
-        r.iter_mut().zip(b).for_each(|(r, b)| *r *= b);
-        r
-    };
     for i in (0..cf).step_by(LANES) {
         // G g: 4×3, column by column of g.
         let mut gg = [[[0.0; LANES]; 3]; 4];
@@ -98,6 +93,13 @@ type Lanes = [f32; LANES];
 fn add(a: Lanes, b: Lanes) -> Lanes {
     let mut r = a;
     r.iter_mut().zip(b).for_each(|(r, b)| *r += b);
+    r
+}
+
+#[inline(always)]
+fn mul(a: Lanes, b: Lanes) -> Lanes {
+    let mut r = a;
+    r.iter_mut().zip(b).for_each(|(r, b)| *r *= b);
     r
 }
 
@@ -150,11 +152,7 @@ pub fn winograd_conv(
         for t in 0..nb {
             let (s, ts) = ((t0 + t) / per_sample, (t0 + t) % per_sample);
             if s != in_padded {
-                // The sample inside its zero border (the border stays zero from the fill).
-                let x = &x[s * h * w * c..][..h * w * c];
-                for (row, src) in x.chunks_exact(w * c).enumerate() {
-                    padded[((row + 1) * wp + 1) * c..][..w * c].copy_from_slice(src);
-                }
+                pad_sample(&x[s * h * w * c..][..h * w * c], w, c, wp, padded);
                 in_padded = s;
             }
             input_tile(padded, wp, c, ts / tw, ts % tw, v, t);
@@ -166,6 +164,137 @@ pub fn winograd_conv(
         for t in 0..nb {
             let (s, ts) = ((t0 + t) / per_sample, (t0 + t) % per_sample);
             output_tile(m, t, h, w, f, ts / tw, ts % tw, &mut out[s * h * w * f..][..h * w * f]);
+        }
+    }
+}
+
+/// Copies one (H, W, C) sample inside the zero border of `padded` (`wp` positions wide; the
+/// border stays zero from the first fill).
+fn pad_sample(x: &[f32], w: usize, c: usize, wp: usize, padded: &mut [f32]) {
+    for (row, src) in x.chunks_exact(w * c).enumerate() {
+        padded[((row + 1) * wp + 1) * c..][..w * c].copy_from_slice(src);
+    }
+}
+
+/// The kernel gradient of [`winograd_conv`] in Winograd's domain, for one chunk of samples:
+/// `du[ξ]` (C, F) = Σ over the chunk's tiles of `V_ξ(x)ᵀ · dM_ξ`, with `dM = A dY Aᵀ` the
+/// adjoint of the output transform applied to the output gradient `dz` (n, H, W, F). `du`
+/// (16·C·F) is overwritten; the tiles are summed in order, a block at a time. Turn the
+/// chunks' sum into the kernel's gradient with [`winograd_kernel_grad`].
+#[allow(clippy::too_many_arguments)]
+pub fn winograd_kernel_grad_part(
+    x: &[f32],
+    dz: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    f: usize,
+    buf: &mut [f32],
+    du: &mut [f32],
+) {
+    assert!(
+        c.is_multiple_of(LANES) && f.is_multiple_of(LANES),
+        "winograd_kernel_grad_part: {c} -> {f} channels, not multiples of {LANES}"
+    );
+    assert!(
+        x.len() >= n * h * w * c
+            && dz.len() >= n * h * w * f
+            && du.len() >= 16 * c * f
+            && buf.len() >= winograd_scratch_len(h, w, c, f),
+        "winograd_kernel_grad_part: buffers too small"
+    );
+    let (v, rest) = buf.split_at_mut(16 * xi_stride(c));
+    let (dm, padded) = rest.split_at_mut(16 * xi_stride(f));
+    let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
+    let wp = 2 * tw + 2;
+    let padded = &mut padded[..padded_len(h, w, c)];
+    padded.fill(0.0);
+    let per_sample = th * tw;
+    let tiles = n * per_sample;
+    let mut in_padded = usize::MAX;
+    for t0 in (0..tiles).step_by(BLOCK) {
+        let nb = BLOCK.min(tiles - t0);
+        for t in 0..nb {
+            let (s, ts) = ((t0 + t) / per_sample, (t0 + t) % per_sample);
+            if s != in_padded {
+                pad_sample(&x[s * h * w * c..][..h * w * c], w, c, wp, padded);
+                in_padded = s;
+            }
+            input_tile(padded, wp, c, ts / tw, ts % tw, v, t);
+            output_grad_tile(&dz[s * h * w * f..][..h * w * f], h, w, f, ts / tw, ts % tw, dm, t);
+        }
+        let beta = if t0 == 0 { 0.0 } else { 1.0 };
+        for xi in 0..16 {
+            let (a, b, cd) = (&v[xi * xi_stride(c)..], &dm[xi * xi_stride(f)..], &mut du[xi * c * f..]);
+            // du_ξ (C, F) += V_ξᵀ (C, nb) · dM_ξ (nb, F); V_ξ is stored (nb, C).
+            matmul_serial(c, nb, f, a, Transpose::Yes, b, Transpose::No, cd, beta);
+        }
+    }
+}
+
+/// The kernel gradient (3, 3, C, F) from its Winograd-domain sum `du` ([ξ][c][f]): the adjoint
+/// of [`winograd_kernel`]'s `U = G g Gᵀ`, `dg = Gᵀ dU G`. Written to `dw`, or added to it when
+/// `beta` is 1.
+pub fn winograd_kernel_grad(du: &[f32], c: usize, f: usize, dw: &mut [f32], beta: f32) {
+    let cf = c * f;
+    assert!(du.len() >= 16 * cf && dw.len() >= 9 * cf, "winograd_kernel_grad: buffers too small");
+    assert!(cf.is_multiple_of(LANES), "winograd_kernel_grad: {c} x {f} is not a multiple of {LANES}");
+    let half = [0.5; LANES];
+    // Gᵀ applied to four values [a0, a1, a2, a3]: [a0 + (a1 + a2)/2, (a1 − a2)/2, (a1 + a2)/2 + a3].
+    let gt = |a: [Lanes; 4]| -> [Lanes; 3] {
+        let (p, q) = (mul(half, add(a[1], a[2])), mul(half, sub(a[1], a[2])));
+        [add(a[0], p), q, add(p, a[3])]
+    };
+    for i in (0..cf).step_by(LANES) {
+        // Gᵀ dU: over the rows of each column s.
+        let mut cols = [[[0.0; LANES]; 4]; 3];
+        for s in 0..4 {
+            let column = gt(ld4(du, s * cf + i, 4 * cf));
+            for (row, v) in cols.iter_mut().zip(column) {
+                row[s] = v;
+            }
+        }
+        // (Gᵀ dU) G: across each resulting row.
+        for (a, row) in cols.into_iter().enumerate() {
+            for (b, v) in gt(row).into_iter().enumerate() {
+                let at = (a * 3 + b) * cf + i;
+                st(if beta == 0.0 { v } else { add(ld(dw, at), v) }, dw, at);
+            }
+        }
+    }
+}
+
+/// `dM_ξ = A dY Aᵀ` for tile (ty, tx) of one (H, W, F) output gradient (zero past an odd edge),
+/// written at row `t` of dM's ξ-th (BLOCK, f) matrix: the adjoint of [`output_tile`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn output_grad_tile(dz: &[f32], h: usize, w: usize, f: usize, ty: usize, tx: usize, dm: &mut [f32], t: usize) {
+    let xs = xi_stride(f);
+    let full = 2 * ty + 1 < h && 2 * tx + 1 < w;
+    for k0 in (0..f).step_by(LANES) {
+        let at = |i: usize, j: usize| {
+            let (oy, ox) = (2 * ty + i, 2 * tx + j);
+            if full || (oy < h && ox < w) {
+                ld(dz, (oy * w + ox) * f + k0)
+            } else {
+                [0.0; LANES]
+            }
+        };
+        let (y00, y01, y10, y11) = (at(0, 0), at(0, 1), at(1, 0), at(1, 1));
+        // A dY: rows [y0, y0 + y1, y0 − y1, −y1], then the same across the columns.
+        let zero = [0.0; LANES];
+        let rows = [
+            [y00, y01],
+            [add(y00, y10), add(y01, y11)],
+            [sub(y00, y10), sub(y01, y11)],
+            [sub(zero, y10), sub(zero, y11)],
+        ];
+        for (r, [a, b]) in rows.into_iter().enumerate() {
+            let out = [a, add(a, b), sub(a, b), sub(zero, b)];
+            for (s, o) in out.into_iter().enumerate() {
+                st(o, dm, (r * 4 + s) * xs + t * f + k0);
+            }
         }
     }
 }
@@ -310,6 +439,34 @@ mod tests {
             };
             close(&y, &direct(&x, n, h, w, c, &kernel, f, false), "output");
             close(&dx, &direct(&dz, n, h, w, c, &kernel, f, true), "input gradient");
+            // The kernel gradient, in two parts (samples 0 and 1.., as two chunks would give it),
+            // against dw[i, j, c, f] = Σ x[y + i − 1, x + j − 1, c] · dz[y, x, f] in f64.
+            let mut du = vec![f32::NAN; 16 * c * f];
+            let mut dw = vec![f32::NAN; 9 * c * f];
+            let one = h * w;
+            winograd_kernel_grad_part(&x, &dz, 1, h, w, c, f, &mut buf, &mut du);
+            winograd_kernel_grad(&du, c, f, &mut dw, 0.0);
+            if n > 1 {
+                winograd_kernel_grad_part(&x[one * c..], &dz[one * f..], n - 1, h, w, c, f, &mut buf, &mut du);
+                winograd_kernel_grad(&du, c, f, &mut dw, 1.0);
+            }
+            let mut want = vec![0f64; 9 * c * f];
+            for (s, oy, ox) in (0..n).flat_map(|s| (0..h).flat_map(move |a| (0..w).map(move |b| (s, a, b)))) {
+                for (i, j) in (0..3).flat_map(|i| (0..3).map(move |j| (i, j))) {
+                    let (y, xx) = ((oy + i).wrapping_sub(1), (ox + j).wrapping_sub(1));
+                    if y >= h || xx >= w {
+                        continue;
+                    }
+                    for (cc, ff) in (0..c).flat_map(|cc| (0..f).map(move |ff| (cc, ff))) {
+                        want[((i * 3 + j) * c + cc) * f + ff] +=
+                            x[((s * h + y) * w + xx) * c + cc] as f64 * dz[((s * h + oy) * w + ox) * f + ff] as f64;
+                    }
+                }
+            }
+            let tol = |d: f64| 1e-5 * (1.0 + d.abs());
+            for (i, (&g, &d)) in dw.iter().zip(&want).enumerate() {
+                assert!((g as f64 - d).abs() <= tol(d), "kernel gradient {n}x{h}x{w}x{c}->{f} at {i}: {g} vs {d}");
+            }
         }
     }
 }
