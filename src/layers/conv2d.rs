@@ -23,6 +23,11 @@ use crate::tensor::{
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
 const CHUNK: usize = 4;
+/// The forward pass keeps the whole batch's im2col rows for the kernel gradient when they are
+/// at most this many values (4 MiB: the lesson's first layer, 32 × 784 × 9); larger ones are
+/// rebuilt per chunk in backward, which costs less than bringing them back from memory (the
+/// lesson's second layer through im2col: 1.8M values).
+const KEEP_COLS_MAX: usize = 1 << 20;
 
 /// Keras's `Conv2D(filters, kernel_size, strides, padding, activation, use_bias, ...)`.
 pub struct Conv2D {
@@ -40,14 +45,15 @@ pub struct Conv2D {
     g: Window2d,
     kernel: Param,
     bias: Param,
-    cols: Scratch,    // per thread: (CHUNK·OH·OW, KH·KW·C), im2col and then dcols; Winograd's blocks
-    wino_u: Tensor,   // (16, C·F): the kernel in Winograd's domain, when the layer uses it
-    wino_ut: Tensor,  // (16, F·C): the same for the input gradient
-    out: Tensor,      // (B, OH, OW, F)
-    dz: Tensor,       // (B, OH, OW, F)
-    dparts: Tensor,   // (chunks, KH·KW·C·F + F): per-chunk kernel and bias gradients
-    kernel_t: Tensor, // (F, KH·KW·C)
-    dinput: Tensor,   // (B, H, W, C)
+    cols: Scratch,     // per thread: (CHUNK·OH·OW, KH·KW·C), im2col and then dcols; Winograd's blocks
+    kept_cols: Tensor, // (B, OH·OW, KH·KW·C): the forward's im2col rows, when small (KEEP_COLS_MAX)
+    wino_u: Tensor,    // (16, C·F): the kernel in Winograd's domain, when the layer uses it
+    wino_ut: Tensor,   // (16, F·C): the same for the input gradient
+    out: Tensor,       // (B, OH, OW, F)
+    dz: Tensor,        // (B, OH, OW, F)
+    dparts: Tensor,    // (chunks, KH·KW·C·F + F): per-chunk kernel and bias gradients
+    kernel_t: Tensor,  // (F, KH·KW·C)
+    dinput: Tensor,    // (B, H, W, C)
 }
 
 impl Conv2D {
@@ -69,6 +75,7 @@ impl Conv2D {
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
             cols: Scratch::default(),
+            kept_cols: Tensor::default(),
             wino_u: Tensor::default(),
             wino_ut: Tensor::default(),
             out: Tensor::default(),
@@ -178,20 +185,26 @@ impl Layer for Conv2D {
             });
             return;
         }
-        self.cols.ensure(CHUNK * p * k);
-        let (w, bias, act, cols) = (self.kernel.value.data(), self.bias.value.data(), self.activation, &self.cols);
+        let (w, bias, act) = (self.kernel.value.data(), self.bias.value.data(), self.activation);
+        let conv = |x: &[f32], cols: &mut [f32], out: &mut [f32]| {
+            for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
+                im2col(&g, x, cols);
+            }
+            // out (rows, F) = activation(cols (rows, K) · kernel (K, F) + bias), the bias and
+            // activation applied in place while the chunk is still in cache.
+            matmul_serial(out.len() / f, k, f, cols, Transpose::No, w, Transpose::No, out, 0.0);
+            act.forward_in_place(out, bias, f);
+        };
         let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
-        chunks.for_each(|(x, out)| {
-            cols.with(x.len() / n_in * p * k, |cols| {
-                for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
-                    im2col(&g, x, cols);
-                }
-                // out (rows, F) = activation(cols (rows, K) · kernel (K, F) + bias), the bias and
-                // activation applied in place while the chunk is still in cache.
-                matmul_serial(out.len() / f, k, f, cols, Transpose::No, w, Transpose::No, out, 0.0);
-                act.forward_in_place(out, bias, f);
-            })
-        });
+        if b * p * k <= KEEP_COLS_MAX {
+            self.kept_cols.ensure_shape(b, &[p, k]);
+            let kept = self.kept_cols.data_mut().par_chunks_mut(CHUNK * p * k);
+            chunks.zip(kept).for_each(|((x, out), cols)| conv(x, cols, out));
+        } else {
+            self.cols.ensure(CHUNK * p * k);
+            let cols = &self.cols;
+            chunks.for_each(|(x, out)| cols.with(x.len() / n_in * p * k, |cols| conv(x, cols, out)));
+        }
     }
 
     fn output(&self) -> &Tensor {
@@ -232,57 +245,66 @@ impl Layer for Conv2D {
         let (act, out, wt, cols, fused) =
             (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, self.fused_backward);
         let ut = self.wino_ut.data();
+        // The forward pass's im2col rows, when it kept them (see KEEP_COLS_MAX).
+        let kept = if !winograd && b * p * k <= KEEP_COLS_MAX { self.kept_cols.data() } else { &[][..] };
         // One pass per chunk of samples, while its dz is in cache, through a buffer of the
         // running thread's: dz, the chunk's im2col (again: cheaper than keeping the whole
         // batch's from the forward pass, which would come back from memory), its part of the
         // kernel and bias gradients, and when asked its input gradient, with dcols written over
         // cols. Winograd layers go through their own transforms in the same buffer instead.
-        let work = |dz: &mut [f32], out: &[f32], dout: &[f32], x: &[f32], dp: &mut [f32], dx: Option<&mut [f32]>| {
-            let dz: &[f32] = if fused {
-                dout // the layer above already did the activation's backward
-            } else {
-                act.backward(out, dout, dz, f);
-                dz
+        let work =
+            |i: usize, dz: &mut [f32], out: &[f32], dout: &[f32], x: &[f32], dp: &mut [f32], dx: Option<&mut [f32]>| {
+                let dz: &[f32] = if fused {
+                    dout // the layer above already did the activation's backward
+                } else {
+                    act.backward(out, dout, dz, f);
+                    dz
+                };
+                let rows = dz.len() / f;
+                let samples = rows / p;
+                cols.with(if winograd { wino_len } else { rows * k }, |cols| {
+                    let (dk, db) = dp.split_at_mut(dk_len);
+                    if winograd {
+                        winograd_kernel_grad_part(x, dz, samples, g.h, g.w, g.c, f, cols, dk);
+                    } else {
+                        let cols: &[f32] = if kept.is_empty() {
+                            for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
+                                im2col(&g, x, cols);
+                            }
+                            cols
+                        } else {
+                            &kept[i * CHUNK * p * k..][..rows * k]
+                        };
+                        // dkernel part (K, F) = cols^T (K, rows) · dz (rows, F), both read where
+                        // they lie.
+                        matmul_serial(k, rows, f, cols, Transpose::Yes, dz, Transpose::No, dk, 0.0);
+                    }
+                    // dbias part = column sums of dz.
+                    db.fill(0.0);
+                    dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
+                    let Some(dx) = dx else { return };
+                    if winograd {
+                        // The "same" convolution of dz with the rotated, channel-swapped kernel.
+                        winograd_conv(dz, samples, g.h, g.w, f, g.c, ut, cols, dx);
+                    } else {
+                        // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
+                        let dcols = &mut cols[..rows * k];
+                        matmul_serial(rows, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
+                        for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
+                            col2im(&g, dcols, dx);
+                        }
+                    }
+                });
             };
-            let rows = dz.len() / f;
-            let samples = rows / p;
-            cols.with(if winograd { wino_len } else { rows * k }, |cols| {
-                let (dk, db) = dp.split_at_mut(dk_len);
-                if winograd {
-                    winograd_kernel_grad_part(x, dz, samples, g.h, g.w, g.c, f, cols, dk);
-                } else {
-                    for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
-                        im2col(&g, x, cols);
-                    }
-                    // dkernel part (K, F) = cols^T (K, rows) · dz (rows, F), both read where
-                    // they lie.
-                    matmul_serial(k, rows, f, cols, Transpose::Yes, dz, Transpose::No, dk, 0.0);
-                }
-                // dbias part = column sums of dz.
-                db.fill(0.0);
-                dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
-                let Some(dx) = dx else { return };
-                if winograd {
-                    // The "same" convolution of dz with the rotated, channel-swapped kernel.
-                    winograd_conv(dz, samples, g.h, g.w, f, g.c, ut, cols, dx);
-                } else {
-                    // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
-                    let dcols = &mut cols[..rows * k];
-                    matmul_serial(rows, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
-                    for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
-                        col2im(&g, dcols, dx);
-                    }
-                }
-            });
-        };
         let dz = self.dz.data_mut().par_chunks_mut(CHUNK * p * f);
         let chunks = dz.zip(out.par_chunks(CHUNK * p * f)).zip(dout.data().par_chunks(CHUNK * p * f));
         let chunks = chunks.zip(x.data().par_chunks(CHUNK * n_in)).zip(self.dparts.data_mut().par_chunks_mut(part));
         if need_dinput {
             let dx = self.dinput.data_mut().par_chunks_mut(CHUNK * n_in);
-            chunks.zip(dx).for_each(|(((((dz, out), dout), x), dp), dx)| work(dz, out, dout, x, dp, Some(dx)));
+            let chunks = chunks.zip(dx).enumerate();
+            chunks.for_each(|(i, (((((dz, out), dout), x), dp), dx))| work(i, dz, out, dout, x, dp, Some(dx)));
         } else {
-            chunks.for_each(|((((dz, out), dout), x), dp)| work(dz, out, dout, x, dp, None));
+            chunks.enumerate().for_each(|(i, ((((dz, out), dout), x), dp))| work(i, dz, out, dout, x, dp, None));
         }
         // The batch sum: chunk partials added in chunk order, whatever thread computed them,
         // into the first chunk's.
@@ -485,46 +507,67 @@ mod tests {
 
     /// Through Winograd (3x3, stride 1, same, channels in multiples of 16): gradients against
     /// finite differences, and on the lesson's second convolution, batch 6 (a partial chunk),
-    /// the output and input gradient against the direct convolution in f64.
+    /// everything against the direct convolution in f64.
     #[test]
     fn the_winograd_path_equals_the_direct_convolution() {
         let wino = || Conv2D::new(16, 3).padding(Padding::Same);
         check_layer(|| Box::new(wino()), &[4, 5, 16], 2);
         check_layer(|| Box::new(wino().use_bias(false)), &[3, 3, 16], 1);
+        assert_matches_direct_convolution(6, 14, 14, 32, 64, true);
+    }
 
-        let (b, h, w, c, f) = (6, 14, 14, 32, 64);
+    /// A layer whose batch's im2col rows are too many to keep (KEEP_COLS_MAX) rebuilds them
+    /// in backward: everything against the direct convolution in f64.
+    #[test]
+    fn rebuilt_im2col_rows_give_the_same_gradients() {
+        let (b, h, w, c) = (7, 28, 28, 24); // 7 · 784 · 216 = 1.19M im2col values; a partial chunk
+        assert!(b * h * w * 9 * c > KEEP_COLS_MAX);
+        assert_matches_direct_convolution(b, h, w, c, 8, false);
+    }
+
+    /// A "same" 3x3 Conv2D (f filters, random bias) on a (b, h, w, c) batch: output, input
+    /// gradient and kernel gradient against the direct convolution in f64; whether it runs
+    /// through Winograd, as `winograd` says.
+    fn assert_matches_direct_convolution(b: usize, h: usize, w: usize, c: usize, f: usize, winograd: bool) {
         let mut layer = Conv2D::new(f, 3).padding(Padding::Same).bias_initializer(Initializer::GlorotUniform);
         let mut rng = Rng::seed_from_u64(3);
         layer.build(&[h, w, c], &mut rng).unwrap();
-        assert!(layer.winograd());
+        assert_eq!(layer.winograd(), winograd);
         let value = |i: usize, m: usize| ((i * 7919 + m) % 1013) as f32 / 1013.0 - 0.5;
         let x = Tensor::from_vec(&[b, h, w, c], (0..b * h * w * c).map(|i| value(i, 1)).collect()).unwrap();
         let dout = Tensor::from_vec(&[b, h, w, f], (0..b * h * w * f).map(|i| value(i, 2)).collect()).unwrap();
         layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+        layer.visit_params(&mut |p| p.zero_grad());
         layer.backward(&x, &dout, true);
         let (kernel, bias) = (layer.kernel.value.data(), layer.bias.value.data());
         let mut dx = vec![0f64; b * h * w * c];
+        let mut dk = vec![0f64; 9 * c * f];
         for (n, oy, ox, k) in (0..b)
             .flat_map(|n| (0..h).flat_map(move |oy| (0..w).flat_map(move |ox| (0..f).map(move |k| (n, oy, ox, k)))))
         {
             let mut sum = bias[k] as f64;
             let o = ((n * h + oy) * w + ox) * f + k;
+            let g = dout.data()[o] as f64;
             for (i, j, ch) in (0..3).flat_map(|i| (0..3).flat_map(move |j| (0..c).map(move |ch| (i, j, ch)))) {
                 let (y, xx) = ((oy + i).wrapping_sub(1), (ox + j).wrapping_sub(1));
                 if y < h && xx < w {
                     let at = ((n * h + y) * w + xx) * c + ch;
-                    let wk = kernel[((i * 3 + j) * c + ch) * f + k] as f64;
-                    sum += x.data()[at] as f64 * wk;
-                    dx[at] += dout.data()[o] as f64 * wk;
+                    let wi = ((i * 3 + j) * c + ch) * f + k;
+                    sum += x.data()[at] as f64 * kernel[wi] as f64;
+                    dx[at] += g * kernel[wi] as f64;
+                    dk[wi] += g * x.data()[at] as f64;
                 }
             }
             let got = layer.output().data()[o] as f64;
             assert!((got - sum).abs() <= 1e-5 * (1.0 + sum.abs()), "output {o}: {got} vs {sum}");
         }
-        for (i, (&got, &want)) in layer.dinput().data().iter().zip(&dx).enumerate() {
-            let got = got as f64;
-            assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "dx {i}: {got} vs {want}");
-        }
+        let close = |got: &[f32], want: &[f64], what: &str| {
+            for (i, (&g, &d)) in got.iter().zip(want).enumerate() {
+                assert!((g as f64 - d).abs() <= 1e-5 * (1.0 + d.abs()), "{what} {i}: {g} vs {d}");
+            }
+        };
+        close(layer.dinput().data(), &dx, "dx");
+        close(&layer.kernel.grad_to_vec(), &dk, "dkernel");
     }
 
     #[test]
