@@ -138,6 +138,46 @@ pub fn winograd_conv(
             && buf.len() >= winograd_scratch_len(h, w, c, f),
         "winograd_conv: buffers too small"
     );
+    let (sample_out, (xc, xf)) = (h * w * f, (xi_stride(c), xi_stride(f)));
+    each_block(
+        x,
+        (n, h, w, c, f),
+        buf,
+        |_, _, _, _, _| {},
+        |v, m, _, nb| {
+            for xi in 0..16 {
+                matmul_serial(
+                    nb,
+                    c,
+                    f,
+                    &v[xi * xc..],
+                    Transpose::No,
+                    &u[xi * c * f..],
+                    Transpose::No,
+                    &mut m[xi * xf..],
+                    0.0,
+                );
+            }
+        },
+        |m, t, s, ty, tx| output_tile(m, t, h, w, f, ty, tx, &mut out[s * sample_out..][..sample_out]),
+    );
+}
+
+/// The loop of both passes over a batch's tiles, BLOCK at a time, with `dims` = (samples, H,
+/// W, C, F). Each sample is copied inside a zero border before its tiles are read; for each
+/// tile of a block, its V goes to row t of the block's 16 V matrices (C channels) and
+/// `before(m, t, sample, ty, tx)` may fill row t of the 16 other matrices (F channels); then
+/// `products(v, m, t0, nb)` runs once for the block, then `after(m, t, sample, ty, tx)` per tile.
+#[allow(clippy::type_complexity)]
+fn each_block(
+    x: &[f32],
+    dims: (usize, usize, usize, usize, usize),
+    buf: &mut [f32],
+    mut before: impl FnMut(&mut [f32], usize, usize, usize, usize),
+    mut products: impl FnMut(&[f32], &mut [f32], usize, usize),
+    mut after: impl FnMut(&[f32], usize, usize, usize, usize),
+) {
+    let (n, h, w, c, f) = dims;
     let (v, rest) = buf.split_at_mut(16 * xi_stride(c));
     let (m, padded) = rest.split_at_mut(16 * xi_stride(f));
     let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
@@ -156,14 +196,12 @@ pub fn winograd_conv(
                 in_padded = s;
             }
             input_tile(padded, wp, c, ts / tw, ts % tw, v, t);
+            before(m, t, s, ts / tw, ts % tw);
         }
-        for xi in 0..16 {
-            let (a, b, cm) = (&v[xi * xi_stride(c)..], &u[xi * c * f..], &mut m[xi * xi_stride(f)..]);
-            matmul_serial(nb, c, f, a, Transpose::No, b, Transpose::No, cm, 0.0);
-        }
+        products(v, m, t0, nb);
         for t in 0..nb {
             let (s, ts) = ((t0 + t) / per_sample, (t0 + t) % per_sample);
-            output_tile(m, t, h, w, f, ts / tw, ts % tw, &mut out[s * h * w * f..][..h * w * f]);
+            after(m, t, s, ts / tw, ts % tw);
         }
     }
 }
@@ -204,33 +242,22 @@ pub fn winograd_kernel_grad_part(
             && buf.len() >= winograd_scratch_len(h, w, c, f),
         "winograd_kernel_grad_part: buffers too small"
     );
-    let (v, rest) = buf.split_at_mut(16 * xi_stride(c));
-    let (dm, padded) = rest.split_at_mut(16 * xi_stride(f));
-    let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
-    let wp = 2 * tw + 2;
-    let padded = &mut padded[..padded_len(h, w, c)];
-    padded.fill(0.0);
-    let per_sample = th * tw;
-    let tiles = n * per_sample;
-    let mut in_padded = usize::MAX;
-    for t0 in (0..tiles).step_by(BLOCK) {
-        let nb = BLOCK.min(tiles - t0);
-        for t in 0..nb {
-            let (s, ts) = ((t0 + t) / per_sample, (t0 + t) % per_sample);
-            if s != in_padded {
-                pad_sample(&x[s * h * w * c..][..h * w * c], w, c, wp, padded);
-                in_padded = s;
+    let (sample_dz, (xc, xf)) = (h * w * f, (xi_stride(c), xi_stride(f)));
+    each_block(
+        x,
+        (n, h, w, c, f),
+        buf,
+        |dm, t, s, ty, tx| output_grad_tile(&dz[s * sample_dz..][..sample_dz], h, w, f, ty, tx, dm, t),
+        |v, dm, t0, nb| {
+            let beta = if t0 == 0 { 0.0 } else { 1.0 };
+            for xi in 0..16 {
+                // du_ξ (C, F) += V_ξᵀ (C, nb) · dM_ξ (nb, F); V_ξ is stored (nb, C).
+                let (a, b, cd) = (&v[xi * xc..], &dm[xi * xf..], &mut du[xi * c * f..]);
+                matmul_serial(c, nb, f, a, Transpose::Yes, b, Transpose::No, cd, beta);
             }
-            input_tile(padded, wp, c, ts / tw, ts % tw, v, t);
-            output_grad_tile(&dz[s * h * w * f..][..h * w * f], h, w, f, ts / tw, ts % tw, dm, t);
-        }
-        let beta = if t0 == 0 { 0.0 } else { 1.0 };
-        for xi in 0..16 {
-            let (a, b, cd) = (&v[xi * xi_stride(c)..], &dm[xi * xi_stride(f)..], &mut du[xi * c * f..]);
-            // du_ξ (C, F) += V_ξᵀ (C, nb) · dM_ξ (nb, F); V_ξ is stored (nb, C).
-            matmul_serial(c, nb, f, a, Transpose::Yes, b, Transpose::No, cd, beta);
-        }
-    }
+        },
+        |_, _, _, _, _| {},
+    );
 }
 
 /// The kernel gradient (3, 3, C, F) from its Winograd-domain sum `du` ([ξ][c][f]): the adjoint
