@@ -11,7 +11,11 @@
 //! [`winograd_conv`] works through blocks of [`BLOCK`] tiles: it transforms a block's inputs,
 //! runs its 16 products and transforms them back, all within a buffer small enough to stay in
 //! the core's L2 cache. (A first version that transformed whole chunks of samples at once was
-//! slower than im2col + GEMM: its buffers went through memory.)
+//! slower than im2col + GEMM: its buffers went through memory.) The same function computes a
+//! layer's input gradient with the kernel of [`winograd_kernel_flipped`]. The kernel gradient
+//! is summed in Winograd's domain, `dU_ξ = Σ V_ξᵀ · dM_ξ` over tiles with `dM = A dY Aᵀ`
+//! ([`winograd_kernel_grad_part`], per chunk of samples), and brought back once per step,
+//! `dg = Gᵀ dU G` ([`winograd_kernel_grad`]).
 //!
 //! Layouts: U is `[ξ][c][f]`; a block's V is `[ξ][tile][c]` and M `[ξ][tile][f]`. Tiles are
 //! numbered sample by sample, row by row, `ceil(H/2) × ceil(W/2)` per sample.
