@@ -76,7 +76,7 @@ pub fn winograd_kernel(w: &[f32], c: usize, f: usize, u: &mut [f32]) {
     }
 }
 
-/// The transformed kernel of the input gradient, from the forward's `u` ([ξ][c][f]): the
+/// The transformed kernel of the input gradient, from the forward's `u` (`[ξ][c][f]`): the
 /// input gradient of a "same" 3×3 convolution is the "same" convolution of the output gradient
 /// with the kernel rotated 180° and its channels swapped, and rotating g reverses the rows of
 /// G g (G·R = P·G, P swapping rows 0 and 3), so its U is `u_t[ξ][f][c] = u[P(ξ)][c][f]`.
@@ -264,7 +264,7 @@ pub fn winograd_kernel_grad_part(
     );
 }
 
-/// The kernel gradient (3, 3, C, F) from its Winograd-domain sum `du` ([ξ][c][f]): the adjoint
+/// The kernel gradient (3, 3, C, F) from its Winograd-domain sum `du` (`[ξ][c][f]`): the adjoint
 /// of [`winograd_kernel`]'s `U = G g Gᵀ`, `dg = Gᵀ dU G`. Written to `dw`, or added to it when
 /// `beta` is 1.
 pub fn winograd_kernel_grad(du: &[f32], c: usize, f: usize, dw: &mut [f32], beta: f32) {
