@@ -96,6 +96,12 @@ impl Conv2D {
         shape == (3, 3, 1, 1, 1, 1, g.h, g.w) && g.c.is_multiple_of(16) && self.filters.is_multiple_of(16)
     }
 
+    /// Whether the forward pass keeps a batch of `b` samples' im2col rows for the kernel
+    /// gradient (see [`KEEP_COLS_MAX`]); Winograd layers build none.
+    fn keeps_cols(&self, b: usize) -> bool {
+        !self.winograd() && b * self.g.positions() * self.g.patch_len() <= KEEP_COLS_MAX
+    }
+
     pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
         self.strides = strides.into();
         self
@@ -195,8 +201,9 @@ impl Layer for Conv2D {
             matmul_serial(out.len() / f, k, f, cols, Transpose::No, w, Transpose::No, out, 0.0);
             act.forward_in_place(out, bias, f);
         };
+        let keep = self.keeps_cols(b);
         let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
-        if b * p * k <= KEEP_COLS_MAX {
+        if keep {
             self.kept_cols.ensure_shape(b, &[p, k]);
             let kept = self.kept_cols.data_mut().par_chunks_mut(CHUNK * p * k);
             chunks.zip(kept).for_each(|((x, out), cols)| conv(x, cols, out));
@@ -246,10 +253,9 @@ impl Layer for Conv2D {
             (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, self.fused_backward);
         let ut = self.wino_ut.data();
         // The forward pass's im2col rows, when it kept them (see KEEP_COLS_MAX).
-        let kept = if !winograd && b * p * k <= KEEP_COLS_MAX { self.kept_cols.data() } else { &[][..] };
+        let kept = if self.keeps_cols(b) { self.kept_cols.data() } else { &[][..] };
         // One pass per chunk of samples, while its dz is in cache, through a buffer of the
-        // running thread's: dz, the chunk's im2col (again: cheaper than keeping the whole
-        // batch's from the forward pass, which would come back from memory), its part of the
+        // running thread's: dz, the chunk's im2col rows (kept or rebuilt), its part of the
         // kernel and bias gradients, and when asked its input gradient, with dcols written over
         // cols. Winograd layers go through their own transforms in the same buffer instead.
         let work =

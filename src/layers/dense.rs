@@ -8,11 +8,11 @@ use crate::tensor::{matmul, matmul_strided, shape_str, transpose, Tensor, Transp
 
 /// Kernels with at least this many weights are worked on in two halves of their input rows,
 /// the first half always by the calling thread and the second by the pool's other thread
-/// (when it is free: `rayon::join`): the forward product as two partial sums, the kernel
-/// gradient, the input gradient and the optimizer update as two halves of rows. Each core then
-/// keeps using the same half of the kernel, its gradient and its optimizer state, which stay
-/// in that core's cache from step to step. Whether a layer splits depends on its shape alone,
-/// so the bits do not depend on the thread count.
+/// (when it is free: `rayon::join`): the forward product as two partial sums, the kernel and
+/// input gradients as two halves of rows, and (in `optimizers`, at its middle value) the
+/// optimizer update. Each core then keeps using the same half of the kernel, its gradient and
+/// its optimizer state, which stay in that core's cache from step to step. Whether a layer
+/// splits depends on its shape alone, so the bits do not depend on the thread count.
 const SPLIT_MIN: usize = 1 << 16;
 
 /// Keras's `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`.

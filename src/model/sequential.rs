@@ -208,14 +208,12 @@ impl Sequential {
         c.fused = last.output_activation().is_some_and(|a| c.loss.fuses_with(a));
         last.set_fused_backward(c.fused);
         // A relu followed by a layer that can zero the gradient where relu's would (max
-        // pooling): the upper layer does both, the lower one skips relu's backward pass.
-        let n = self.layers.len();
-        for i in 1..n {
+        // pooling): the upper layer does both, the lower one skips relu's backward pass. Every
+        // layer below the last is set, so a layer that was last before more were added is reset.
+        for i in 1..self.layers.len() {
             let below_relu = self.layers[i - 1].ends_in_relu();
             let fused = self.layers[i].set_relu_below(below_relu) && below_relu;
-            if i - 1 < n - 1 {
-                self.layers[i - 1].set_fused_backward(fused);
-            }
+            self.layers[i - 1].set_fused_backward(fused);
         }
         Ok(())
     }

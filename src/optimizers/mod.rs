@@ -94,8 +94,9 @@ const MAX_SLOTS: usize = 4;
 
 /// Parameters with at least this many values are updated in two halves, the first by the
 /// calling thread and the second by the pool's other thread when it is free. Dense layers of
-/// this size compute their kernel gradient in the same two halves on the same two threads (see
-/// `layers::dense`), so each half's value, gradient and state stay in one core's cache from
+/// this size compute their kernel gradient in two halves of rows on the same two threads (see
+/// `layers::dense`; for an even input width the halves are these, for an odd one they differ
+/// by half a row), so each half's value, gradient and state stay in one core's cache from
 /// step to step. Splitting an update whose gradient one core just computed whole costs more
 /// than it saves: moving half of the arrays to the other core's cache is slower than the
 /// update (~50 µs for the MLP's 78,400 weights, against 22 µs on one core).

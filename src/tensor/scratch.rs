@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-/// `slots` buffers of `len` floats each. A task takes a free one for as long as it runs.
+/// One buffer per pool thread (after [`Scratch::ensure`]). A task takes a free one for as long as it runs.
 #[derive(Default)]
 pub struct Scratch {
     slots: Vec<Mutex<Vec<f32>>>,

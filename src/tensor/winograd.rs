@@ -131,17 +131,7 @@ pub fn winograd_conv(
     buf: &mut [f32],
     out: &mut [f32],
 ) {
-    assert!(
-        c.is_multiple_of(LANES) && f.is_multiple_of(LANES),
-        "winograd_conv: {c} -> {f} channels, not multiples of {LANES}"
-    );
-    assert!(
-        x.len() >= n * h * w * c
-            && u.len() >= 16 * c * f
-            && out.len() >= n * h * w * f
-            && buf.len() >= winograd_scratch_len(h, w, c, f),
-        "winograd_conv: buffers too small"
-    );
+    assert!(u.len() >= 16 * c * f && out.len() >= n * h * w * f, "winograd_conv: kernel or output too small");
     let (sample_out, (xc, xf)) = (h * w * f, (xi_stride(c), xi_stride(f)));
     each_block(
         x,
@@ -150,17 +140,9 @@ pub fn winograd_conv(
         |_, _, _, _, _| {},
         |v, m, _, nb| {
             for xi in 0..16 {
-                matmul_serial(
-                    nb,
-                    c,
-                    f,
-                    &v[xi * xc..],
-                    Transpose::No,
-                    &u[xi * c * f..],
-                    Transpose::No,
-                    &mut m[xi * xf..],
-                    0.0,
-                );
+                // M_ξ (nb, F) = V_ξ (nb, C) · U_ξ (C, F)
+                let (a, b, cm) = (&v[xi * xc..], &u[xi * c * f..], &mut m[xi * xf..]);
+                matmul_serial(nb, c, f, a, Transpose::No, b, Transpose::No, cm, 0.0);
             }
         },
         |m, t, s, ty, tx| output_tile(m, t, h, w, f, ty, tx, &mut out[s * sample_out..][..sample_out]),
@@ -182,6 +164,14 @@ fn each_block(
     mut after: impl FnMut(&[f32], usize, usize, usize, usize),
 ) {
     let (n, h, w, c, f) = dims;
+    assert!(
+        c.is_multiple_of(LANES) && f.is_multiple_of(LANES),
+        "winograd: {c} -> {f} channels, not multiples of {LANES}"
+    );
+    assert!(
+        x.len() >= n * h * w * c && buf.len() >= winograd_scratch_len(h, w, c, f),
+        "winograd: input or scratch buffer too small"
+    );
     let (v, rest) = buf.split_at_mut(16 * xi_stride(c));
     let (m, padded) = rest.split_at_mut(16 * xi_stride(f));
     let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
@@ -236,15 +226,8 @@ pub fn winograd_kernel_grad_part(
     du: &mut [f32],
 ) {
     assert!(
-        c.is_multiple_of(LANES) && f.is_multiple_of(LANES),
-        "winograd_kernel_grad_part: {c} -> {f} channels, not multiples of {LANES}"
-    );
-    assert!(
-        x.len() >= n * h * w * c
-            && dz.len() >= n * h * w * f
-            && du.len() >= 16 * c * f
-            && buf.len() >= winograd_scratch_len(h, w, c, f),
-        "winograd_kernel_grad_part: buffers too small"
+        dz.len() >= n * h * w * f && du.len() >= 16 * c * f,
+        "winograd_kernel_grad_part: output gradient or kernel gradient too small"
     );
     let (sample_dz, (xc, xf)) = (h * w * f, (xi_stride(c), xi_stride(f)));
     each_block(

@@ -144,25 +144,9 @@ fn gemm(
     c: &mut [f32],
     beta: f32,
 ) {
-    assert!(
-        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
-        "matmul: ({m}, {k}) x ({k}, {n}) needs {} / {} / {} values, got {} / {} / {}",
-        m * k,
-        k * n,
-        m * n,
-        a.len(),
-        b.len(),
-        c.len()
-    );
-    let a = match ta {
-        Transpose::No => View { data: a, rs: k, cs: 1 },
-        Transpose::Yes => View { data: a, rs: 1, cs: m },
-    };
-    let b = match tb {
-        Transpose::No => View { data: b, rs: n, cs: 1 },
-        Transpose::Yes => View { data: b, rs: 1, cs: k },
-    };
-    gemm_views(threads, m, k, n, a, b, c, beta);
+    let a_strides = if ta == Transpose::No { (k, 1) } else { (1, m) };
+    let b_strides = if tb == Transpose::No { (n, 1) } else { (1, k) };
+    gemm_strided(threads, m, k, n, a, a_strides, b, b_strides, c, beta);
 }
 
 /// [`matmul_serial`] for operands given by their strides, with element (i, j) of `a` at
@@ -181,6 +165,25 @@ pub fn matmul_strided(
     c: &mut [f32],
     beta: f32,
 ) {
+    gemm_strided(1, m, k, n, a, a_strides, b, b_strides, c, beta);
+}
+
+/// Checks that the operands hold every value their shapes and strides reach, then multiplies.
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+fn gemm_strided(
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+    c: &mut [f32],
+    beta: f32,
+) {
+    // The values a (rows, cols) operand reaches: rows·cols when it is contiguous.
     let extent = |rows: usize, cols: usize, (rs, cs): (usize, usize)| {
         if rows == 0 || cols == 0 {
             0
@@ -191,7 +194,7 @@ pub fn matmul_strided(
     let (need_a, need_b) = (extent(m, k, a_strides), extent(k, n, b_strides));
     assert!(
         a.len() >= need_a && b.len() >= need_b && c.len() >= m * n,
-        "matmul_strided: ({m}, {k}) x ({k}, {n}) needs {need_a} / {need_b} / {} values, got {} / {} / {}",
+        "matmul: ({m}, {k}) x ({k}, {n}) needs {need_a} / {need_b} / {} values, got {} / {} / {}",
         m * n,
         a.len(),
         b.len(),
@@ -199,7 +202,7 @@ pub fn matmul_strided(
     );
     let a = View { data: a, rs: a_strides.0, cs: a_strides.1 };
     let b = View { data: b, rs: b_strides.0, cs: b_strides.1 };
-    gemm_views(1, m, k, n, a, b, c, beta);
+    gemm_views(threads, m, k, n, a, b, c, beta);
 }
 
 #[allow(clippy::too_many_arguments)]
