@@ -2,9 +2,9 @@
 
 use crate::tensor::Tensor;
 
-/// `../shared/reference/keras_reference.json`, values computed by Keras itself.
+/// `tests/reference/keras_reference.json`, values computed by Keras itself.
 pub fn reference() -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/keras_reference.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/keras_reference.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).expect("reference JSON")
 }

@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn matches_scikit_learn_reference() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/split_reference.json");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/split_reference.json");
         let text = std::fs::read_to_string(path).expect(path);
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let cases = doc["cases"].as_array().unwrap();

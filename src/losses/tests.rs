@@ -1,4 +1,4 @@
-//! Losses against values Keras computed (../shared/reference/keras_reference.json), and the
+//! Losses against values Keras computed (tests/reference/keras_reference.json), and the
 //! fused forms against the unfused ones.
 
 use super::*;
