@@ -40,8 +40,23 @@ fn a_saved_model_evaluates_predicts_and_summarises() {
     let model = dir.path().join("model.safetensors");
     let m = model.to_str().unwrap();
     let spec = "flatten, dense(32, activation=relu, name=hidden), dense(10, activation=softmax, name=output)";
-    let train = kiln(&["train", "--layers", spec, "--epochs", "1", "--verbose", "0", "--save", m]);
+    let logs = dir.path().join("logs");
+    let tb = logs.to_str().unwrap();
+    let train = kiln(&["train", "--layers", spec, "--epochs", "1", "--verbose", "0", "--save", m, "--tensorboard", tb]);
     assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+    for (split, tags) in [
+        ("train", &["epoch_loss", "epoch_accuracy", "epoch_learning_rate"][..]),
+        ("validation", &["epoch_loss", "epoch_accuracy"]),
+    ] {
+        let files: Vec<_> = std::fs::read_dir(logs.join(split)).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let events = kiln::io::tfevents::read_events(&files[0]).unwrap();
+        let found: Vec<(&str, i64)> = events
+            .iter()
+            .flat_map(|e| e.summary.iter().flat_map(move |s| s.value.iter().map(move |v| (v.tag.as_str(), e.step))))
+            .collect();
+        assert_eq!(found, tags.iter().map(|t| (*t, 0)).collect::<Vec<_>>(), "{split}");
+    }
 
     let summary = stdout(&kiln(&["summary", m]));
     assert!(summary.contains(" hidden (Dense)              (None, 32)                25120"), "{summary}");

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use kiln::model::{CSVLogger, Callback, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TerminateOnNaN};
+use kiln::model::{
+    CSVLogger, Callback, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TensorBoard, TerminateOnNaN,
+};
 use kiln::optimizers::{self, Optimizer};
 use kiln::{Error, Result};
 
@@ -62,6 +64,9 @@ pub struct TrainArgs {
     /// Log each epoch's metrics to this CSV file (Keras's CSVLogger format).
     #[arg(long, value_name = "PATH")]
     csv_log: Option<PathBuf>,
+    /// Write TensorBoard event files (DIR/train, DIR/validation) as Keras's TensorBoard callback does.
+    #[arg(long, value_name = "DIR")]
+    tensorboard: Option<PathBuf>,
     /// Draw the history graph (loss and accuracy per epoch) to this PNG.
     #[arg(long, value_name = "PNG")]
     plot: Option<PathBuf>,
@@ -117,6 +122,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut early = args.early_stopping.map(|p| EarlyStopping::new().patience(p).restore_best_weights(true));
     let mut csv = args.csv_log.as_ref().map(CSVLogger::new);
     let mut nan = args.terminate_on_nan.then(TerminateOnNaN::default);
+    let mut tensorboard = args.tensorboard.as_ref().map(TensorBoard::new);
     let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
     if let Some(c) = nan.as_mut() {
         callbacks.push(c);
@@ -128,6 +134,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         callbacks.push(c);
     }
     if let Some(c) = csv.as_mut() {
+        callbacks.push(c);
+    }
+    if let Some(c) = tensorboard.as_mut() {
         callbacks.push(c);
     }
 

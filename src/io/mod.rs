@@ -6,5 +6,6 @@ mod atomic;
 pub use atomic::{write_atomic, write_atomic_with};
 mod model_file;
 mod model_load;
+pub mod tfevents;
 pub use model_file::FORMAT;
 pub use model_load::{load_model, read_architecture};

@@ -13,7 +13,7 @@ mod summary;
 mod weights;
 
 pub use callbacks::{log_value, Callback, Logs};
-pub use callbacks::{CSVLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN};
+pub use callbacks::{CSVLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau, TensorBoard, TerminateOnNaN};
 pub use compile::Compile;
 pub use fit::{Evaluation, FitOptions};
 pub use history::History;

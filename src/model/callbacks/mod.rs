@@ -5,6 +5,7 @@ mod csv_logger;
 mod early_stopping;
 mod model_checkpoint;
 mod reduce_lr_on_plateau;
+mod tensorboard;
 mod terminate_on_nan;
 
 use std::path::Path;
@@ -17,6 +18,7 @@ pub use csv_logger::CSVLogger;
 pub use early_stopping::EarlyStopping;
 pub use model_checkpoint::ModelCheckpoint;
 pub use reduce_lr_on_plateau::ReduceLROnPlateau;
+pub use tensorboard::TensorBoard;
 pub use terminate_on_nan::TerminateOnNaN;
 
 /// One epoch's logs: ("loss", 0.43), ("accuracy", 0.85), ("val_loss", ...), ...
