@@ -163,3 +163,118 @@ fn load_data_from_empty_cache_downloads_everything() {
     assert_eq!(log.lock().unwrap().len(), 16);
     assert_eq!(others(&cache, "").len(), 4, "only the four files in the cache");
 }
+
+/// Places for a Keras dataset file: an empty cache, a Keras folder, the loopback mirror.
+fn keras_opts(root: &Path, base: &str, file: DatasetFile) -> kiln::datasets::keras_file::KerasFileOptions {
+    kiln::datasets::keras_file::KerasFileOptions {
+        data_dir: None,
+        cache_dir: Some(root.join("cache")),
+        keras_dir: Some(root.join("keras")),
+        mirrors: vec![format!("{base}/m")],
+        file,
+        download: true,
+        progress: false,
+        verbose: false,
+    }
+}
+
+#[test]
+fn mnist_downloads_good_and_rejects_corrupt_and_truncated() {
+    use kiln::data::{encode_npy, encode_npz};
+    let npz = encode_npz(&[
+        ("x_test", encode_npy("|u1", false, &[1, 28, 28], &[5; 784])),
+        ("x_train", encode_npy("|u1", false, &[2, 28, 28], &[7; 2 * 784])),
+        ("y_train", encode_npy("|u1", false, &[2], &[3, 9])),
+        ("y_test", encode_npy("|u1", false, &[1], &[1])),
+    ]);
+    let sha = hex::encode(Sha256::digest(&npz));
+    let mut corrupt = npz.clone();
+    corrupt[100] ^= 1;
+    let routes = vec![
+        ("/m/mnist.npz", Reply::Body(npz.clone())),
+        ("/bad/mnist.npz", Reply::Body(corrupt)),
+        ("/cut/mnist.npz", Reply::CutOff(npz.clone())),
+    ];
+    let (base, _) = serve(routes, 3);
+    let root = tempfile::tempdir().unwrap();
+    let mut opts = keras_opts(root.path(), &base, DatasetFile::stored("mnist.npz", &sha));
+    for bad in ["bad", "cut"] {
+        opts.mirrors = vec![format!("{base}/{bad}")];
+        let e = kiln::datasets::mnist::load(&opts).unwrap_err().to_string();
+        assert!(e.starts_with("download failed: "), "{e}");
+        assert!(!root.path().join("cache/mnist.npz").exists(), "{bad}: nothing under the final name");
+    }
+    opts.mirrors = vec![format!("{base}/m")];
+    let (((x, y), (xt, yt)), source) = kiln::datasets::mnist::load(&opts).unwrap();
+    assert_eq!(source, Source::Downloaded(root.path().join("cache")));
+    assert_eq!(
+        (x.shape(), y.data(), xt.shape(), yt.data()),
+        (&[2, 28, 28][..], &[3, 9][..], &[1, 28, 28][..], &[1][..])
+    );
+    // Keras's own copy is found offline, after kiln's places.
+    std::fs::remove_file(root.path().join("cache/mnist.npz")).unwrap();
+    std::fs::create_dir_all(root.path().join("keras")).unwrap();
+    std::fs::write(root.path().join("keras/mnist.npz"), &npz).unwrap();
+    opts.download = false;
+    assert_eq!(kiln::datasets::mnist::load(&opts).unwrap().1, Source::Keras(root.path().join("keras")));
+}
+
+/// A CIFAR batch as Python 2's cPickle (protocol 2) wrote it: a dict with "data", a NumPy
+/// (n, 3072) uint8 array, and "labels", a list of ints.
+fn cifar_batch_pickle(data: &[u8], labels: &[u8]) -> Vec<u8> {
+    let n = labels.len();
+    let mut p = b"\x80\x02}q\x01(U\x04dataq\x02cnumpy.core.multiarray\n_reconstruct\nq\x03cnumpy\nndarray\nq\x04K\x00\x85U\x01b\x87Rq\x05(K\x01".to_vec();
+    p.push(b'M');
+    p.extend((n as u16).to_le_bytes());
+    p.extend(b"M\x00\x0c\x86cnumpy\ndtype\nq\x06U\x02u1K\x00K\x01\x87Rq\x07(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89T");
+    p.extend((data.len() as u32).to_le_bytes());
+    p.extend(data);
+    p.extend(b"tbU\x06labelsq\x08]q\t(");
+    for &l in labels {
+        p.extend([b'K', l]);
+    }
+    p.extend(b"eu.");
+    p
+}
+
+#[test]
+fn cifar10_reads_pickled_batches_from_a_download() {
+    // Six batches of two images; pixel (row r, col c, channel k) of image i in batch b is
+    // (b * 2 + i + k * 50 + r) mod 256, stored channel-first as CIFAR does.
+    let mut tar = tar::Builder::new(Vec::new());
+    for (b, name) in kiln::datasets::cifar10::BATCHES.iter().enumerate() {
+        let mut data = Vec::new();
+        for i in 0..2 {
+            for k in 0..3 {
+                for r in 0..32 {
+                    data.extend(std::iter::repeat_n(((b * 2 + i + k * 50 + r) % 256) as u8, 32));
+                }
+            }
+        }
+        let bytes = cifar_batch_pickle(&data, &[b as u8, 9]);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("cifar-10-batches-py/{name}"), &bytes[..]).unwrap();
+    }
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let archive = gz.finish().unwrap();
+    let sha = hex::encode(Sha256::digest(&archive));
+    let (base, _) = serve(vec![("/m/cifar-10-python.tar.gz", Reply::Body(archive))], 1);
+    let root = tempfile::tempdir().unwrap();
+    let opts = keras_opts(root.path(), &base, DatasetFile::stored("cifar-10-python.tar.gz", &sha));
+    let (((x, y), (xt, yt)), source) = kiln::datasets::cifar10::load(&opts).unwrap();
+    assert_eq!(source, Source::Downloaded(root.path().join("cache")));
+    assert_eq!(
+        (x.shape(), y.shape(), xt.shape(), yt.shape()),
+        (&[10, 32, 32, 3][..], &[10, 1][..], &[2, 32, 32, 3][..], &[2, 1][..])
+    );
+    assert_eq!(y.data(), &[0, 9, 1, 9, 2, 9, 3, 9, 4, 9]);
+    assert_eq!(yt.data(), &[5, 9]);
+    // Image 3 (batch 1, image 1), row 4, column 0: channels (3 + 4, 3 + 50 + 4, 3 + 100 + 4).
+    let px = &x.data()[3 * 3072 + 4 * 96..][..3];
+    assert_eq!(px, &[7, 57, 107]);
+    assert_eq!(&xt.data()[3072..3075], &[11, 61, 111]);
+}

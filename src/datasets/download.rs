@@ -14,6 +14,18 @@ use std::time::Duration;
 /// whose decompressed SHA-256 is `expected_sha256`, and stores it at `dest`.
 /// When every mirror fails, [`Error::Download`] lists each URL with its reason.
 pub fn download(urls: &[String], dest: &Path, expected_sha256: &str, show_progress: bool) -> Result<()> {
+    download_with(urls, dest, expected_sha256, sha256_decompressed, show_progress)
+}
+
+/// [`download`] with the checksum taken by `hash` ([`sha256_file`] for the files Keras
+/// publishes the SHA-256 of as stored).
+pub fn download_with(
+    urls: &[String],
+    dest: &Path,
+    expected_sha256: &str,
+    hash: fn(&Path) -> Result<String>,
+    show_progress: bool,
+) -> Result<()> {
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -27,7 +39,7 @@ pub fn download(urls: &[String], dest: &Path, expected_sha256: &str, show_progre
     let agent = ureq::Agent::new_with_config(config);
     let mut failures = Vec::new();
     for url in urls {
-        match fetch(&agent, url, dir, &name, expected_sha256, show_progress) {
+        match fetch(&agent, url, dir, &name, (expected_sha256, hash), show_progress) {
             Ok(tmp) => return tmp.persist(dest).map(|_| ()).map_err(|e| Error::io(dest, e.error)),
             Err(why) => failures.push(format!("{url}: {why}")),
         }
@@ -44,7 +56,7 @@ fn fetch(
     url: &str,
     dir: &Path,
     name: &str,
-    expected: &str,
+    (expected, hash): (&str, fn(&Path) -> Result<String>),
     show_progress: bool,
 ) -> std::result::Result<tempfile::NamedTempFile, String> {
     // Ask for the bytes as stored; the checksum is taken after our own decompression.
@@ -65,7 +77,7 @@ fn fetch(
     if let Some(len) = len.filter(|&len| len != n) {
         return Err(format!("transfer ended after {n} of {len} bytes"));
     }
-    let actual = sha256_decompressed(tmp.path()).map_err(|e| e.to_string())?;
+    let actual = hash(tmp.path()).map_err(|e| e.to_string())?;
     if !actual.eq_ignore_ascii_case(expected) {
         return Err(format!("checksum mismatch: expected sha256 {expected}, got {actual}"));
     }
@@ -100,6 +112,14 @@ pub fn sha256_decompressed(path: &Path) -> Result<String> {
         true => Error::format(path, format!("corrupt gzip data: {e}")),
         false => Error::io(path, e),
     })?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The lowercase hex SHA-256 of the file as stored.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut BufReader::with_capacity(1 << 18, file), &mut hasher).map_err(|e| Error::io(path, e))?;
     Ok(hex::encode(hasher.finalize()))
 }
 

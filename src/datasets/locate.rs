@@ -2,7 +2,7 @@
 //! order, else a download into the cache. Generic over the dataset: the caller supplies the
 //! file table and the function that decodes and verifies a directory.
 
-use super::{download, DatasetFile};
+use super::DatasetFile;
 use crate::error::{Error, Result};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,8 @@ pub enum Source {
     Cache(PathBuf),
     /// The system copy (Debian's `dataset-fashion-mnist` package).
     System(PathBuf),
+    /// Keras's own download folder (`~/.keras/datasets`).
+    Keras(PathBuf),
     /// Downloaded just now into this directory (kiln's cache).
     Downloaded(PathBuf),
 }
@@ -24,7 +26,7 @@ impl Source {
     /// The directory holding the files.
     pub fn dir(&self) -> &Path {
         match self {
-            Source::UserDir(d) | Source::Cache(d) | Source::System(d) | Source::Downloaded(d) => d,
+            Source::UserDir(d) | Source::Cache(d) | Source::System(d) | Source::Keras(d) | Source::Downloaded(d) => d,
         }
     }
 
@@ -34,6 +36,7 @@ impl Source {
             Source::UserDir(_) => "user data directory",
             Source::Cache(_) => "kiln cache",
             Source::System(_) => "system copy",
+            Source::Keras(_) => "Keras's download folder",
             Source::Downloaded(_) => "downloaded into the kiln cache",
         }
     }
@@ -115,7 +118,8 @@ impl Lookup<'_> {
             let dest = cache.join(&f.name);
             if stale_cache || !dest.is_file() {
                 say(format!("downloading {} into {}", f.name, cache.display()));
-                download(&mirror_urls(self.mirrors, &f.name), &dest, &f.sha256, self.progress)?;
+                let hash = if f.stored { super::sha256_file } else { super::download::sha256_decompressed };
+                super::download_with(&mirror_urls(self.mirrors, &f.name), &dest, &f.sha256, hash, self.progress)?;
             }
         }
         let source = Source::Downloaded(cache.to_path_buf());

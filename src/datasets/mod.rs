@@ -1,29 +1,40 @@
-//! Datasets kiln can load: [`fashion_mnist`]. Files are looked for in the user's directory,
+//! Datasets kiln can load: [`fashion_mnist`], [`mnist`], [`cifar10`]. Files are looked for in the user's directory,
 //! kiln's cache, and the system copy, in that order, and downloaded into the cache last
 //! ([`locate`], [`download()`]); every file is verified against the SHA-256 of its decompressed
 //! content.
 
+pub mod cifar10;
 pub mod download;
 pub mod fashion_mnist;
+pub mod keras_file;
 pub mod locate;
+pub mod mnist;
+mod pickle;
 
-pub use download::download;
+pub use download::{download, download_with, sha256_file};
 pub use locate::{mirror_urls, missing_files, Lookup, Source};
 
 use crate::tensor::U8Tensor;
 
 /// One file of a dataset: its name (also the last URL segment on the mirrors) and the
-/// SHA-256 of its decompressed content (lowercase hex).
+/// SHA-256 (lowercase hex) of its decompressed content, or of the file as stored when `stored`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatasetFile {
     pub name: String,
     pub sha256: String,
+    pub stored: bool,
 }
 
 impl DatasetFile {
+    /// A file checked by the SHA-256 of its decompressed content (Fashion-MNIST's table).
     pub fn new(name: &str, sha256: &str) -> DatasetFile {
         let (name, sha256) = (name.to_string(), sha256.to_lowercase());
-        DatasetFile { name, sha256 }
+        DatasetFile { name, sha256, stored: false }
+    }
+
+    /// A file checked by the SHA-256 of its bytes as stored (Keras's `file_hash`).
+    pub fn stored(name: &str, sha256: &str) -> DatasetFile {
+        DatasetFile { stored: true, ..DatasetFile::new(name, sha256) }
     }
 }
 
