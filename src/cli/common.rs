@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use kiln::data::train_test_indices;
 use kiln::datasets::fashion_mnist::{self, FashionMnist};
-use kiln::layers::{parse_layers, Activation, Dense};
+use kiln::layers::{parse_layers, Activation, Dense, Flatten};
 use kiln::model::Sequential;
 use kiln::{Error, Result, Tensor, U8Tensor};
 
@@ -24,9 +24,9 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// Builds the model (weights initialised from `seed`) for Fashion-MNIST's 28×28 images.
-    pub fn build(&self, seed: u64) -> Result<Sequential> {
-        let mut model = match (&self.layers, &self.model) {
+    /// The model from `--layers` or `--model`, else `default()`.
+    fn layers_or(&self, default: impl FnOnce() -> Sequential) -> Result<Sequential> {
+        Ok(match (&self.layers, &self.model) {
             (Some(spec), _) => {
                 let mut m = Sequential::new();
                 for layer in parse_layers(spec)? {
@@ -35,17 +35,70 @@ impl ModelArgs {
                 m
             }
             (None, Some(path)) => kiln::io::read_architecture(path)?,
-            (None, None) => {
-                let mut m = Sequential::new();
-                m.add(Dense::new(10).activation(Activation::Softmax).input_shape(&[784]));
-                m
-            }
-        };
+            (None, None) => default(),
+        })
+    }
+
+    /// Builds the model (weights initialised from `seed`) for Fashion-MNIST's 28×28 images.
+    pub fn build(&self, seed: u64) -> Result<Sequential> {
+        let mut model = self.layers_or(|| {
+            let mut m = Sequential::new();
+            m.add(Dense::new(10).activation(Activation::Softmax).input_shape(&[784]));
+            m
+        })?;
         model.set_seed(seed);
         let shape = image_input_shape(&model)?;
         model.build(&shape)?;
         Ok(model)
     }
+
+    /// Builds the model for samples of `sample_shape` in `classes` classes (default: Flatten,
+    /// then Dense(classes, softmax)); returns it and the per-sample shape it takes.
+    pub fn build_for(&self, sample_shape: &[usize], classes: usize, seed: u64) -> Result<(Sequential, Vec<usize>)> {
+        let mut model = self.layers_or(|| {
+            let mut m = Sequential::new();
+            m.add(Flatten::new());
+            m.add(Dense::new(classes).activation(Activation::Softmax));
+            m
+        })?;
+        model.set_seed(seed);
+        let shape = model_input_shape(&model, sample_shape)?;
+        model.build(&shape)?;
+        match model.layer_output_shapes().last().map(Vec::as_slice) {
+            Some([k]) if *k == classes => Ok((model, shape)),
+            other => Err(Error::shape(format!(
+                "the model's output has shape {:?} per sample; the data has {classes} classes, so the last layer \
+                 needs {classes} units",
+                other.unwrap_or(&[])
+            ))),
+        }
+    }
+}
+
+/// The per-sample shape `model` takes samples of `sample_shape` in: its declared input shape,
+/// else the samples' own shape for layers that read pictures (Conv2D, pooling, Flatten,
+/// Reshape), else the samples flattened.
+pub fn model_input_shape(model: &Sequential, sample_shape: &[usize]) -> Result<Vec<usize>> {
+    let n: usize = sample_shape.iter().product();
+    let shape = match (model.input_shape(), model.layers().first().map(|l| l.class_name())) {
+        (Some(s), _) => s.to_vec(),
+        (None, Some("Conv2D" | "MaxPooling2D" | "AveragePooling2D" | "Flatten" | "Reshape")) => sample_shape.to_vec(),
+        (None, _) => vec![n],
+    };
+    if shape.iter().product::<usize>() != n {
+        return Err(Error::shape(format!(
+            "the model takes samples of shape {shape:?}, which do not hold the data's samples of shape \
+             {sample_shape:?} ({n} values)"
+        )));
+    }
+    Ok(shape)
+}
+
+/// `x` `(N, ...)` reshaped to `(N, shape...)`.
+pub fn shaped(x: Tensor, shape: &[usize]) -> Result<Tensor> {
+    let mut target = vec![-1isize];
+    target.extend(shape.iter().map(|&d| d as isize));
+    x.reshape(&target)
 }
 
 /// Checks that a loaded model classifies into Fashion-MNIST's 10 classes.

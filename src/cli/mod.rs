@@ -7,9 +7,11 @@ mod evaluate;
 mod inspect;
 mod plot;
 mod predict;
+mod predict_files;
 mod show;
 mod summary;
 mod train;
+mod user_data;
 
 use std::path::PathBuf;
 
@@ -29,8 +31,9 @@ pub struct Cli {
 enum Command {
     /// Load Fashion-MNIST, split it, train a model, evaluate it (the lesson).
     Train(train::TrainArgs),
-    /// Where the data was found (or that it was downloaded), its shapes and per-class counts.
-    Data(DataArgs),
+    /// Where the data was found (or that it was downloaded), its shapes and per-class counts;
+    /// with --data, a folder's classes and the files of each subset in Keras's order.
+    Data(data::DataCmdArgs),
     /// The compute devices: CPU model, cores, SIMD level; NVIDIA GPUs through NVML.
     Devices(devices::DevicesArgs),
     /// The first images of a split with their class names, as a PNG and in the terminal.

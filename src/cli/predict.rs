@@ -1,4 +1,6 @@
-//! `kiln predict MODEL --index N...`: class and probabilities for test images, and a picture.
+//! `kiln predict MODEL --index N...`: class and probabilities for test images, and a picture;
+//! `kiln predict MODEL IMAGE...`: the top-3 classes of picture files ([`super::predict_files`]);
+//! `kiln predict MODEL --data FILE.npz --json OUT`: the model's raw outputs for an array `x`.
 
 use std::path::PathBuf;
 
@@ -13,6 +15,16 @@ use super::DataArgs;
 pub struct PredictArgs {
     /// A model saved by `kiln train --save` or `--checkpoint`.
     model: PathBuf,
+    /// Picture files to classify (PNG, JPEG, BMP, GIF): each is converted to the model's input
+    /// (colour mode, size) and its top-3 classes printed.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// A .npz whose array x is given to the model; its outputs go to --json as {"outputs": [...]}.
+    #[arg(long = "data", value_name = "FILE.npz", conflicts_with = "images")]
+    pub npz: Option<PathBuf>,
+    /// Write the predictions as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     /// Indices of the images to classify (default: the first 10).
     #[arg(long, num_args = 1.., value_name = "N")]
     index: Vec<usize>,
@@ -27,6 +39,9 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
+    if !args.images.is_empty() || args.npz.is_some() {
+        return super::predict_files::run(&args.model, &args.images, args.npz.as_deref(), args.json.as_deref());
+    }
     if let Some(p) = &args.out {
         check_output_path("--out", p)?;
     }

@@ -1,13 +1,16 @@
 //! `kiln show`: the lesson's first picture — the first images of a split in a row with their
 //! class names, dark ink on white (`imshow(..., cmap='gray_r')`), as a PNG and, on a terminal,
-//! drawn right there with half blocks.
+//! drawn right there with half blocks. With `--data`, pictures of the user's folder of class
+//! folders (in Keras's shuffled order, grayscale) with their class names.
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use kiln::data::{ColorMode as PictureMode, ImageFolderOptions};
 use kiln::datasets::fashion_mnist::{self, CLASS_NAMES};
 use kiln::viz::terminal::{self, ColorMode};
 use kiln::viz::{check_selection, save_samples};
+use kiln::U8Tensor;
 use kiln::{Error, Result};
 
 use super::DataArgs;
@@ -44,8 +47,54 @@ pub struct ShowArgs {
     /// Draw the images in the terminal too (half blocks, 256 grays or true colour).
     #[arg(long, value_enum, default_value_t = When::Auto)]
     terminal: When,
+    /// Show pictures of this folder of class folders instead of Fashion-MNIST.
+    #[arg(long = "data", value_name = "PATH")]
+    folder: Option<PathBuf>,
+    /// Size the folder's pictures are drawn at.
+    #[arg(long, value_name = "H,W", value_parser = super::user_data::parse_image_size, default_value = "64,64")]
+    image_size: (usize, usize),
     #[command(flatten)]
     data: DataArgs,
+}
+
+/// Images `(n, rows, cols)`, their labels, the class names, what they are ("train") and the
+/// title's first words.
+type Shown = (U8Tensor, U8Tensor, Vec<String>, String, String);
+
+fn lesson_split(args: &ShowArgs) -> Result<Shown> {
+    let data = fashion_mnist::load(&args.data.load_options())?;
+    let (name, images, labels) = match args.split {
+        Split::Train => ("train", data.train_images, data.train_labels),
+        Split::Test => ("test", data.test_images, data.test_labels),
+    };
+    let names = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
+    Ok((images, labels, names, name.to_string(), format!("Fashion-MNIST {name}")))
+}
+
+/// The first `start + count` pictures of the folder in Keras's order (seed 42), grayscale.
+fn folder(args: &ShowArgs, dir: &std::path::Path) -> Result<Shown> {
+    let (h, w) = args.image_size;
+    let opts = ImageFolderOptions {
+        image_size: (h, w),
+        color_mode: PictureMode::Grayscale,
+        seed: Some(42),
+        ..Default::default()
+    };
+    let mut index = kiln::data::index_image_folder(dir, &opts)?.first;
+    let n = index.file_paths.len().min(args.start + args.count);
+    index.file_paths.truncate(n);
+    if let Some(l) = index.labels.as_mut() {
+        l.truncate(n);
+    }
+    if index.class_names.len() > 256 {
+        let k = index.class_names.len();
+        return Err(Error::value(format!("{}: {k} classes; pictures can be shown for up to 256", dir.display())));
+    }
+    let d = kiln::data::read_pictures(dir, index, &opts)?;
+    let labels = U8Tensor::from_vec(&[d.labels.len()], d.labels.iter().map(|&l| l as u8).collect())?;
+    let images = U8Tensor::from_vec(&[n, h, w], d.images.data().to_vec())?;
+    let what = dir.display().to_string();
+    Ok((images, labels, d.class_names, what.clone(), what))
 }
 
 pub fn run(args: ShowArgs) -> Result<()> {
@@ -54,15 +103,15 @@ pub fn run(args: ShowArgs) -> Result<()> {
         let why = format!("cannot write here: {} is not a directory", dir.display());
         return Err(Error::io(&args.out, std::io::Error::new(std::io::ErrorKind::NotFound, why)));
     }
-    let data = fashion_mnist::load(&args.data.load_options())?;
-    let (name, images, labels) = match args.split {
-        Split::Train => ("train", &data.train_images, &data.train_labels),
-        Split::Test => ("test", &data.test_images, &data.test_labels),
+    let (images, labels, names, what, title) = match &args.folder {
+        Some(dir) => folder(&args, dir)?,
+        None => lesson_split(&args)?,
     };
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let (start, count) = (args.start, args.count);
-    check_selection(name, images.rows(), start, count)?;
-    let title = format!("Fashion-MNIST {name} images {start} to {}", start + count - 1);
-    save_samples(&args.out, images, labels, start, count, &CLASS_NAMES, &title)?;
+    check_selection(&what, images.rows(), start, count)?;
+    let title = format!("{title} images {start} to {}", start + count - 1);
+    save_samples(&args.out, &images, &labels, start, count, &names, &title)?;
 
     let draw = match args.terminal {
         When::Auto => terminal::stdout_is_terminal(),
@@ -74,13 +123,13 @@ pub fn run(args: ShowArgs) -> Result<()> {
     if draw {
         let size = rows * cols;
         let tiles: Vec<(&[u8], &str)> = (start..start + count)
-            .map(|i| (&images.data()[i * size..(i + 1) * size], CLASS_NAMES[labels.data()[i] as usize]))
+            .map(|i| (&images.data()[i * size..(i + 1) * size], names[labels.data()[i] as usize]))
             .collect();
         text += &terminal::render_images(&tiles, rows, cols, ColorMode::detect(), terminal::terminal_columns());
     }
     let shown: Vec<String> = labels.data()[start..start + count].iter().map(|l| l.to_string()).collect();
     text += &format!("labels: [{}]\n", shown.join(", "));
-    text += &format!("wrote {} ({count} {name} images from index {start})\n", args.out.display());
+    text += &format!("wrote {} ({count} {what} images from index {start})\n", args.out.display());
     // A closed pipe (`kiln show | head`) ends the output quietly.
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("standard output", e)),

@@ -1,17 +1,20 @@
-//! `kiln train`: the lesson — load Fashion-MNIST, split it as scikit-learn does, train, evaluate.
+//! `kiln train`: the lesson — load Fashion-MNIST, split it as scikit-learn does, train, evaluate —
+//! or the same on the user's own data (`--data`) or another built-in dataset (`--dataset`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
 
+use kiln::model::Sequential;
 use kiln::model::{
     CSVLogger, Callback, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TensorBoard, TerminateOnNaN,
 };
 use kiln::optimizers::{self, Optimizer};
-use kiln::{Error, Result};
+use kiln::{Error, Result, Tensor};
 
-use super::common::{check_output_path, image_input_shape, Lesson, ModelArgs};
+use super::common::{check_output_path, image_input_shape, shaped, Lesson, ModelArgs};
+use super::user_data::{self, SourceArgs};
 use super::DataArgs;
 
 /// Options of `kiln train` (Keras's defaults).
@@ -75,6 +78,43 @@ pub struct TrainArgs {
     json: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    source: SourceArgs,
+}
+
+/// What training runs on: train and validation splits, an optional test split, and for data
+/// other than the lesson's, what the saved model must keep.
+struct Splits {
+    train: (Tensor, Tensor),
+    val: (Tensor, Tensor),
+    test: Option<(Tensor, Tensor)>,
+    spec: Option<kiln::data::InputSpec>,
+}
+
+/// Builds the model and loads the data it trains on, shaped for its input.
+fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
+    if !args.source.is_other() {
+        let model = args.model.build(args.seed)?;
+        let d = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0, false)?;
+        return Ok((model, Splits { train: d.train, val: d.val, test: Some(d.test), spec: None }));
+    }
+    let d = user_data::load(&args.source, args.validation_split, args.seed)?;
+    let (model, shape) = args.model.build_for(&d.spec.sample_shape, d.spec.class_names.len(), args.seed)?;
+    if args.verbose > 0 {
+        let n = |xy: &(Tensor, Tensor)| xy.0.rows();
+        let test = d.test.as_ref().map_or("no test data".to_string(), |t| format!("{} for testing", n(t)));
+        println!(
+            "{} classes: {}; {} samples for training, {} for validation, {test}",
+            d.spec.class_names.len(),
+            d.spec.class_names.join(", "),
+            n(&d.train),
+            n(&d.val)
+        );
+    }
+    let fit = |(x, y): (Tensor, Tensor)| -> Result<(Tensor, Tensor)> { Ok((shaped(x, &shape)?, y)) };
+    let test = d.test.map(fit).transpose()?;
+    let splits = Splits { train: fit(d.train)?, val: fit(d.val)?, test, spec: Some(d.spec) };
+    Ok((model, splits))
 }
 
 /// The optimizer from its name and the flags that tune it; flags it has no use for are errors.
@@ -112,11 +152,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             check_output_path(flag, p)?;
         }
     }
-    let mut model = args.model.build(args.seed)?;
+    let (mut model, data) = model_and_data(&args)?;
     model.compile(
         Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer_boxed(optimizer(&args)?),
     )?;
-    let data = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0, false)?;
 
     let mut checkpoint = args.checkpoint.as_ref().map(|p| ModelCheckpoint::new(p).save_best_only(true));
     let mut early = args.early_stopping.map(|p| EarlyStopping::new().patience(p).restore_best_weights(true));
@@ -164,12 +203,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if args.verbose > 0 {
         println!("{val}");
     }
-    let test = model.evaluate_with(&data.test.0, &data.test.1, args.batch_size, verbose)?;
-    if args.verbose > 0 {
+    let test = match &data.test {
+        Some((x, y)) => Some(model.evaluate_with(x, y, args.batch_size, verbose)?),
+        None => None,
+    };
+    if let (Some(test), true) = (&test, args.verbose > 0) {
         println!("test: {test}");
     }
-    if let Some(path) = &args.save {
-        model.save(path)?;
+    match (&args.save, &data.spec) {
+        (Some(path), Some(spec)) => model.save_with_metadata(path, &[("data", spec.to_json().to_string())])?,
+        (Some(path), None) => model.save(path)?,
+        _ => {}
     }
     if let Some(path) = &args.plot {
         history.plot(path)?;
@@ -178,7 +222,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let mut report = json!({
             "history": history.to_json(),
             "validation": {"loss": val.loss, "accuracy": val.accuracy},
-            "test": {"loss": test.loss, "accuracy": test.accuracy},
+            "test": test.map(|t| json!({"loss": t.loss, "accuracy": t.accuracy})),
             "train_seconds": train_seconds,
             "steps": steps,
             "weights_sha256": model.weights_sha256(),

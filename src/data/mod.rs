@@ -9,6 +9,7 @@ pub mod idx;
 pub mod image_decode;
 pub mod image_folder;
 pub mod image_index;
+pub mod input_spec;
 mod mt19937;
 pub mod npy;
 pub mod split;
@@ -18,9 +19,10 @@ pub use gunzip::GzReader;
 pub use idx::{encode_idx, parse_idx, read_idx, Idx};
 pub use image_decode::{load_picture, ColorMode};
 pub use image_folder::{
-    image_dataset_from_directory, index_image_folder, read_pictures, FolderSubsets, ImageDataset, ImageDatasets,
-    ImageFolderOptions, LabelMode,
+    count_per_class, image_dataset_from_directory, index_image_folder, read_pictures, FolderSubsets, ImageDataset,
+    ImageDatasets, ImageFolderOptions, LabelMode,
 };
 pub use image_index::{index_directory, FileIndex, Labels, Subset, ALLOWLIST_FORMATS};
+pub use input_spec::{InputKind, InputSpec};
 pub use npy::{encode_npy, encode_npz, read_npy, Array, Npz};
 pub use split::{permutation, train_test_indices, train_test_split, Rows};

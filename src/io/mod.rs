@@ -7,5 +7,5 @@ pub use atomic::{write_atomic, write_atomic_with};
 mod model_file;
 mod model_load;
 pub mod tfevents;
-pub use model_file::FORMAT;
+pub use model_file::{read_metadata, FORMAT};
 pub use model_load::{load_model, read_architecture};

@@ -56,20 +56,26 @@ impl Sequential {
     /// Saves the whole model (architecture, weights, optimizer state) atomically: a crash while
     /// saving leaves the previous file intact. [`crate::io::load_model`] reads it back.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), &self.encode(true)?)
+        write_atomic(path.as_ref(), &self.encode(true, &[])?)
+    }
+
+    /// [`Sequential::save`] with more metadata entries (`data`: what prediction needs, see
+    /// [`crate::data::InputSpec`]); [`crate::io::read_metadata`] reads them back.
+    pub fn save_with_metadata(&self, path: impl AsRef<Path>, extra: &[(&str, String)]) -> Result<()> {
+        write_atomic(path.as_ref(), &self.encode(true, extra)?)
     }
 
     /// Saves only the weights (with the architecture as metadata, for reference), atomically.
     pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), &self.encode(false)?)
+        write_atomic(path.as_ref(), &self.encode(false, &[])?)
     }
 
     /// The bytes [`Sequential::save`] writes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        self.encode(true)
+        self.encode(true, &[])
     }
 
-    fn encode(&self, with_optimizer: bool) -> Result<Vec<u8>> {
+    fn encode(&self, with_optimizer: bool, extra: &[(&str, String)]) -> Result<Vec<u8>> {
         let mut tensors: Vec<(String, F32Bytes)> = Vec::new();
         for (name, w) in self.weights() {
             tensors.push((name, F32Bytes::new(w.shape(), w.data())));
@@ -80,6 +86,7 @@ impl Sequential {
             ("architecture".to_string(), self.to_json().to_string()),
             ("seed".to_string(), self.seed.to_string()),
         ]);
+        meta.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         if let (true, Some(c)) = (with_optimizer, self.compiled.as_ref()) {
             let compile = json!({
                 "loss": c.loss.name(),
@@ -126,6 +133,13 @@ fn metric_name(metric: Metric, loss: Loss) -> &'static str {
         Metric::CategoricalAccuracy => "categorical_accuracy",
         Metric::BinaryAccuracy => "binary_accuracy",
     }
+}
+
+/// The string metadata of a model file (`architecture`, `seed`, `data`, ...).
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    Ok(parse(path, &bytes)?.1)
 }
 
 /// Reads `path` whole; a missing file is an error naming it.
