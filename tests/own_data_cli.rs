@@ -315,3 +315,57 @@ fn bad_pictures_and_folders_are_named() {
         format!("{}: a picture can be given as 1 (grayscale), 3 (rgb) or 4 (rgba) channels, not 2", arch.display())
     );
 }
+
+#[test]
+fn show_draws_a_folder_and_built_in_datasets_fail_cleanly_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pics");
+    write_fashion_pngs(&dir, 12);
+    let out = tmp.path().join("s.png");
+    let text = ok(kiln(&[
+        "show",
+        "--data",
+        dir.to_str().unwrap(),
+        "--count",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+        "--terminal",
+        "never",
+    ]));
+    assert!(text.contains(&format!("wrote {} (5 {} images from index 0)", out.display(), dir.display())), "{text}");
+    assert!(image::open(&out).unwrap().width() > 5 * 28);
+    let e = error_of(kiln(&["show", "--data", dir.to_str().unwrap(), "--count", "13", "--out", out.to_str().unwrap()]));
+    assert_eq!(e, format!("--count 13 is more than the 12 images of the {} split", dir.display()));
+
+    // No network and no copy: the error lists the mirror tried. A wrong copy: its checksum.
+    let run = |envs: &[(&str, &Path)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        c.args(["train", "--dataset", "mnist", "--epochs", "1"])
+            .env("HOME", tmp.path())
+            .env("XDG_CACHE_HOME", tmp.path().join("cache"));
+        c.env("KILN_MIRRORS", "http://127.0.0.1:9").env_remove("KILN_DATA_DIR");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let e = error_of(run(&[]));
+    let cached = tmp.path().join("cache/kiln/datasets/mnist/mnist.npz");
+    assert!(
+        e.starts_with(&format!(
+            "download failed: {}: every mirror failed:\n  http://127.0.0.1:9/mnist.npz: ",
+            cached.display()
+        )),
+        "{e}"
+    );
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("mnist.npz"), encode_npz(&[])).unwrap();
+    let e = error_of(run(&[("KILN_DATA_DIR", &mine)]));
+    let want = format!(
+        "{}: checksum mismatch: expected sha256 731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1, got ",
+        mine.join("mnist.npz").display()
+    );
+    assert!(e.starts_with(&want), "{e}");
+}
