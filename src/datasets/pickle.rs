@@ -121,29 +121,7 @@ fn run(bytes: &[u8]) -> std::result::Result<Value, String> {
                 let items = stack.split_off(at);
                 stack.push(Value::Tuple(items));
             }
-            b't' | b'e' | b'u' | b'a' | b's' => {
-                let at = match op {
-                    b'a' => stack.len().checked_sub(1),
-                    b's' => stack.len().checked_sub(2),
-                    _ => marks.pop(),
-                }
-                .ok_or("stack underflow")?;
-                let items = stack.split_off(at.min(stack.len()));
-                if op == b't' {
-                    stack.push(Value::Tuple(items));
-                    continue;
-                }
-                match (stack.last_mut(), op) {
-                    (Some(Value::List(l)), b'e' | b'a') => l.extend(items),
-                    (Some(Value::Dict(d)), b'u' | b's') => {
-                        let mut it = items.into_iter();
-                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                            d.push((k, v));
-                        }
-                    }
-                    _ => return Err(format!("opcode {:?} applied to the wrong kind of value", op as char)),
-                }
-            }
+            b't' | b'e' | b'u' | b'a' | b's' => collect(op, &mut stack, &mut marks)?,
             b'R' => {
                 let args = pop(&mut stack)?;
                 match pop(&mut stack)? {
@@ -159,6 +137,33 @@ fn run(bytes: &[u8]) -> std::result::Result<Value, String> {
             _ => return Err(format!("unsupported opcode 0x{op:02x} at byte {}", inp.pos - 1)),
         }
     }
+}
+
+/// `TUPLE`, `APPENDS`, `SETITEMS` (back to the last mark) and `APPEND`, `SETITEM` (the last one
+/// or two values): gathers the items into a tuple, or into the list or dict below them.
+fn collect(op: u8, stack: &mut Vec<Value>, marks: &mut Vec<usize>) -> std::result::Result<(), String> {
+    let at = match op {
+        b'a' => stack.len().checked_sub(1),
+        b's' => stack.len().checked_sub(2),
+        _ => marks.pop(),
+    }
+    .ok_or("stack underflow")?;
+    let items = stack.split_off(at.min(stack.len()));
+    if op == b't' {
+        stack.push(Value::Tuple(items));
+        return Ok(());
+    }
+    match (stack.last_mut(), op) {
+        (Some(Value::List(l)), b'e' | b'a') => l.extend(items),
+        (Some(Value::Dict(d)), b'u' | b's') => {
+            let mut it = items.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                d.push((k, v));
+            }
+        }
+        _ => return Err(format!("opcode {:?} applied to the wrong kind of value", op as char)),
+    }
+    Ok(())
 }
 
 /// `BUILD`: NumPy's array state `(version, shape, dtype, is_fortran, data)` makes an array;
@@ -192,5 +197,27 @@ fn build(obj: Value, state: Value) -> std::result::Result<Value, String> {
         }
         (Value::Reduced(name, _), _) if name == "numpy.dtype" => Ok(obj),
         _ => Err("BUILD of an object other than a NumPy array or dtype".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_protocol_2_values_and_refuses_the_rest() {
+        // {b"a": [1, -2, 300], b"b": (True, None)} in protocol 2 (-2 as a LONG1).
+        let p = b"\x80\x02}q\x00(U\x01aq\x01]q\x02(K\x01\x8a\x01\xfeM,\x01eU\x01b\x88N\x86u.";
+        let v = parse(p, std::path::Path::new("p")).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::List(vec![Value::Int(1), Value::Int(-2), Value::Int(300)])));
+        assert_eq!(v.get("b"), Some(&Value::Tuple(vec![Value::Bool(true), Value::None])));
+        // A call is recorded, never made.
+        let v = parse(b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85R.", std::path::Path::new("p"));
+        let args = Value::Tuple(vec![Value::Bytes(b"ls".to_vec())]);
+        assert_eq!(v.unwrap(), Value::Reduced("os.system".into(), Box::new(args)));
+        let e = parse(b"\x80\x02d.", std::path::Path::new("p")).unwrap_err().to_string();
+        assert_eq!(e, "p: cannot read the pickle: unsupported opcode 0x64 at byte 2");
+        let e = parse(b"\x80\x02U\x05ab", std::path::Path::new("p")).unwrap_err().to_string();
+        assert_eq!(e, "p: cannot read the pickle: the pickle ends early");
     }
 }
