@@ -46,7 +46,7 @@ pub struct TrainArgs {
     /// Seeds weight initialisation, shuffling and dropout.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Worker threads (0: one per core). Results do not depend on it.
+    /// Worker threads (0: one per core; at most one per core). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// 0 silent, 1 progress bar, 2 one line per epoch.
@@ -146,7 +146,13 @@ fn optimizer(args: &TrainArgs) -> Result<Box<dyn Optimizer>> {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    kiln::tensor::set_num_threads(args.threads)?;
+    let threads = kiln::tensor::set_num_threads(args.threads)?;
+    if args.threads > threads {
+        eprintln!(
+            "note: --threads {} is more than the {threads} cores kiln may use here; using {threads}",
+            args.threads
+        );
+    }
     for (flag, path) in [("--save", &args.save), ("--plot", &args.plot), ("--json", &args.json)] {
         if let Some(p) = path {
             check_output_path(flag, p)?;

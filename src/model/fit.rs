@@ -1,13 +1,12 @@
 //! fit, evaluate, predict: the training loop readable on one screen.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use super::{Callback, History, Progbar, Sequential};
 use crate::error::{Error, Result};
-use crate::tensor::{num_threads, shape_str, Tensor};
+use crate::tensor::pool::run_with_helpers;
+use crate::tensor::{shape_str, Tensor};
 
 /// `fit`'s arguments with Keras's defaults (epochs 1, batch 32, verbose 1, shuffle).
 pub struct FitOptions<'a> {
@@ -85,31 +84,8 @@ impl Sequential {
                 opts.validation_split
             )));
         }
-        // The loop runs on a worker of the thread pool: kernels that split work across threads
-        // then queue it locally, which allocates nothing (queueing from outside the pool does).
-        // The pool's other threads wait for work actively while fit runs (as OpenMP's active
-        // wait policy does): a thread that has gone to sleep takes over 20 µs to wake on a VM,
-        // longer than many of the jobs a step hands out.
-        let done = AtomicBool::new(false);
-        rayon::scope(|s| {
-            let done = &done;
-            // Never more waiting threads than cores: with more threads than cores, a thread
-            // polling for work would take a core from the one doing it.
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            for _ in 1..num_threads().min(cores) {
-                // A thread that runs a training loop (this one, or another fit's on the same
-                // pool) and picks this job up while it waits in a join returns at once: its
-                // loop must go on, or two fits could each wait inside the other's waiting job.
-                s.spawn(move |_| {
-                    if !IN_FIT_LOOP.get() {
-                        wait_actively(done)
-                    }
-                });
-            }
-            let _stop = SetOnDrop(done);
-            let _in_loop = InFitLoop::enter();
-            self.fit_loop(x, y, n_train, validation, opts)
-        })
+        // On a worker of the pool, with its other threads waiting for the jobs the loop hands out.
+        run_with_helpers(|| self.fit_loop(x, y, n_train, validation, opts))
     }
 
     fn fit_loop(
@@ -351,43 +327,4 @@ fn copy_rows(src: &Tensor, start: usize, end: usize, dst: &mut Tensor) {
     let w = src.row_len();
     dst.ensure_shape(end - start, &src.shape()[1..]);
     dst.data_mut().copy_from_slice(&src.data()[start * w..end * w]);
-}
-
-/// Runs the pool's jobs as they come, polling instead of sleeping, until `done` is set.
-fn wait_actively(done: &AtomicBool) {
-    while !done.load(Ordering::Relaxed) {
-        if rayon::yield_now() != Some(rayon::Yield::Executed) {
-            (0..64).for_each(|_| std::hint::spin_loop());
-        }
-    }
-}
-
-thread_local! {
-    /// Whether this thread is running a training loop (the polling jobs must not run on it).
-    static IN_FIT_LOOP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Marks this thread as running a training loop until dropped (restoring the old mark: a fit
-/// may run inside another's callback).
-struct InFitLoop(bool);
-
-impl InFitLoop {
-    fn enter() -> InFitLoop {
-        InFitLoop(IN_FIT_LOOP.replace(true))
-    }
-}
-
-impl Drop for InFitLoop {
-    fn drop(&mut self) {
-        IN_FIT_LOOP.set(self.0);
-    }
-}
-
-/// Sets its flag when dropped: the waiting threads stop even if the loop returns early or panics.
-struct SetOnDrop<'a>(&'a AtomicBool);
-
-impl Drop for SetOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
 }

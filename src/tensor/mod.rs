@@ -5,6 +5,8 @@
 
 mod gemm;
 mod im2col;
+pub mod pool;
+mod run_delay;
 mod scratch;
 mod threads;
 mod transpose;

@@ -7,10 +7,11 @@ use crate::error::{Error, Result};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the number of worker threads (0: one per logical core). Call it before training; the
-/// thread pool is created once per process.
-pub fn set_num_threads(n: usize) -> Result<()> {
-    let n = if n == 0 { std::thread::available_parallelism().map_or(1, |c| c.get()) } else { n };
+/// Sets the number of worker threads and returns the number used: 0 means one per core, and
+/// more than the cores are capped to them (a thread beyond the cores could only take a core
+/// from one that works). Call it before training; the thread pool is created once per process.
+pub fn set_num_threads(n: usize) -> Result<usize> {
+    let n = capped(n, std::thread::available_parallelism().map_or(1, |c| c.get()));
     match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
         Ok(()) => {}
         Err(_) if rayon::current_num_threads() == n => {}
@@ -22,7 +23,16 @@ pub fn set_num_threads(n: usize) -> Result<()> {
         }
     }
     THREADS.store(n, Ordering::Relaxed);
-    Ok(())
+    Ok(n)
+}
+
+/// `n` threads on `cores` cores: 0 and anything above `cores` give `cores`.
+fn capped(n: usize, cores: usize) -> usize {
+    if n == 0 {
+        cores
+    } else {
+        n.min(cores)
+    }
 }
 
 /// The number of threads kernels may use.
@@ -30,5 +40,19 @@ pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => rayon::current_num_threads(),
         n => n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_and_more_than_the_cores_give_the_cores() {
+        assert_eq!(capped(0, 2), 2);
+        assert_eq!(capped(1, 2), 1);
+        assert_eq!(capped(2, 2), 2);
+        assert_eq!(capped(3, 2), 2);
+        assert_eq!(capped(usize::MAX, 16), 16);
     }
 }

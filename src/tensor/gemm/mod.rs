@@ -58,6 +58,7 @@ pub fn grow_pool_buffers() {
     if !PACK_B_ROSE.swap(false, Ordering::Relaxed) {
         return;
     }
+    super::pool::wake_waiting_threads();
     rayon::broadcast(|_| {
         PACK_A.with(|cell| {
             let a = &mut *cell.borrow_mut();
