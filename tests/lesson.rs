@@ -9,6 +9,11 @@ use serde_json::Value;
 
 /// Runs `kiln train ARGS --json FILE` and returns the report.
 fn train(args: &[&str], dir: &Path, name: &str) -> Value {
+    train_with_stderr(args, dir, name).0
+}
+
+/// [`train`], and what kiln wrote to stderr.
+fn train_with_stderr(args: &[&str], dir: &Path, name: &str) -> (Value, String) {
     let json = dir.join(format!("{name}.json"));
     let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .arg("train")
@@ -18,7 +23,8 @@ fn train(args: &[&str], dir: &Path, name: &str) -> Value {
         .output()
         .expect("run kiln");
     assert!(out.status.success(), "kiln train {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (report, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 fn val_accuracy(report: &Value) -> f64 {
@@ -42,6 +48,14 @@ fn the_lesson_reaches_keras_accuracy_and_is_reproducible() {
     assert_eq!(a["history"], b["history"]);
     let c = train(&["--threads", "1", "--seed", "7", "--epochs", "1"], dir.path(), "c");
     assert_ne!(a["weights_sha256"], c["weights_sha256"], "another seed, other weights");
+    // More threads than cores (2^64-1 here): capped to the cores with a note, same bits.
+    let (d, stderr) =
+        train_with_stderr(&["--threads", "18446744073709551615", "--seed", "7", "--epochs", "1"], dir.path(), "d");
+    assert_eq!(c["weights_sha256"], d["weights_sha256"], "1 vs all cores");
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let note =
+        format!("note: --threads 18446744073709551615 is more than the {cores} cores kiln may use here; using {cores}");
+    assert!(stderr.contains(&note), "stderr: {stderr}");
 }
 
 #[test]
