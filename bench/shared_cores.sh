@@ -44,9 +44,9 @@ for ((r = 0; r < rounds; r++)); do
     if ((r % 2 == 0)); then order=(old new); else order=(new old); fi
     for condition in idle busy; do
         (
-            [[ $isolate == 1 ]] && echo $BASHPID >"$cgroup/cgroup.procs"
             busy=
             if [[ $condition == busy ]]; then
+                [[ $isolate == 1 ]] && echo $BASHPID >"$cgroup/cgroup.procs"
                 taskset -c "$last" yes >/dev/null &
                 busy=$!
                 sleep 0.2
