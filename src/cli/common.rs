@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use kiln::data::train_test_indices;
 use kiln::datasets::fashion_mnist::{self, FashionMnist};
 use kiln::layers::{parse_layers, Activation, Dense, Flatten};
-use kiln::model::Sequential;
+use kiln::model::{ScaledBytes, Sequential};
 use kiln::{Error, Result, Tensor, U8Tensor};
 
 use super::DataArgs;
@@ -132,14 +132,12 @@ pub fn image_input_shape(model: &Sequential) -> Result<Vec<usize>> {
 }
 
 /// The lesson's data: train/validation split by train_test_split(0.2, random_state 42) of the
-/// 60,000 training images, and the 10,000 test images; pixels / 255.
+/// 60,000 training images, and the 10,000 test images. The images stay bytes; each batch is
+/// divided by 255 as it is gathered ([`ScaledBytes`]), which gives the lesson's `x / 255.0`.
 pub struct Lesson {
-    pub train: (Tensor, Tensor),
-    pub val: (Tensor, Tensor),
-    pub test: (Tensor, Tensor),
-    /// The raw images of the validation and test splits, for pictures (empty unless asked for).
-    pub val_images: U8Tensor,
-    pub test_images: U8Tensor,
+    pub train: (ScaledBytes, Tensor),
+    pub val: (ScaledBytes, Tensor),
+    pub test: (ScaledBytes, Tensor),
 }
 
 /// Which split a command works on.
@@ -161,17 +159,8 @@ impl Split {
 }
 
 impl Lesson {
-    /// Loads and splits the data, shaped `(N, shape...)`. Gathers and scales in one pass, so
-    /// no f32 copy of the whole set is ever made (peak memory stays low).
-    /// `keep_images` keeps the raw images of the validation and test splits (for pictures);
-    /// training does without them, which keeps its peak memory lower.
-    pub fn load(
-        data: &DataArgs,
-        validation_split: f64,
-        shape: &[usize],
-        verbose: bool,
-        keep_images: bool,
-    ) -> Result<Lesson> {
+    /// Loads and splits the data, samples seen as `shape`.
+    pub fn load(data: &DataArgs, validation_split: f64, shape: &[usize], verbose: bool) -> Result<Lesson> {
         if !(validation_split > 0.0 && validation_split < 1.0) {
             return Err(Error::value(format!("--validation-split must be in (0, 1), received {validation_split}")));
         }
@@ -182,26 +171,22 @@ impl Lesson {
             println!("{} {}", test_images.shape_str(), test_labels.shape_str());
         }
         let (train_idx, val_idx) = train_test_indices(train_images.rows(), validation_split, 42)?;
-        let mut target = vec![-1isize];
-        target.extend(shape.iter().map(|&d| d as isize));
-        let images = |x: &U8Tensor, idx: &[usize]| x.select_rows_div(idx, 255.0).reshape(&target);
+        let images = |x: U8Tensor| ScaledBytes::new(x, 255.0, shape);
         let labels = |y: &U8Tensor, idx: &[usize]| y.select_rows(idx).to_f32();
-        // Order matters for peak memory: the u8 training images go before the test set is made.
-        let val = (images(&train_images, &val_idx)?, labels(&train_labels, &val_idx));
-        let train = (images(&train_images, &train_idx)?, labels(&train_labels, &train_idx));
-        let val_images = if keep_images { train_images.select_rows(&val_idx) } else { U8Tensor::default() };
+        let val = (images(train_images.select_rows(&val_idx))?, labels(&train_labels, &val_idx));
+        let train = (images(train_images.select_rows(&train_idx))?, labels(&train_labels, &train_idx));
         drop(train_images);
-        let all: Vec<usize> = (0..test_images.rows()).collect();
-        let test = (images(&test_images, &all)?, labels(&test_labels, &all));
-        let test_images = if keep_images { test_images } else { U8Tensor::default() };
-        Ok(Lesson { train, val, test, val_images, test_images })
+        let test_labels = test_labels.to_f32();
+        Ok(Lesson { train, val, test: (images(test_images)?, test_labels) })
     }
 
-    pub fn split(&self, split: Split) -> (&Tensor, &Tensor, &U8Tensor) {
-        match split {
-            Split::Val => (&self.val.0, &self.val.1, &self.val_images),
-            Split::Test => (&self.test.0, &self.test.1, &self.test_images),
-        }
+    /// The images (scaled as each batch is gathered), the labels and the raw images.
+    pub fn split(&self, split: Split) -> (&ScaledBytes, &Tensor, &U8Tensor) {
+        let (x, y) = match split {
+            Split::Val => (&self.val.0, &self.val.1),
+            Split::Test => (&self.test.0, &self.test.1),
+        };
+        (x, y, x.bytes())
     }
 }
 

@@ -34,7 +34,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;
-    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false, false)?;
+    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
     let (x, y, _) = data.split(args.split);
     let result = model.evaluate_with(x, y, args.batch_size, 1)?;
     println!("{result}");

@@ -55,7 +55,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
     }
     if let Some(i) = args.feature_maps {
         check_output_path("--out", &args.out)?;
-        let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false, false)?;
+        let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
         let (x, y, _) = data.split(Split::Test);
         if i >= x.rows() {
             return Err(Error::value(format!(

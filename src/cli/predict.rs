@@ -47,7 +47,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;
-    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false, true)?;
+    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
     let (x, y, images) = data.split(args.split);
     let index = if args.index.is_empty() { (0..10.min(x.rows())).collect() } else { args.index.clone() };
     if let Some(&bad) = index.iter().find(|&&i| i >= x.rows()) {

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use kiln::model::Sequential;
 use kiln::model::{
     CSVLogger, Callback, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TensorBoard, TerminateOnNaN,
 };
+use kiln::model::{Samples, ScaledBytes, Sequential};
 use kiln::optimizers::{self, Optimizer};
 use kiln::{Error, Result, Tensor};
 
@@ -85,9 +85,9 @@ pub struct TrainArgs {
 /// What training runs on: train and validation splits, an optional test split, and for data
 /// other than the lesson's, what the saved model must keep.
 struct Splits {
-    train: (Tensor, Tensor),
-    val: (Tensor, Tensor),
-    test: Option<(Tensor, Tensor)>,
+    train: (Box<dyn Samples>, Tensor),
+    val: (Box<dyn Samples>, Tensor),
+    test: Option<(Box<dyn Samples>, Tensor)>,
     spec: Option<kiln::data::InputSpec>,
 }
 
@@ -95,8 +95,10 @@ struct Splits {
 fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
     if !args.source.is_other() {
         let model = args.model.build(args.seed)?;
-        let d = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0, false)?;
-        return Ok((model, Splits { train: d.train, val: d.val, test: Some(d.test), spec: None }));
+        let d = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0)?;
+        let boxed = |(x, y): (ScaledBytes, Tensor)| (Box::new(x) as Box<dyn Samples>, y);
+        let splits = Splits { train: boxed(d.train), val: boxed(d.val), test: Some(boxed(d.test)), spec: None };
+        return Ok((model, splits));
     }
     let d = user_data::load(&args.source, args.validation_split, args.seed)?;
     let (model, shape) = args.model.build_for(&d.spec.sample_shape, d.spec.class_names.len(), args.seed)?;
@@ -111,7 +113,8 @@ fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
             n(&d.val)
         );
     }
-    let fit = |(x, y): (Tensor, Tensor)| -> Result<(Tensor, Tensor)> { Ok((shaped(x, &shape)?, y)) };
+    let fit =
+        |(x, y): (Tensor, Tensor)| -> Result<(Box<dyn Samples>, Tensor)> { Ok((Box::new(shaped(x, &shape)?), y)) };
     let test = d.test.map(fit).transpose()?;
     let splits = Splits { train: fit(d.train)?, val: fit(d.val)?, test, spec: Some(d.spec) };
     Ok((model, splits))
@@ -187,13 +190,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let start = Instant::now();
     let history = model.fit(
-        &data.train.0,
+        data.train.0.as_ref(),
         &data.train.1,
         FitOptions {
             epochs: args.epochs,
             batch_size: args.batch_size,
             verbose: args.verbose,
-            validation_data: Some((&data.val.0, &data.val.1)),
+            validation_data: Some((data.val.0.as_ref(), &data.val.1)),
             callbacks,
             ..Default::default()
         },
@@ -205,12 +208,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
 
     let verbose = args.verbose.min(1);
-    let val = model.evaluate_with(&data.val.0, &data.val.1, args.batch_size, verbose)?;
+    let val = model.evaluate_with(data.val.0.as_ref(), &data.val.1, args.batch_size, verbose)?;
     if args.verbose > 0 {
         println!("{val}");
     }
     let test = match &data.test {
-        Some((x, y)) => Some(model.evaluate_with(x, y, args.batch_size, verbose)?),
+        Some((x, y)) => Some(model.evaluate_with(x.as_ref(), y, args.batch_size, verbose)?),
         None => None,
     };
     if let (Some(test), true) = (&test, args.verbose > 0) {

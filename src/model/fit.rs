@@ -1,9 +1,8 @@
 //! fit, evaluate, predict: the training loop readable on one screen.
 
 use rand::seq::SliceRandom;
-use rayon::prelude::*;
 
-use super::{Callback, History, Progbar, Sequential};
+use super::{Callback, History, Progbar, Samples, Sequential};
 use crate::error::{Error, Result};
 use crate::tensor::pool::run_with_helpers;
 use crate::tensor::{shape_str, Tensor};
@@ -16,7 +15,7 @@ pub struct FitOptions<'a> {
     pub shuffle: bool,
     /// Fraction of the data, taken from the end before shuffling, used for validation.
     pub validation_split: f64,
-    pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
+    pub validation_data: Option<(&'a dyn Samples, &'a Tensor)>,
     pub callbacks: Vec<&'a mut dyn Callback>,
 }
 
@@ -51,8 +50,9 @@ impl std::fmt::Display for Evaluation {
 }
 
 impl Sequential {
-    /// Trains for `opts.epochs` epochs; returns the per-epoch history.
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, opts: FitOptions) -> Result<History> {
+    /// Trains for `opts.epochs` epochs; returns the per-epoch history. `x` is a [`Tensor`] or
+    /// bytes scaled as each batch is gathered ([`super::ScaledBytes`]).
+    pub fn fit<X: Samples + ?Sized>(&mut self, x: &X, y: &Tensor, opts: FitOptions) -> Result<History> {
         if opts.batch_size == 0 {
             return Err(Error::value("batch_size must be a positive integer, received batch_size=0"));
         }
@@ -67,13 +67,15 @@ impl Sequential {
         // Keras: split_at = ceil(n * (1 - validation_split)); the tail validates.
         let n_train = ((n as f64) * (1.0 - opts.validation_split)).ceil() as usize;
         let split;
-        let validation = match opts.validation_data {
+        let validation: Option<(&dyn Samples, &Tensor)> = match opts.validation_data {
             Some((vx, vy)) => {
                 self.check_data(vx, vy, "validation")?;
                 Some((vx, vy))
             }
             None if n_train < n => {
-                split = (x.slice_rows(n_train, n), y.slice_rows(n_train, n));
+                let mut tail = Tensor::default();
+                x.copy_rows_into(n_train, n, &mut tail);
+                split = (tail, y.slice_rows(n_train, n));
                 Some((&split.0, &split.1))
             }
             None => None,
@@ -88,12 +90,12 @@ impl Sequential {
         run_with_helpers(|| self.fit_loop(x, y, n_train, validation, opts))
     }
 
-    fn fit_loop(
+    fn fit_loop<X: Samples + ?Sized>(
         &mut self,
-        x: &Tensor,
+        x: &X,
         y: &Tensor,
         n_train: usize,
-        validation: Option<(&Tensor, &Tensor)>,
+        validation: Option<(&dyn Samples, &Tensor)>,
         mut opts: FitOptions,
     ) -> Result<History> {
         let steps = n_train.div_ceil(opts.batch_size);
@@ -179,8 +181,8 @@ impl Sequential {
     /// (Keras's `train_on_batch`).
     pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<f64> {
         self.check_data(x, y, "training")?;
-        copy_rows(x, 0, x.rows(), &mut self.batch_x);
-        copy_rows(y, 0, y.rows(), &mut self.batch_y);
+        x.copy_rows_into(0, x.rows(), &mut self.batch_x);
+        y.copy_rows_into(0, y.rows(), &mut self.batch_y);
         let (loss, _) = self.train_batch();
         Ok(loss / x.rows() as f64)
     }
@@ -196,11 +198,17 @@ impl Sequential {
     }
 
     /// Loss and metric over `(x, y)`, batch 32, with a progress bar (Keras's `evaluate`).
-    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor) -> Result<Evaluation> {
+    pub fn evaluate<X: Samples + ?Sized>(&mut self, x: &X, y: &Tensor) -> Result<Evaluation> {
         self.evaluate_with(x, y, 32, 1)
     }
 
-    pub fn evaluate_with(&mut self, x: &Tensor, y: &Tensor, batch_size: usize, verbose: u8) -> Result<Evaluation> {
+    pub fn evaluate_with<X: Samples + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Tensor,
+        batch_size: usize,
+        verbose: u8,
+    ) -> Result<Evaluation> {
         if batch_size == 0 {
             return Err(Error::value("batch_size must be a positive integer, received batch_size=0"));
         }
@@ -211,8 +219,8 @@ impl Sequential {
         let (mut loss_sum, mut metric_sum) = (0.0, 0.0);
         for step in 0..steps {
             let (start, end) = (step * batch_size, ((step + 1) * batch_size).min(n));
-            copy_rows(x, start, end, &mut self.batch_x);
-            copy_rows(y, start, end, &mut self.batch_y);
+            x.copy_rows_into(start, end, &mut self.batch_x);
+            y.copy_rows_into(start, end, &mut self.batch_y);
             self.forward_batch(false);
             let c = self.compiled.as_ref().expect("checked");
             let last = self.layers.last().expect("built");
@@ -228,7 +236,7 @@ impl Sequential {
     }
 
     /// The model's outputs for `x`, computed in batches of 32 (Keras's `predict`).
-    pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
+    pub fn predict<X: Samples + ?Sized>(&mut self, x: &X) -> Result<Tensor> {
         self.check_input(x)?;
         let n = x.rows();
         let mut shape = vec![n];
@@ -237,7 +245,7 @@ impl Sequential {
         let w = out.row_len();
         for start in (0..n).step_by(32) {
             let end = (start + 32).min(n);
-            copy_rows(x, start, end, &mut self.batch_x);
+            x.copy_rows_into(start, end, &mut self.batch_x);
             self.forward_batch(false);
             let y = self.layers.last().expect("built").output();
             out.data_mut()[start * w..end * w].copy_from_slice(y.data());
@@ -246,9 +254,9 @@ impl Sequential {
     }
 
     /// Input checks shared by fit/evaluate/predict: built, widths agree, values finite.
-    pub(crate) fn check_input(&mut self, x: &Tensor) -> Result<()> {
+    pub(crate) fn check_input<X: Samples + ?Sized>(&mut self, x: &X) -> Result<()> {
         if x.rows() == 0 {
-            return Err(Error::value(format!("the input is empty: shape {}", x.shape_str())));
+            return Err(Error::value(format!("the input is empty: shape {}", shape_str(x.shape()))));
         }
         self.ensure_built(&x.shape()[1..])?;
         if self.compiled.is_some() && self.compiled.as_ref().is_some_and(|c| !c.fused) {
@@ -258,33 +266,19 @@ impl Sequential {
         if &x.shape()[1..] != want {
             return Err(Error::shape(format!(
                 "input of shape {} does not fit the model '{}': it expects samples of shape {} (None{})",
-                x.shape_str(),
+                shape_str(x.shape()),
                 self.name,
                 shape_str(want),
                 want.iter().map(|d| format!(", {d}")).collect::<String>()
             )));
         }
-        // A branch-free pass per chunk (it vectorises); the position only when one is found.
-        // On both cores for a whole dataset: the scan is bound by memory bandwidth.
-        let finite = |c: &[f32]| c.iter().fold(true, |ok, v| ok & v.is_finite());
-        let all_finite = if x.known_finite() {
-            true
-        } else if x.len() >= 1 << 20 {
-            x.data().par_chunks(1 << 16).all(finite)
-        } else {
-            x.data().chunks(4096).all(finite)
-        };
-        if let Some(i) = (!all_finite).then(|| x.data().iter().position(|v| !v.is_finite())).flatten() {
-            return Err(Error::value(format!(
-                "the input holds a non-finite value ({}) at sample {}",
-                x.data()[i],
-                i / x.row_len().max(1)
-            )));
+        if let Some((v, i)) = x.first_non_finite() {
+            return Err(Error::value(format!("the input holds a non-finite value ({v}) at sample {i}")));
         }
         Ok(())
     }
 
-    fn check_data(&mut self, x: &Tensor, y: &Tensor, what: &str) -> Result<()> {
+    fn check_data<X: Samples + ?Sized>(&mut self, x: &X, y: &Tensor, what: &str) -> Result<()> {
         let Some(c) = &self.compiled else {
             return Err(Error::value(format!(
                 "model '{}' must be compiled before {what}: call compile(...) first",
@@ -298,7 +292,7 @@ impl Sequential {
                 "{what} data: x has {} samples but y has {} (x: {}, y: {})",
                 x.rows(),
                 y.rows(),
-                x.shape_str(),
+                shape_str(x.shape()),
                 y.shape_str()
             )));
         }
@@ -320,11 +314,4 @@ impl RunningLogs {
     fn to_owned(&self) -> Vec<(String, f64)> {
         self.as_slice().iter().map(|(k, v)| (k.to_string(), *v)).collect()
     }
-}
-
-/// Rows `start..end` of `src` into `dst`, reusing its buffer.
-fn copy_rows(src: &Tensor, start: usize, end: usize, dst: &mut Tensor) {
-    let w = src.row_len();
-    dst.ensure_shape(end - start, &src.shape()[1..]);
-    dst.data_mut().copy_from_slice(&src.data()[start * w..end * w]);
 }

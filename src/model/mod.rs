@@ -8,6 +8,7 @@ mod history;
 mod inspect;
 mod metrics;
 mod progress;
+mod samples;
 mod sequential;
 mod summary;
 mod weights;
@@ -19,6 +20,7 @@ pub use fit::{Evaluation, FitOptions};
 pub use history::History;
 pub use metrics::Metric;
 pub use progress::Progbar;
+pub use samples::{Samples, ScaledBytes};
 pub use sequential::Sequential;
 
 mod architecture;
