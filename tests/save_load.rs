@@ -308,14 +308,28 @@ fn bad_metadata_and_tensors_are_clear_errors() {
             "{shown}: incomplete optimizer state: expected 'optimizer.hidden.kernel.m', 'optimizer.hidden.kernel.v'"
         )
     );
-    let mut wrong_state = good.clone();
+    let mut full_state = good.clone();
+    full_state.push(("optimizer.hidden.kernel.m", Dtype::F32, vec![2, 3], f32s(6)));
+    full_state.push(("optimizer.hidden.kernel.v", Dtype::F32, vec![2, 3], f32s(6)));
+    let mut wrong_state = full_state.clone();
     wrong_state.push(("optimizer.hidden.bias.m", Dtype::F32, vec![2], f32s(2)));
     write_safetensors(&p, wrong_state, m.clone());
     assert_eq!(
         err_text(load_model(&p)),
         format!("{shown}: optimizer state 'optimizer.hidden.bias.m' has shape (2,) in the file but the weight has shape (3,)")
     );
-    write_safetensors(&p, good, m);
+    // After a step every trainable parameter has its state: a file without the bias's lost it.
+    write_safetensors(&p, full_state.clone(), m.clone());
+    assert_eq!(
+        err_text(load_model(&p)),
+        format!(
+            "{shown}: missing optimizer state after 1 step: expected 'optimizer.hidden.bias.m', \
+             'optimizer.hidden.bias.v'"
+        )
+    );
+    full_state.push(("optimizer.hidden.bias.m", Dtype::F32, vec![3], f32s(3)));
+    full_state.push(("optimizer.hidden.bias.v", Dtype::F32, vec![3], f32s(3)));
+    write_safetensors(&p, full_state, m);
     let loaded = load_model(&p).unwrap();
     assert_eq!(loaded.optimizer_state().unwrap().iterations, 1);
 }

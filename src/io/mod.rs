@@ -8,4 +8,4 @@ mod model_file;
 mod model_load;
 pub mod tfevents;
 pub use model_file::{read_metadata, FORMAT};
-pub use model_load::{load_model, read_architecture};
+pub use model_load::{load_model, non_finite_warning, read_architecture};

@@ -17,11 +17,16 @@ use serde_json::json;
 
 use super::write_atomic;
 use crate::error::{Error, Result};
+use crate::layers::registry::unknown_key;
 use crate::losses::Loss;
 use crate::model::{Metric, Sequential};
 
 /// The `format` metadata value of files kiln writes.
 pub const FORMAT: &str = "kiln";
+/// The metadata keys of a model file (`data`: what `kiln predict` needs, written by the CLI).
+const METADATA_KEYS: [&str; 6] = ["format", "kiln_version", "architecture", "seed", "compile", "data"];
+/// The largest header safetensors readers accept (the crate's `MAX_HEADER_SIZE`).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// Prefix of the optimizer-state tensors.
 pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer.";
 
@@ -109,8 +114,18 @@ impl Sequential {
                 }
             }
         }
-        safetensors::serialize(tensors, Some(meta))
-            .map_err(|e| Error::value(format!("model '{}' could not be serialized: {e}", self.name)))
+        let bytes = safetensors::serialize(tensors, Some(meta))
+            .map_err(|e| Error::value(format!("model '{}' could not be serialized: {e}", self.name)))?;
+        // A header larger than readers accept would write a file nobody can read back.
+        let header = bytes.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        if header > MAX_HEADER_BYTES {
+            return Err(Error::value(format!(
+                "model '{}' cannot be saved: its safetensors header (names and architecture) would take {header} \
+                 bytes, more than the {MAX_HEADER_BYTES} safetensors readers accept",
+                self.name
+            )));
+        }
+        Ok(bytes)
     }
 
     /// Names (`hidden.kernel`) and shapes of the trainable parameters, in optimizer-state order.
@@ -164,6 +179,14 @@ pub(crate) fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<(SafeTensors<'a>
 
 /// The architecture from the metadata, built when its input shape is known.
 pub(crate) fn architecture(path: &Path, meta: &HashMap<String, String>) -> Result<Sequential> {
+    let mut keys: Vec<&String> = meta.keys().collect();
+    keys.sort();
+    if let Some(key) = keys.into_iter().find(|k| !METADATA_KEYS.contains(&k.as_str())) {
+        return Err(Error::format(path, format!("metadata: {}", unknown_key(key, &METADATA_KEYS))));
+    }
+    if let Some(format) = meta.get("format").filter(|f| *f != FORMAT) {
+        return Err(Error::format(path, format!("metadata: expected format={FORMAT}, received format={format}")));
+    }
     let text = meta
         .get("architecture")
         .ok_or_else(|| Error::format(path, "not a kiln model file: no 'architecture' metadata"))?;

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::model_file::{architecture, f32_values, parse, read_file, OPTIMIZER_PREFIX};
 use crate::error::{Error, Result};
+use crate::layers::registry::unknown_key;
 use crate::model::{Compile, Sequential};
 use crate::optimizers::{self, OptimizerState};
 use crate::tensor::{shape_str, Tensor};
@@ -58,7 +59,27 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
             .map_err(|e| Error::format(path, format!("malformed 'compile' metadata: {e}")))?;
         restore_compile(path, &mut model, &file, &compile)?;
     }
+    if let Some(warning) = non_finite_warning(path, &model) {
+        eprintln!("{warning}");
+    }
     Ok(model)
+}
+
+/// The warning [`load_model`] prints for a model with NaN or infinite weights (a run that
+/// diverged and was saved anyway): every such tensor, by name.
+pub fn non_finite_warning(path: &Path, model: &Sequential) -> Option<String> {
+    let bad = model.non_finite_weights();
+    if bad.is_empty() {
+        return None;
+    }
+    let sizes: std::collections::HashMap<String, usize> =
+        model.weights().into_iter().map(|(name, w)| (name, w.len())).collect();
+    let list: Vec<String> = bad.iter().map(|(name, n)| format!("'{name}' ({n} of {} values)", sizes[name])).collect();
+    Some(format!(
+        "WARNING: {}: non-finite weights (NaN or infinity) in {}; the model's outputs will not be numbers",
+        path.display(),
+        list.join(", ")
+    ))
 }
 
 /// Reads an architecture for `kiln train --model FILE`: a file holding the JSON of
@@ -151,6 +172,13 @@ fn assign_weights(path: &Path, model: &mut Sequential, file: &SafeTensors) -> Re
 /// Compiles `model` as the `compile` metadata says and restores the optimizer's state.
 fn restore_compile(path: &Path, model: &mut Sequential, file: &SafeTensors, compile: &Value) -> Result<()> {
     let bad = |what: &str| Error::format(path, format!("malformed 'compile' metadata: {what}"));
+    let keys = |v: &Value, valid: &[&str]| match v.as_object() {
+        None => Err(bad(&format!("expected a JSON object, received {v}"))),
+        Some(map) => {
+            map.keys().find(|k| !valid.contains(&k.as_str())).map_or(Ok(()), |k| Err(bad(&unknown_key(k, valid))))
+        }
+    };
+    keys(compile, &["loss", "metrics", "optimizer", "iterations"])?;
     let loss = compile.get("loss").and_then(Value::as_str).ok_or_else(|| bad("no 'loss'"))?;
     let metrics: Vec<&str> = match compile.get("metrics") {
         None | Some(Value::Null) => Vec::new(),
@@ -160,6 +188,7 @@ fn restore_compile(path: &Path, model: &mut Sequential, file: &SafeTensors, comp
             .ok_or_else(|| bad("'metrics' must be a list of strings"))?,
     };
     let opt = compile.get("optimizer").ok_or_else(|| bad("no 'optimizer'"))?;
+    keys(opt, &["name", "config"])?;
     let name = opt.get("name").and_then(Value::as_str).ok_or_else(|| bad("no optimizer 'name'"))?;
     let config = opt.get("config").cloned().unwrap_or(Value::Null);
     let iterations = compile.get("iterations").map_or(Some(0), Value::as_u64).ok_or_else(|| bad("bad 'iterations'"))?;
@@ -190,9 +219,16 @@ fn restore_compile(path: &Path, model: &mut Sequential, file: &SafeTensors, comp
                 Err(e) => return Err(Error::format(path, format!("tensor '{key}': {e}"))),
             }
         }
-        if !found.is_empty() && found.len() != slot_names.len() {
+        // Every step updates every trainable parameter, so after one there is state for each.
+        if (iterations > 0 || !found.is_empty()) && found.len() != slot_names.len() {
             let want = slot_names.iter().map(|s| format!("'{OPTIMIZER_PREFIX}{param}.{s}'")).collect::<Vec<_>>();
-            return Err(Error::format(path, format!("incomplete optimizer state: expected {}", want.join(", "))));
+            let what = match found.len() {
+                0 => {
+                    format!("missing optimizer state after {iterations} step{}", if iterations == 1 { "" } else { "s" })
+                }
+                _ => "incomplete optimizer state".to_string(),
+            };
+            return Err(Error::format(path, format!("{what}: expected {}", want.join(", "))));
         }
         used += found.len();
         slots.push(found);

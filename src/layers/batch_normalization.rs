@@ -124,6 +124,10 @@ impl Layer for BatchNormalization {
         Ok(input_shape.to_vec())
     }
 
+    fn weights_len(&self, input_shape: &[usize]) -> u128 {
+        4 * input_shape.last().map_or(0, |&c| c as u128)
+    }
+
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) {
         let c = self.mean.len();
         self.training = ctx.training;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use super::registry::Cfg;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
+use crate::tensor::limits::len_u128;
 use crate::tensor::{
     col2im, im2col, matmul_serial, shape_str, winograd_conv, winograd_kernel, winograd_kernel_flipped,
     winograd_kernel_grad, winograd_kernel_grad_part, winograd_scratch_len, Padding, Scratch, Size2, Tensor, Transpose,
@@ -134,6 +135,7 @@ impl Conv2D {
         let c = Cfg::new("Conv2D", config)?;
         let filters = c.required(Cfg::positive_int, "filters")?;
         let mut layer = Conv2D::new(filters, c.required(read_size2, "kernel_size")?);
+        c.data_format()?;
         layer.strides = read_size2(&c, "strides")?.unwrap_or(Size2(1, 1));
         if let Some(p) = c.str("padding")? {
             layer.padding = c.wrap(Padding::parse(p))?;
@@ -170,6 +172,17 @@ impl Layer for Conv2D {
         self.kernel = Param::new("kernel", kernel);
         self.bias = Param::new("bias", bias);
         Ok(vec![g.oh, g.ow, f])
+    }
+
+    fn weights_len(&self, input_shape: &[usize]) -> u128 {
+        let c = input_shape.last().map_or(0, |&c| c as u128);
+        let f = self.filters as u128;
+        let k = len_u128(&[self.kernel_size.0, self.kernel_size.1]).saturating_mul(c);
+        k.saturating_mul(f).saturating_add(if self.use_bias { f } else { 0 })
+    }
+
+    fn scratch_len_per_sample(&self) -> u128 {
+        len_u128(&[self.g.positions(), self.g.patch_len()])
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {

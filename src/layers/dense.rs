@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
+use crate::tensor::limits::len_u128;
 use crate::tensor::{matmul, matmul_strided, shape_str, transpose, Tensor, Transpose};
 
 /// Kernels with at least this many weights are worked on in two halves of their input rows,
@@ -120,6 +121,11 @@ impl Layer for Dense {
         self.kernel = Param::new("kernel", kernel);
         self.bias = Param::new("bias", if self.use_bias { bias } else { Tensor::default() });
         Ok(vec![self.units])
+    }
+
+    fn weights_len(&self, input_shape: &[usize]) -> u128 {
+        let (n_in, units) = (len_u128(input_shape), self.units as u128);
+        n_in.saturating_mul(units).saturating_add(if self.use_bias { units } else { 0 })
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {

@@ -51,6 +51,7 @@ impl Pool2d {
         let c = Cfg::new(class, config)?;
         let mut pool = Pool2d::new(read_size2(&c, "pool_size")?.unwrap_or(Size2(2, 2)));
         pool.strides = read_size2(&c, "strides")?;
+        c.data_format()?;
         if let Some(p) = c.str("padding")? {
             pool.padding = c.wrap(Padding::parse(p))?;
         }

@@ -56,6 +56,7 @@ mod flatten;
 pub(crate) mod gradcheck;
 mod initializers;
 mod max_pooling2d;
+pub mod names;
 mod param;
 pub mod registry;
 mod reshape;
@@ -106,6 +107,16 @@ pub trait Layer: Send {
     /// Creates the parameters for a per-sample `input_shape` and returns the per-sample output
     /// shape. Errors name the layer and the shapes.
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>>;
+    /// The number of weight values `build` would create for `input_shape` (saturating, never
+    /// overflowing), so a model too large for memory is refused before anything is allocated.
+    fn weights_len(&self, _input_shape: &[usize]) -> u128 {
+        0
+    }
+    /// Values per sample, after `build`, in the layer's batch buffers beyond its output and input
+    /// gradient (Conv2D's im2col rows), for the memory check before a batch runs.
+    fn scratch_len_per_sample(&self) -> u128 {
+        0
+    }
     /// Computes the output of a batch `x` into the layer's own buffer.
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx);
     /// The output of the last forward pass.

@@ -26,6 +26,7 @@ pub const LAYER_CLASSES: &[&str] = &[
 pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Layer>> {
     let c = Cfg::new(class_name, config)?;
     let name = c.name();
+    super::names::check_name(name)?;
     let mut layer: Box<dyn Layer> = match class_name {
         "Dense" => {
             let mut d = Dense::new(c.required(Cfg::positive_int, "units")?);
@@ -82,7 +83,33 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
         }
     };
     layer.set_name(name.to_string());
+    c.check_keys(&layer.config())?;
     Ok(layer)
+}
+
+/// The key of `valid` within two edits of `key` ("activatiom" → "activation"), if one is.
+pub(crate) fn closest<'v>(key: &str, valid: impl IntoIterator<Item = &'v str>) -> Option<&'v str> {
+    let distance = |a: &str, b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, &cb) in b.iter().enumerate() {
+                let next = (prev + (ca != cb) as usize).min(row[j] + 1).min(row[j + 1] + 1);
+                prev = row[j + 1];
+                row[j + 1] = next;
+            }
+        }
+        row[b.len()]
+    };
+    valid.into_iter().map(|v| (distance(key, v), v)).filter(|&(d, _)| d <= 2).min_by_key(|&(d, _)| d).map(|(_, v)| v)
+}
+
+/// "unknown key 'activatiom' (did you mean 'activation'?); valid keys: name, units, ...".
+pub(crate) fn unknown_key(key: &str, valid: &[&str]) -> String {
+    let hint = closest(key, valid.iter().copied()).map_or(String::new(), |v| format!(" (did you mean '{v}'?)"));
+    format!("unknown key '{key}'{hint}; valid keys: {}", valid.join(", "))
 }
 
 /// `{"class_name": "Dense", "config": {...}}`, what [`layer_from_config`] reads back.
@@ -107,6 +134,34 @@ impl<'a> Cfg<'a> {
             Error::value(format!("the config of a {class} layer must be a JSON object, received {config}"))
         })?;
         Ok(Cfg { class, map })
+    }
+
+    /// Every key must be one the layer writes in its config (`written`), or one Keras writes for
+    /// every layer at the value kiln implies (`trainable: true`, `dtype: "float32"`): a
+    /// misspelt key would otherwise be ignored and leave its default in place.
+    fn check_keys(&self, written: &Value) -> Result<()> {
+        for (key, v) in self.map {
+            match key.as_str() {
+                "name" if !(v.is_string() || v.is_null()) => return Err(self.bad(key, "a string", v)),
+                "trainable" if v != &Value::Bool(true) => return Err(self.bad(key, "true", v)),
+                "dtype" if v != "float32" => return Err(self.bad(key, "\"float32\"", v)),
+                "trainable" | "dtype" => {}
+                _ if written.get(key).is_some() => {}
+                _ => {
+                    let valid: Vec<&str> = written.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
+                    return Err(Error::value(format!("{}: {}", self.who(), unknown_key(key, &valid))));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keras's `data_format`: kiln computes channels-last only, so any other value is an error.
+    pub fn data_format(&self) -> Result<()> {
+        match self.str("data_format")? {
+            None | Some("channels_last") => Ok(()),
+            Some(other) => Err(self.bad("data_format", "\"channels_last\" (kiln's only layout)", &json!(other))),
+        }
     }
 
     /// The layer's name, "" when absent.

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::{Ctx, Layer, Rng};
 use crate::error::{Error, Result};
+use crate::tensor::limits::len_u128;
 use crate::tensor::{shape_str, Tensor};
 
 /// Keras's `Reshape(target_shape)`: `Reshape::new(&[28, 28, 1])`, `Reshape::new(&[-1, 7])`.
@@ -59,8 +60,9 @@ impl Layer for Reshape {
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.check()?;
-        let n: usize = input_shape.iter().product();
-        let known: usize = self.target_shape.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
+        // Counted in u128 (saturating): a target like (2^32, 2^32) must not wrap to a match.
+        let n = len_u128(input_shape);
+        let known = self.target_shape.iter().filter(|&&d| d > 0).fold(1u128, |k, &d| k.saturating_mul(d as u128));
         let inferred = self.target_shape.contains(&-1);
         if (inferred && !n.is_multiple_of(known)) || (!inferred && n != known) {
             return Err(Error::shape(format!(
@@ -72,7 +74,7 @@ impl Layer for Reshape {
                 if inferred { "a multiple of " } else { "" },
             )));
         }
-        let resolve = |d: isize| if d == -1 { n / known } else { d as usize };
+        let resolve = |d: isize| if d == -1 { (n / known) as usize } else { d as usize };
         self.out_shape = self.target_shape.iter().map(|&d| resolve(d)).collect();
         Ok(self.out_shape.clone())
     }

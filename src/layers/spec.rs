@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::names::Namer;
 use super::registry::layer_from_config;
 use super::Layer;
 use crate::error::{Error, Result};
@@ -82,23 +83,14 @@ fn parse_items(spec: &str) -> Result<Vec<(&str, &'static str, Value)>> {
         items.push((text.trim(), rule, config));
     }
     // Names as Sequential::add gives them, skipping the ones given explicitly.
-    let mut taken: Vec<String> = items.iter().filter_map(|(_, _, c)| c["name"].as_str()).map(str::to_string).collect();
-    for i in 0..items.len() {
-        if items[i].2.get("name").is_some() {
-            continue;
-        }
-        let rule = items[i].1;
-        let base = RULES.iter().find(|r| r.class == rule).map_or("layer", |r| r.layer);
-        let mut k = items[..i].iter().filter(|it| it.1 == rule).count();
-        let name = loop {
-            let name = if k == 0 { base.to_string() } else { format!("{base}_{k}") };
-            if !taken.contains(&name) {
-                break name;
-            }
-            k += 1;
-        };
-        taken.push(name.clone());
-        items[i].2["name"] = Value::String(name);
+    let mut names = Namer::default();
+    for name in items.iter().filter_map(|(_, _, c)| c["name"].as_str()) {
+        names.reserve(name);
+    }
+    for (_, class, config) in &mut items {
+        let base = RULES.iter().find(|r| r.class == *class).map_or("layer", |r| r.layer);
+        let given = config["name"].as_str().unwrap_or("").to_string();
+        config["name"] = Value::String(names.name(base, &given));
     }
     Ok(items)
 }

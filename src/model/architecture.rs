@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::Sequential;
 use crate::error::{Error, Result};
+use crate::layers::registry::unknown_key;
 use crate::layers::{layer_from_config, layer_to_config};
 
 impl Sequential {
@@ -29,7 +30,9 @@ impl Sequential {
             Some(other) => return Err(bad(&format!("class_name is '{other}', expected 'Sequential'"))),
             None => return Err(bad("no 'class_name'")),
         }
+        only_keys("the model", json, &["class_name", "config"])?;
         let config = json.get("config").filter(|c| c.is_object()).ok_or_else(|| bad("no 'config' object"))?;
+        only_keys("the model's config", config, &["name", "input_shape", "layers"])?;
         let layers = config.get("layers").and_then(Value::as_array).ok_or_else(|| bad("no 'layers' list"))?;
         let mut model = match config.get("name") {
             None | Some(Value::Null) => Sequential::new(),
@@ -37,22 +40,24 @@ impl Sequential {
             Some(other) => return Err(bad(&format!("the name must be a string, received {other}"))),
         };
         let mut input_shape = shape(config.get("input_shape"))?;
+        // Explicit names first, so an unnamed layer never takes a later layer's name.
+        for entry in layers {
+            if let Some(name) = entry.get("config").and_then(|c| c.get("name")).and_then(Value::as_str) {
+                model.names.reserve(name);
+            }
+        }
         for (i, entry) in layers.iter().enumerate() {
             let class = entry.get("class_name").and_then(Value::as_str);
             let class = class.ok_or_else(|| bad(&format!("layer {i} has no 'class_name'")))?;
+            only_keys(&format!("layer {i}"), entry, &["class_name", "config"])?;
             let layer_config = entry.get("config").cloned().unwrap_or_else(|| json!({}));
             if class == "InputLayer" && i == 0 {
+                only_keys("the InputLayer's config", &layer_config, &INPUT_LAYER_KEYS)?;
                 let batch_shape = shape(layer_config.get("batch_shape"))?.map(|s| s[1..].to_vec());
                 input_shape = input_shape.or(batch_shape).or(shape(layer_config.get("input_shape"))?);
                 continue;
             }
-            let mut layer = layer_from_config(class, &layer_config)?;
-            if layer.name().is_empty() {
-                let base = layer.base_name();
-                let taken = model.layers.iter().filter(|l| l.base_name() == base).count();
-                layer.set_name(if taken == 0 { base.to_string() } else { format!("{base}_{taken}") });
-            }
-            model.add_boxed(layer);
+            model.add_boxed(layer_from_config(class, &layer_config)?);
         }
         if let Some(shape) = input_shape {
             if shape.contains(&0) {
@@ -65,6 +70,37 @@ impl Sequential {
         }
         Ok(model)
     }
+}
+
+/// The InputLayer config keys Keras writes; the shape is read, the others must be neutral.
+const INPUT_LAYER_KEYS: [&str; 6] = ["batch_shape", "input_shape", "name", "dtype", "sparse", "ragged"];
+
+/// `value` (an object) may hold only the `valid` keys; `what` names it in the error.
+fn only_keys(what: &str, value: &Value, valid: &[&str]) -> Result<()> {
+    let Some(map) = value.as_object() else {
+        return Err(Error::value(format!(
+            "not a Sequential model architecture: {what} must be a JSON object, received {value}"
+        )));
+    };
+    for (key, v) in map {
+        if !valid.contains(&key.as_str()) {
+            return Err(Error::value(format!(
+                "not a Sequential model architecture: {what}: {}",
+                unknown_key(key, valid)
+            )));
+        }
+        let neutral = match key.as_str() {
+            "sparse" | "ragged" => v == &Value::Bool(false),
+            "dtype" => v == "float32",
+            _ => true,
+        };
+        if !neutral {
+            return Err(Error::value(format!(
+                "not a Sequential model architecture: {what}: kiln does not support {key}={v}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A shape from JSON: positive integers, `null` entries (Keras's batch dimension) kept as 0.

@@ -62,14 +62,14 @@ impl Sequential {
                 opts.validation_split
             )));
         }
-        self.check_data(x, y, "training")?;
+        self.check_data(x, y, "training", opts.batch_size)?;
         let n = x.rows();
         // Keras: split_at = ceil(n * (1 - validation_split)); the tail validates.
         let n_train = ((n as f64) * (1.0 - opts.validation_split)).ceil() as usize;
         let split;
         let validation: Option<(&dyn Samples, &Tensor)> = match opts.validation_data {
             Some((vx, vy)) => {
-                self.check_data(vx, vy, "validation")?;
+                self.check_data(vx, vy, "validation", opts.batch_size)?;
                 Some((vx, vy))
             }
             None if n_train < n => {
@@ -180,7 +180,7 @@ impl Sequential {
     /// One gradient step on `(x, y)` as a single batch; returns the loss before the update
     /// (Keras's `train_on_batch`).
     pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<f64> {
-        self.check_data(x, y, "training")?;
+        self.check_data(x, y, "training", x.rows())?;
         x.copy_rows_into(0, x.rows(), &mut self.batch_x);
         y.copy_rows_into(0, y.rows(), &mut self.batch_y);
         let (loss, _) = self.train_batch();
@@ -212,7 +212,7 @@ impl Sequential {
         if batch_size == 0 {
             return Err(Error::value("batch_size must be a positive integer, received batch_size=0"));
         }
-        self.check_data(x, y, "evaluation")?;
+        self.check_data(x, y, "evaluation", batch_size)?;
         let n = x.rows();
         let steps = n.div_ceil(batch_size);
         let mut bar = Progbar::new(steps, verbose);
@@ -237,7 +237,7 @@ impl Sequential {
 
     /// The model's outputs for `x`, computed in batches of 32 (Keras's `predict`).
     pub fn predict<X: Samples + ?Sized>(&mut self, x: &X) -> Result<Tensor> {
-        self.check_input(x)?;
+        self.check_input(x, 32, false)?;
         let n = x.rows();
         let mut shape = vec![n];
         shape.extend_from_slice(&self.output_shape);
@@ -253,8 +253,9 @@ impl Sequential {
         Ok(out)
     }
 
-    /// Input checks shared by fit/evaluate/predict: built, widths agree, values finite.
-    pub(crate) fn check_input<X: Samples + ?Sized>(&mut self, x: &X) -> Result<()> {
+    /// Input checks shared by fit/evaluate/predict: built, widths agree, the buffers of a batch
+    /// of `batch` fit in memory, values finite.
+    pub(crate) fn check_input<X: Samples + ?Sized>(&mut self, x: &X, batch: usize, training: bool) -> Result<()> {
         if x.rows() == 0 {
             return Err(Error::value(format!("the input is empty: shape {}", shape_str(x.shape()))));
         }
@@ -272,13 +273,14 @@ impl Sequential {
                 want.iter().map(|d| format!(", {d}")).collect::<String>()
             )));
         }
+        self.check_batch_memory(batch.min(x.rows()), training)?;
         if let Some((v, i)) = x.first_non_finite() {
             return Err(Error::value(format!("the input holds a non-finite value ({v}) at sample {i}")));
         }
         Ok(())
     }
 
-    fn check_data<X: Samples + ?Sized>(&mut self, x: &X, y: &Tensor, what: &str) -> Result<()> {
+    fn check_data<X: Samples + ?Sized>(&mut self, x: &X, y: &Tensor, what: &str, batch: usize) -> Result<()> {
         let Some(c) = &self.compiled else {
             return Err(Error::value(format!(
                 "model '{}' must be compiled before {what}: call compile(...) first",
@@ -286,7 +288,7 @@ impl Sequential {
             )));
         };
         let loss = c.loss;
-        self.check_input(x)?;
+        self.check_input(x, batch, what == "training")?;
         if x.rows() != y.rows() {
             return Err(Error::shape(format!(
                 "{what} data: x has {} samples but y has {} (x: {}, y: {})",

@@ -8,7 +8,7 @@ use crate::tensor::Tensor;
 impl Sequential {
     /// The output of every layer for `x` (inference mode), in layer order.
     pub fn layer_outputs(&mut self, x: &Tensor) -> Result<Vec<Tensor>> {
-        self.check_input(x)?;
+        self.check_input(x, x.rows(), false)?;
         let n = x.rows();
         let mut outputs: Vec<Tensor> = Vec::with_capacity(self.layers.len());
         for start in (0..n).step_by(32) {

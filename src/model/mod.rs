@@ -6,6 +6,7 @@ mod compile;
 mod fit;
 mod history;
 mod inspect;
+mod memory;
 mod metrics;
 mod progress;
 mod samples;

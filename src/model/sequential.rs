@@ -1,13 +1,18 @@
 //! `Sequential`: a stack of layers, compiled with a loss and an optimizer; one training step is
 //! forward → loss → zero_grad → backward → update, on buffers reused from step to step.
 
+use std::collections::HashSet;
+
 use rand::SeedableRng as _;
 
+use super::memory::{check_layer_output, check_layer_weights};
 use super::{Compile, Metric};
 use crate::error::{Error, Result};
+use crate::layers::names::{check_name, Namer};
 use crate::layers::{count_params, Ctx, Layer, Rng};
 use crate::losses::Loss;
 use crate::optimizers::{Optimizer, OptimizerState};
+use crate::tensor::limits::{check_values, len_u128};
 use crate::tensor::{grow_pool_buffers, shape_str, Tensor};
 
 /// What compile settled: the loss, the metric, the optimizer and its state.
@@ -40,6 +45,8 @@ pub struct Sequential {
     pub(crate) batch_x: Tensor,
     pub(crate) batch_y: Tensor,
     pub(crate) loss_grad: Tensor,
+    /// Makes the names of unnamed layers as they are added.
+    pub(crate) names: Namer,
 }
 
 fn stream(seed: u64, n: u64) -> Rng {
@@ -72,6 +79,7 @@ impl Sequential {
             batch_x: Tensor::default(),
             batch_y: Tensor::default(),
             loss_grad: Tensor::default(),
+            names: Namer::default(),
         }
     }
 
@@ -98,16 +106,14 @@ impl Sequential {
     }
 
     /// Appends a layer; unnamed layers get Keras's names (dense, dense_1, ...).
-    pub fn add(&mut self, mut layer: impl Layer + 'static) {
-        if layer.name().is_empty() {
-            let base = layer.base_name();
-            let taken = self.layers.iter().filter(|l| l.base_name() == base).count();
-            layer.set_name(if taken == 0 { base.to_string() } else { format!("{base}_{taken}") });
-        }
+    pub fn add(&mut self, layer: impl Layer + 'static) {
         self.add_boxed(Box::new(layer));
     }
 
-    pub fn add_boxed(&mut self, layer: Box<dyn Layer>) {
+    /// [`Sequential::add`] for a boxed layer.
+    pub fn add_boxed(&mut self, mut layer: Box<dyn Layer>) {
+        let name = self.names.name(layer.base_name(), layer.name());
+        layer.set_name(name);
         if self.layers.is_empty() {
             self.input_shape = layer.declared_input_shape().map(|s| s.to_vec());
         }
@@ -138,15 +144,24 @@ impl Sequential {
         if self.layers.is_empty() {
             return Err(Error::value(format!("model '{}' has no layers; add one before building", self.name)));
         }
-        let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
-        if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
-            return Err(Error::value(format!("layer name '{}' is used twice; names must be unique", dup.1)));
+        let mut names = HashSet::new();
+        for layer in &self.layers {
+            check_name(layer.name())?;
+            if !names.insert(layer.name()) {
+                return Err(Error::value(format!("layer name '{}' is used twice; names must be unique", layer.name())));
+            }
         }
+        check_values(len_u128(input_shape), || {
+            format!("model '{}': its input of shape {} per sample", self.name, shape_str(input_shape))
+        })?;
         let mut rng = stream(self.seed, 0);
         let mut shape = input_shape.to_vec();
+        let mut weights = 0;
         self.layer_shapes.clear();
         for layer in &mut self.layers {
+            check_layer_weights(layer.as_ref(), &shape, &mut weights)?;
             shape = layer.build(&shape, &mut rng)?;
+            check_layer_output(layer.as_ref(), &shape)?;
             self.layer_shapes.push(shape.clone());
         }
         self.input_shape = Some(input_shape.to_vec());
@@ -173,6 +188,8 @@ impl Sequential {
             more => return Err(Error::value(format!("kiln supports one metric per model, got {more:?}"))),
         };
         let optimizer = args.optimizer.build()?;
+        // A hand-built optimizer goes through the checks a saved one does (learning_rate > 0...).
+        crate::optimizers::from_config(optimizer.name(), &optimizer.config())?;
         if let Some(shape) = self.input_shape.clone() {
             if !self.is_built() {
                 self.build(&shape)?;

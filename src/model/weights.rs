@@ -19,6 +19,12 @@ impl Sequential {
         out
     }
 
+    /// The weights holding NaN or infinite values, with how many: `("hidden.kernel", 3)`.
+    pub fn non_finite_weights(&self) -> Vec<(String, usize)> {
+        let count = |w: &Tensor| w.data().iter().filter(|v| !v.is_finite()).count();
+        self.weights().into_iter().map(|(name, w)| (name, count(w))).filter(|&(_, n)| n > 0).collect()
+    }
+
     /// SHA-256 of all weights as little-endian f32, in layer order: equal hashes, equal models.
     pub fn weights_sha256(&self) -> String {
         let mut h = Sha256::new();

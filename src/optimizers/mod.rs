@@ -139,47 +139,73 @@ pub fn from_name(name: &str) -> Result<Box<dyn Optimizer>> {
     })
 }
 
-/// Rebuilds an optimizer from the name and config that [`Optimizer::config`] wrote.
+/// Rebuilds an optimizer from the name and config that [`Optimizer::config`] wrote. Keys are
+/// checked as Keras's constructor checks its arguments: every key must be one the optimizer
+/// has, every value a number in its range (`nesterov` true or false); a missing key takes
+/// Keras's default. Errors name the optimizer, the key and the value.
 pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Box<dyn Optimizer>> {
-    let f = |key: &str| config.get(key).and_then(|v| v.as_f64()).map(|v| v as f32);
-    let mut opt = from_name(name)?;
-    if let Some(lr) = f("learning_rate") {
-        opt.set_learning_rate(lr);
+    let defaults = from_name(name)?;
+    let name = defaults.name();
+    let empty = serde_json::Map::new();
+    let map = match config {
+        serde_json::Value::Null => &empty,
+        serde_json::Value::Object(map) => map,
+        other => {
+            return Err(Error::value(format!("optimizer '{name}': the config must be a JSON object, received {other}")))
+        }
+    };
+    let written = defaults.config();
+    let valid: Vec<&str> = written.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
+    if let Some(key) = map.keys().find(|k| !valid.contains(&k.as_str())) {
+        return Err(Error::value(format!("optimizer '{name}': {}", crate::layers::registry::unknown_key(key, &valid))));
     }
+    let f = |key: &str| number(name, key, map.get(key).unwrap_or(&written[key]));
+    let nesterov = match map.get("nesterov") {
+        None => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(v) => {
+            return Err(Error::value(format!("optimizer '{name}': expected true or false, received nesterov={v}")))
+        }
+    };
     Ok(match name {
-        "sgd" => Box::new(Sgd {
-            learning_rate: opt.learning_rate(),
-            momentum: f("momentum").unwrap_or(0.0),
-            nesterov: config.get("nesterov").and_then(|v| v.as_bool()).unwrap_or(false),
-        }),
+        "sgd" => Box::new(Sgd { learning_rate: f("learning_rate")?, momentum: f("momentum")?, nesterov }),
         "rmsprop" => Box::new(RMSprop {
-            learning_rate: opt.learning_rate(),
-            rho: f("rho").unwrap_or(0.9),
-            momentum: f("momentum").unwrap_or(0.0),
-            epsilon: f("epsilon").unwrap_or(1e-7),
+            learning_rate: f("learning_rate")?,
+            rho: f("rho")?,
+            momentum: f("momentum")?,
+            epsilon: f("epsilon")?,
         }),
-        "adam" => Box::new(Adam {
-            learning_rate: opt.learning_rate(),
-            beta_1: f("beta_1").unwrap_or(0.9),
-            beta_2: f("beta_2").unwrap_or(0.999),
-            epsilon: f("epsilon").unwrap_or(1e-7),
+        "adam" | "adamw" => {
+            let adam = Adam {
+                learning_rate: f("learning_rate")?,
+                beta_1: f("beta_1")?,
+                beta_2: f("beta_2")?,
+                epsilon: f("epsilon")?,
+            };
+            match name {
+                "adamw" => Box::new(AdamW { adam, weight_decay: f("weight_decay")? }),
+                _ => Box::new(adam),
+            }
+        }
+        _ => Box::new(Adagrad {
+            learning_rate: f("learning_rate")?,
+            initial_accumulator_value: f("initial_accumulator_value")?,
+            epsilon: f("epsilon")?,
         }),
-        "adamw" => Box::new(AdamW {
-            adam: Adam {
-                learning_rate: opt.learning_rate(),
-                beta_1: f("beta_1").unwrap_or(0.9),
-                beta_2: f("beta_2").unwrap_or(0.999),
-                epsilon: f("epsilon").unwrap_or(1e-7),
-            },
-            weight_decay: f("weight_decay").unwrap_or(0.004),
-        }),
-        "adagrad" => Box::new(Adagrad {
-            learning_rate: opt.learning_rate(),
-            initial_accumulator_value: f("initial_accumulator_value").unwrap_or(0.1),
-            epsilon: f("epsilon").unwrap_or(1e-7),
-        }),
-        _ => opt,
     })
+}
+
+/// One hyperparameter: a finite number (as f32) in the range Keras gives it.
+fn number(optimizer: &str, key: &str, v: &serde_json::Value) -> Result<f32> {
+    let (range, ok): (&str, fn(f32) -> bool) = match key {
+        "learning_rate" | "epsilon" => ("a positive number", |x| x > 0.0),
+        "momentum" | "rho" | "beta_1" | "beta_2" => ("a number in [0, 1)", |x| (0.0..1.0).contains(&x)),
+        _ => ("a number >= 0", |x| x >= 0.0),
+    };
+    match v.as_f64().map(|x| x as f32) {
+        Some(x) if x.is_finite() && ok(x) => Ok(x),
+        _ => Err(Error::value(format!("optimizer '{optimizer}': expected {range}, received {key}={v}"))),
+    }
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub fn window_axis(input: usize, k: usize, stride: usize, padding: Padding) -> O
         Padding::Valid => Some(((input - k) / stride + 1, 0)),
         Padding::Same => {
             let out = input.div_ceil(stride);
-            let total = ((out - 1) * stride + k).saturating_sub(input);
+            let total = ((out - 1) * stride).saturating_add(k).saturating_sub(input);
             Some((out, total / 2))
         }
     }
@@ -131,7 +131,7 @@ impl Window2d {
 /// `[start - pad, start - pad + k) ∩ [0, n)`.
 fn clip(start: usize, pad: usize, k: usize, n: usize) -> std::ops::Range<usize> {
     let lo = start.saturating_sub(pad);
-    let hi = (start + k).saturating_sub(pad).min(n);
+    let hi = start.saturating_add(k).saturating_sub(pad).min(n);
     lo..hi.max(lo)
 }
 

@@ -5,6 +5,7 @@
 
 mod gemm;
 mod im2col;
+pub mod limits;
 pub mod pool;
 mod run_delay;
 mod scratch;
