@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 /// Errors returned by kiln. Messages name the file, layer or value at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    /// Reading or writing a file failed. `path` is empty only for an error converted with
+    /// `?` from a bare [`std::io::Error`]; then the message is the I/O error's alone.
+    #[error("{}{source}", path_prefix(path))]
     Io {
         path: PathBuf,
         #[source]
@@ -30,6 +31,35 @@ pub enum Error {
     Value(String),
 }
 
+/// `path: ` before an I/O error's message, nothing when the path is unknown.
+fn path_prefix(path: &Path) -> String {
+    match path.as_os_str().is_empty() {
+        true => String::new(),
+        false => format!("{}: ", path.display()),
+    }
+}
+
+/// A bare I/O error, for `?` where no file is involved or its message already names it; for a
+/// file, [`IoContext::at`] keeps the path in the message.
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::Io { path: PathBuf::new(), source }
+    }
+}
+
+/// Names the file an I/O error happened on: `File::open(p).at(p)?` instead of
+/// `.map_err(|e| Error::io(p, e))?`.
+pub trait IoContext<T> {
+    /// The error as [`Error::Io`] with `path`.
+    fn at(self, path: impl AsRef<Path>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}
+
 /// `Result` with kiln's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -48,5 +78,20 @@ impl Error {
 
     pub fn shape(message: impl Into<String>) -> Self {
         Error::Shape(message.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_keep_their_path() {
+        let missing = std::fs::File::open("/nonexistent/kiln").at("/nonexistent/kiln").unwrap_err();
+        assert_eq!(missing.to_string(), "/nonexistent/kiln: No such file or directory (os error 2)");
+        let bare = || -> Result<()> { Err(std::io::Error::other("stdout closed"))? };
+        let e = bare().unwrap_err();
+        assert!(matches!(&e, Error::Io { path, .. } if path.as_os_str().is_empty()));
+        assert_eq!(e.to_string(), "stdout closed");
     }
 }

@@ -7,7 +7,7 @@
 pub mod error;
 pub mod tensor;
 
-pub use error::{Error, Result};
+pub use error::{Error, IoContext, Result};
 pub use tensor::{Tensor, U8Tensor};
 pub mod data;
 pub mod datasets;

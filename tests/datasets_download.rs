@@ -1,14 +1,15 @@
-//! Downloads against a loopback HTTP server: mirror fallback, checksum failures and cut-off
-//! transfers must never leave a file under the final name; a full `load_data_from` with an
-//! empty cache fetches, verifies and decodes small synthetic Fashion-MNIST files.
+//! Downloads against a loopback HTTP server: mirror fallback, checksum failures, cut-off,
+//! trickling and endless transfers must never leave a file under the final name nor a `.part`
+//! file beside it; a full `load_data_from` with an empty cache fetches, verifies and decodes
+//! small synthetic Fashion-MNIST files.
 
 use flate2::{write::GzEncoder, Compression};
-use kiln::datasets::{download, fashion_mnist, DatasetFile, Source};
+use kiln::datasets::{download, fashion_mnist, DatasetFile, DownloadOptions, Source};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ enum Reply {
     Body(Vec<u8>),
     /// Announces the full length, sends only the first half, then closes the connection.
     CutOff(Vec<u8>),
+    /// Announces 1,000 bytes and sends one every 50 ms (until the client hangs up).
+    Trickle,
+    /// No length, zeros until the client hangs up.
+    Endless,
 }
 
 /// Serves `routes` on 127.0.0.1 for at most `max_requests` connections (one request each).
@@ -48,13 +53,51 @@ fn serve(routes: Vec<(&str, Reply)>, max_requests: usize) -> (String, Arc<Mutex<
             let (status, body, send) = match routes.get(&path) {
                 Some(Reply::Body(b)) => ("200 OK", b.clone(), b.len()),
                 Some(Reply::CutOff(b)) => ("200 OK", b.clone(), b.len() / 2),
+                Some(Reply::Trickle) => {
+                    trickle(&mut s);
+                    continue;
+                }
+                Some(Reply::Endless) => {
+                    endless(&mut s);
+                    continue;
+                }
                 None => ("404 Not Found", b"not found".to_vec(), 9),
             };
-            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n", body.len());
+            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n{OCTETS}\r\n", body.len());
             let _ = s.write_all(head.as_bytes()).and_then(|_| s.write_all(&body[..send]));
         }
     });
     (base, log)
+}
+
+const OCTETS: &str = "Content-Type: application/octet-stream\r\nConnection: close\r\n";
+
+/// A byte every 50 ms of an announced 1,000; stops when the client has gone.
+fn trickle(s: &mut impl Write) {
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n{OCTETS}\r\n");
+    let _ = s.write_all(head.as_bytes());
+    for _ in 0..1000 {
+        if s.write_all(b"x").and_then(|_| s.flush()).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Zeros with no announced length, until the client hangs up (1 GiB at most).
+fn endless(s: &mut impl Write) {
+    let _ = s.write_all(format!("HTTP/1.1 200 OK\r\n{OCTETS}\r\n").as_bytes());
+    let chunk = [0u8; 64 * 1024];
+    for _ in 0..16 * 1024 {
+        if s.write_all(&chunk).is_err() {
+            return;
+        }
+    }
+}
+
+/// Downloads `url` into `dest` with the default limits.
+fn get(urls: &[String], dest: &Path, sha: &str) -> kiln::Result<()> {
+    download(urls, dest, &DatasetFile::new("f.gz", sha), &DownloadOptions::default())
 }
 
 /// A gzip-compressed u8 IDX file and the SHA-256 of its decompressed bytes.
@@ -77,7 +120,7 @@ fn downloads_and_verifies() {
     let (base, _) = serve(vec![("/m/f.gz", Reply::Body(bytes.clone()))], 1);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.gz");
-    download(&[format!("{base}/m/f.gz")], &dest, &sha, false).unwrap();
+    get(&[format!("{base}/m/f.gz")], &dest, &sha).unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), bytes);
     assert!(others(dir.path(), "f.gz").is_empty());
 }
@@ -89,7 +132,7 @@ fn falls_back_to_second_mirror() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.gz");
     let urls = [format!("{base}/first/f.gz"), format!("{base}/second/f.gz")];
-    download(&urls, &dest, &sha, false).unwrap();
+    get(&urls, &dest, &sha).unwrap();
     assert_eq!(*log.lock().unwrap(), ["/first/f.gz", "/second/f.gz"]);
     assert!(dest.is_file());
 }
@@ -101,7 +144,7 @@ fn checksum_mismatch_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.gz");
     let expected = "0".repeat(64);
-    let e = download(&[format!("{base}/m/f.gz")], &dest, &expected, false).unwrap_err();
+    let e = get(&[format!("{base}/m/f.gz")], &dest, &expected).unwrap_err();
     let want = format!(
         "download failed: {}: every mirror failed:\n  {base}/m/f.gz: checksum mismatch: expected sha256 {expected}, got {actual}",
         dest.display()
@@ -118,7 +161,7 @@ fn cut_off_transfer_leaves_no_file() {
     let (base, _) = serve(vec![("/m/f.gz", Reply::CutOff(bytes))], 1);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f.gz");
-    let e = download(&[format!("{base}/m/f.gz")], &dest, &sha, false).unwrap_err().to_string();
+    let e = get(&[format!("{base}/m/f.gz")], &dest, &sha).unwrap_err().to_string();
     assert!(
         e.starts_with(&format!("download failed: {}: every mirror failed:\n  {base}/m/f.gz: ", dest.display())),
         "{e}"
@@ -127,11 +170,76 @@ fn cut_off_transfer_leaves_no_file() {
     assert!(others(dir.path(), "f.gz").is_empty(), "temporary file left behind");
 }
 
+/// Why downloading from a server that answers `reply` failed, with `opts`, once checked that
+/// nothing is left in the directory.
+fn failure(reply: Reply, opts: &DownloadOptions) -> String {
+    let (base, _) = serve(vec![("/m/f.gz", reply)], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f.gz");
+    let url = format!("{base}/m/f.gz");
+    let e = download(std::slice::from_ref(&url), &dest, &DatasetFile::new("f.gz", "00"), opts).unwrap_err().to_string();
+    let head = format!("download failed: {}: every mirror failed:\n  {url}: ", dest.display());
+    assert!(e.starts_with(&head), "{e}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left behind");
+    e[head.len()..].to_string()
+}
+
+#[test]
+fn a_trickling_mirror_hits_the_deadline() {
+    let opts = DownloadOptions { deadline: Duration::from_millis(500), ..DownloadOptions::default() };
+    let why = failure(Reply::Trickle, &opts);
+    assert!(why.starts_with("gave up at the deadline of 500ms (transfer failed after "), "{why}");
+    assert!(why.ends_with(" bytes: timeout: global)"), "{why}");
+}
+
+#[test]
+fn an_endless_body_hits_the_cap() {
+    let opts = DownloadOptions { max_bytes: 100_000, ..DownloadOptions::default() };
+    assert_eq!(failure(Reply::Endless, &opts), "the body exceeds the cap of 100000 bytes");
+    let announced = Reply::Body(vec![0; 2000]);
+    let opts = DownloadOptions { max_bytes: 1000, ..DownloadOptions::default() };
+    assert_eq!(failure(announced, &opts), "the server announces 2000 bytes, more than the cap of 1000 bytes");
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_the_published_size() {
+    let (bytes, sha) = gz_idx(&[1_000_000], &vec![0; 1_000_000]);
+    let (base, _) = serve(vec![("/m/f.gz", Reply::Body(bytes))], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f.gz");
+    let file = DatasetFile::new("f.gz", &sha).with_size(1000);
+    let url = format!("{base}/m/f.gz");
+    let e = download(std::slice::from_ref(&url), &dest, &file, &DownloadOptions::default()).unwrap_err().to_string();
+    let want = format!(
+        "download failed: {}: every mirror failed:\n  {url}: is larger than the published 1000 bytes (after decompression)",
+        dest.display()
+    );
+    assert_eq!(e, want);
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left behind");
+}
+
+#[test]
+fn leftovers_of_an_interrupted_download_are_removed() {
+    let (bytes, sha) = gz_idx(&[2], &[7, 8]);
+    let (base, _) = serve(vec![("/m/f.gz", Reply::Body(bytes))], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let leftover = |name: &str| -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::File::create(&p).unwrap().set_modified(old).unwrap();
+        p
+    };
+    let (ours, other) = (leftover(".f.gz.q8Zt2m.part"), leftover(".g.gz.q8Zt2m.part"));
+    get(&[format!("{base}/m/f.gz")], &dir.path().join("f.gz"), &sha).unwrap();
+    assert!(!ours.exists(), "the interrupted download's .part is gone");
+    assert_eq!(others(dir.path(), "f.gz"), [other.file_name().unwrap().to_str().unwrap()]);
+}
+
 #[test]
 fn load_data_from_empty_cache_downloads_everything() {
     let images = |n: usize| gz_idx(&[n, 28, 28], &vec![3; n * 784]);
     let files = [images(5), gz_idx(&[5], &[0, 1, 2, 3, 9]), images(2), gz_idx(&[2], &[4, 5])];
-    let names = fashion_mnist::FILES.map(|(name, _)| name);
+    let names = fashion_mnist::FILES.map(|(name, _, _)| name);
     let routes = names.iter().zip(&files).map(|(n, (b, _))| (n.to_string(), Reply::Body(b.clone())));
     let routes: Vec<(String, Reply)> = routes.map(|(n, r)| (format!("/mirror/{n}"), r)).collect();
     let (base, log) = serve(routes.iter().map(|(p, r)| (p.as_str(), r.clone())).collect(), 16);

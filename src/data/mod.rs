@@ -1,10 +1,9 @@
-//! Data handling: reading IDX files ([`idx`], gzip through [`GzReader`]), scikit-learn's
+//! Data handling: reading IDX files ([`idx`], gzip through flate2's `MultiGzDecoder`), scikit-learn's
 //! `train_test_split` ([`split`]), and the user's own data: folders of pictures as Keras's
 //! `image_dataset_from_directory` reads them ([`image_folder`], [`image_index`],
 //! [`image_decode`]), CSV tables ([`csv_table`]) and NumPy files ([`npy`]).
 
 pub mod csv_table;
-mod gunzip;
 pub mod idx;
 pub mod image_decode;
 pub mod image_folder;
@@ -15,8 +14,7 @@ pub mod npy;
 pub mod split;
 
 pub use csv_table::{read_csv, CsvTable};
-pub use gunzip::GzReader;
-pub use idx::{encode_idx, parse_idx, read_idx, Idx};
+pub use idx::{encode_idx, parse_idx, read_idx, read_idx_sized, Idx, MAX_DEFLATE_RATIO};
 pub use image_decode::{load_picture, ColorMode};
 pub use image_folder::{
     count_per_class, image_dataset_from_directory, index_image_folder, read_pictures, FolderSubsets, ImageDataset,

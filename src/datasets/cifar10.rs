@@ -61,7 +61,7 @@ pub fn load(opts: &KerasFileOptions) -> Result<(Splits, Source)> {
 /// The six batches of a `cifar-10-python.tar.gz`.
 pub fn read_tar_gz(path: &Path) -> Result<Splits> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let gz = crate::data::GzReader::new(std::io::BufReader::new(file));
+    let gz = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::new(file));
     let mut archive = tar::Archive::new(gz);
     let bad = |e: std::io::Error| Error::format(path, format!("cannot read the tar.gz archive: {e}"));
     let mut members: HashMap<String, Vec<u8>> = HashMap::new();

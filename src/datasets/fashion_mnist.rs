@@ -3,7 +3,7 @@
 //! `[60000, 28, 28]` and labels `[60000]`, test images `[10000, 28, 28]` and labels `[10000]`.
 
 use super::{DatasetFile, Lookup, Source};
-use crate::data::idx::read_idx;
+use crate::data::idx::read_idx_sized;
 use crate::error::{Error, Result};
 use crate::tensor::U8Tensor;
 use std::path::{Path, PathBuf};
@@ -15,14 +15,15 @@ pub const CLASS_NAMES: [&str; 10] = [
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ];
 
-/// The four files (train images, train labels, test images, test labels) and the SHA-256 of
-/// each decompressed file; the compressed bytes differ between mirrors, these do not.
+/// The four files (train images, train labels, test images, test labels), the SHA-256 and the
+/// size of each decompressed file (IDX header included); the compressed bytes differ between
+/// mirrors, these do not.
 #[rustfmt::skip]
-pub const FILES: [(&str, &str); 4] = [
-    ("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-    ("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-    ("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-    ("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+pub const FILES: [(&str, &str, u64); 4] = [
+    ("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 16 + 60_000 * 784),
+    ("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 8 + 60_000),
+    ("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 16 + 10_000 * 784),
+    ("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 8 + 10_000),
 ];
 
 /// Download mirrors in order: the one Keras uses, then upstream's.
@@ -38,7 +39,7 @@ pub const SYSTEM_DIR: &str = "/usr/share/datasets/fashion-mnist";
 /// and `KILN_MIRRORS` (comma-separated base URLs); tests set every field themselves.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
-    /// Looked in first (`--data-dir` or `KILN_DATA_DIR`).
+    /// Looked in first (`--data-dir` or `KILN_DATA_DIR`); must hold all four files when set.
     pub data_dir: Option<PathBuf>,
     /// Looked in second, and where downloads go (`<cache>/kiln/datasets/fashion-mnist`).
     pub cache_dir: Option<PathBuf>,
@@ -64,7 +65,7 @@ impl Default for LoadOptions {
             cache_dir: dirs::cache_dir().map(|d| d.join("kiln").join("datasets").join("fashion-mnist")),
             system_dir: Some(PathBuf::from(SYSTEM_DIR)),
             mirrors: env("KILN_MIRRORS").map(|v| split_list(&v)).unwrap_or_default(),
-            files: FILES.map(|(name, sha)| DatasetFile::new(name, sha)),
+            files: FILES.map(|(name, sha, size)| DatasetFile::new(name, sha).with_size(size)),
             download: true,
             progress: true,
             verbose: false,
@@ -139,7 +140,7 @@ fn assemble([train_images, train_labels, test_images, test_labels]: [U8Tensor; 4
 /// Decodes and verifies the four `files` in `dir`: the big train-image file on a second
 /// thread, the other three meanwhile, each decompressed and hashed in one pass.
 pub fn load_dir(dir: &Path, files: &[DatasetFile; 4]) -> Result<[U8Tensor; 4]> {
-    let read = |i: usize| read_verified(&dir.join(&files[i].name), &files[i].sha256, [3, 1][i % 2]);
+    let read = |i: usize| read_verified(&dir.join(&files[i].name), &files[i], [3, 1][i % 2]);
     let (big, rest) = std::thread::scope(|s| {
         let big = s.spawn(|| read(0));
         let rest: Vec<Result<U8Tensor>> = (1..4).map(read).collect();
@@ -173,9 +174,11 @@ fn check_pair(images: &U8Tensor, labels: &U8Tensor, ip: &Path, lp: &Path) -> Res
     Ok(())
 }
 
-/// Reads one IDX file and checks its decompressed SHA-256 against `expected`.
-fn read_verified(path: &Path, expected: &str, ndim: usize) -> Result<U8Tensor> {
-    let idx = read_idx(path, ndim)?;
+/// Reads one IDX file, checking its header against the published size and its decompressed
+/// SHA-256 against the published one.
+fn read_verified(path: &Path, file: &DatasetFile, ndim: usize) -> Result<U8Tensor> {
+    let idx = read_idx_sized(path, ndim, file.size)?;
+    let expected = &file.sha256;
     if !idx.sha256.eq_ignore_ascii_case(expected) {
         return Err(Error::Checksum { path: path.to_path_buf(), expected: expected.to_string(), actual: idx.sha256 });
     }
@@ -245,8 +248,9 @@ mod tests {
         assert_eq!(d.source, Source::UserDir(user.path().to_path_buf()));
         assert_eq!(d.class_counts().0[9], 3);
         opts.data_dir = Some(user.path().join("absent"));
-        let source = load(&opts).unwrap().source;
-        assert_eq!(source, Source::System(sys.path().to_path_buf()));
+        let e = load(&opts).unwrap_err().to_string();
+        let want = "absent: the data directory (--data-dir or KILN_DATA_DIR) does not exist";
+        assert_eq!(e, format!("{}/{want}", user.path().display()));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! order, else a download into the cache. Generic over the dataset: the caller supplies the
 //! file table and the function that decodes and verifies a directory.
 
-use super::DatasetFile;
+use super::{download, DatasetFile, DownloadOptions};
 use crate::error::{Error, Result};
+use crate::io::stale;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -77,8 +78,9 @@ pub struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    /// The first place whose files `load` accepts, else a download into the cache; an error
-    /// from a user or system directory is returned (those files are not ours to replace).
+    /// The first place whose files `load` accepts, else a download into the cache. A user
+    /// directory must hold every file, and an error from a user or system directory is
+    /// returned: those files are not ours to replace, nor to silently swap for another copy.
     pub fn run<T>(&self, load: impl Fn(&Path) -> Result<T>) -> Result<(T, Source)> {
         let say = |msg: String| {
             if self.verbose {
@@ -86,8 +88,17 @@ impl Lookup<'_> {
             }
         };
         let mut stale_cache = false;
+        if let Some(cache) = self.cache {
+            for f in self.files {
+                // `.part` files of downloads killed earlier.
+                stale::remove_stale(cache, &format!(".{}.", stale::tag(&cache.join(&f.name))), ".part");
+            }
+        }
         for place in &self.places {
             let missing = missing_files(place.dir(), self.files);
+            if let (Source::UserDir(dir), false) = (place, missing.is_empty()) {
+                return Err(bad_user_dir(dir, &missing));
+            }
             if !missing.is_empty() {
                 say(format!("not in {place}: missing {}", missing.join(", ")));
                 continue;
@@ -114,18 +125,29 @@ impl Lookup<'_> {
             )));
         };
         std::fs::create_dir_all(cache).map_err(|e| Error::io(cache, e))?;
+        let opts = DownloadOptions { progress: self.progress, ..DownloadOptions::default() };
         for f in self.files {
             let dest = cache.join(&f.name);
             if stale_cache || !dest.is_file() {
                 say(format!("downloading {} into {}", f.name, cache.display()));
-                let hash = if f.stored { super::sha256_file } else { super::download::sha256_decompressed };
-                super::download_with(&mirror_urls(self.mirrors, &f.name), &dest, &f.sha256, hash, self.progress)?;
+                download(&mirror_urls(self.mirrors, &f.name), &dest, f, &opts)?;
             }
         }
         let source = Source::Downloaded(cache.to_path_buf());
         say(format!("using {source}"));
         Ok((load(cache)?, source))
     }
+}
+
+/// The directory the user named lacks files: an error, never a reason to use another copy.
+fn bad_user_dir(dir: &Path, missing: &[&str]) -> Error {
+    let what = match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+        Err(e) => format!("cannot be read: {e}"),
+        Ok(m) if !m.is_dir() => "is not a directory".to_string(),
+        Ok(_) => format!("is missing {}", missing.join(", ")),
+    };
+    Error::value(format!("{}: the data directory (--data-dir or KILN_DATA_DIR) {what}", dir.display()))
 }
 
 #[cfg(test)]
@@ -151,15 +173,36 @@ mod tests {
         let sys_src = Source::System(sys.path().to_path_buf());
         let found = |l: Lookup| l.run(|d| Ok(d.to_path_buf())).map(|(_, s)| s);
         assert_eq!(found(lookup(vec![user_src.clone(), sys_src.clone()], &files)).unwrap(), user_src);
+        let cache_src = Source::Cache(user.path().to_path_buf());
         std::fs::remove_file(user.path().join("b")).unwrap();
-        assert_eq!(found(lookup(vec![user_src.clone(), sys_src.clone()], &files)).unwrap(), sys_src);
-        let e = found(lookup(vec![user_src], &files)).unwrap_err().to_string();
+        assert_eq!(found(lookup(vec![cache_src.clone(), sys_src.clone()], &files)).unwrap(), sys_src);
+        let e = found(lookup(vec![cache_src], &files)).unwrap_err().to_string();
         let want = format!("download failed: Test-Set not found in {} and downloading is off", user.path().display());
         assert_eq!(e, want);
         // A user directory whose files fail to load is an error, not a reason to look further.
         let both = vec![Source::UserDir(sys.path().to_path_buf()), Source::System(sys.path().to_path_buf())];
         let e = lookup(both, &files).run(|_| Err::<(), _>(Error::value("bad"))).unwrap_err();
         assert_eq!(e.to_string(), "bad");
+    }
+
+    #[test]
+    fn a_bad_user_dir_is_an_error_not_a_fallback() {
+        let (user, sys) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let files = [DatasetFile::new("a", "00"), DatasetFile::new("b", "00"), DatasetFile::new("c", "00")];
+        for f in &files {
+            std::fs::write(sys.path().join(&f.name), b"").unwrap();
+        }
+        std::fs::write(user.path().join("b"), b"").unwrap();
+        let sys_src = Source::System(sys.path().to_path_buf());
+        let err = |dir: &Path| {
+            let places = vec![Source::UserDir(dir.to_path_buf()), sys_src.clone()];
+            lookup(places, &files).run(|d| Ok(d.to_path_buf())).unwrap_err().to_string()
+        };
+        let flag = "the data directory (--data-dir or KILN_DATA_DIR)";
+        let u = user.path().display();
+        assert_eq!(err(user.path()), format!("{u}: {flag} is missing a, c"));
+        assert_eq!(err(&user.path().join("nope")), format!("{u}/nope: {flag} does not exist"));
+        assert_eq!(err(&user.path().join("b")), format!("{u}/b: {flag} is not a directory"));
     }
 
     #[test]

@@ -11,30 +11,39 @@ pub mod locate;
 pub mod mnist;
 mod pickle;
 
-pub use download::{download, download_with, sha256_file};
+pub use download::{download, sha256_file, DownloadOptions};
 pub use locate::{mirror_urls, missing_files, Lookup, Source};
 
 use crate::tensor::U8Tensor;
 
-/// One file of a dataset: its name (also the last URL segment on the mirrors) and the
-/// SHA-256 (lowercase hex) of its decompressed content, or of the file as stored when `stored`.
+/// One file of a dataset: its name (also the last URL segment on the mirrors), the SHA-256
+/// (lowercase hex) of its decompressed content, or of the file as stored when `stored`, and,
+/// when published, its decompressed size, which readers and downloads check before trusting a
+/// header or a server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatasetFile {
     pub name: String,
     pub sha256: String,
     pub stored: bool,
+    /// Decompressed bytes, header included.
+    pub size: Option<u64>,
 }
 
 impl DatasetFile {
     /// A file checked by the SHA-256 of its decompressed content (Fashion-MNIST's table).
     pub fn new(name: &str, sha256: &str) -> DatasetFile {
         let (name, sha256) = (name.to_string(), sha256.to_lowercase());
-        DatasetFile { name, sha256, stored: false }
+        DatasetFile { name, sha256, stored: false, size: None }
     }
 
     /// A file checked by the SHA-256 of its bytes as stored (Keras's `file_hash`).
     pub fn stored(name: &str, sha256: &str) -> DatasetFile {
         DatasetFile { stored: true, ..DatasetFile::new(name, sha256) }
+    }
+
+    /// The same file with its published decompressed size.
+    pub fn with_size(self, size: u64) -> DatasetFile {
+        DatasetFile { size: Some(size), ..self }
     }
 }
 

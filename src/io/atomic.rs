@@ -1,9 +1,12 @@
 //! Atomic file writes: write a temporary file beside the target, flush it to disk, rename.
+//! The temporary file, `.kiln-<target>.<random>.tmp`, is locked while written; leftovers of
+//! the same target from an interrupted write are removed first ([`super::stale`]).
 
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use super::stale;
+use crate::error::{IoContext, Result};
 
 /// Writes `bytes` to `path` atomically: readers see the old file or the new one, never half.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -16,18 +19,19 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::fs::File) -> 
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp =
-        tempfile::Builder::new().prefix(".kiln-").suffix(".tmp").tempfile_in(dir).map_err(|e| Error::io(path, e))?;
-    write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
+    let prefix = format!(".kiln-{}.", stale::tag(path));
+    stale::remove_stale(dir, &prefix, ".tmp");
+    let mut tmp = stale::create_locked(dir, &prefix, ".tmp").at(path)?;
+    write(tmp.as_file_mut()).at(path)?;
     // tempfile creates files readable by their owner only; give the file the permissions it had,
     // or a plain file's usual ones (rw-r--r--).
     let permissions = match std::fs::metadata(path) {
         Ok(m) => m.permissions(),
         Err(_) => default_permissions(),
     };
-    tmp.as_file().set_permissions(permissions).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    tmp.as_file().set_permissions(permissions).at(path)?;
+    tmp.as_file().sync_all().at(path)?;
+    tmp.persist(path).map_err(|e| e.error).at(path)?;
     Ok(())
 }
 
@@ -68,5 +72,21 @@ mod tests {
         }
         let err = write_atomic(&dir.path().join("missing/x.json"), b"x").unwrap_err();
         assert!(err.to_string().contains("missing/x.json"), "{err}");
+    }
+
+    #[test]
+    fn leftovers_of_the_same_target_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        let leftover = |name: &str| {
+            let p = dir.path().join(name);
+            std::fs::File::create(&p).unwrap().set_modified(old).unwrap();
+            p
+        };
+        let ours = leftover(".kiln-m.safetensors.k3Jd9a.tmp");
+        let theirs = leftover(".kiln-other.json.k3Jd9a.tmp");
+        write_atomic(&dir.path().join("m.safetensors"), b"new").unwrap();
+        assert!(!ours.exists() && theirs.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "m.safetensors and the other target's file");
     }
 }

@@ -2,6 +2,7 @@
 //! so an interrupted write never destroys the previous good file.
 
 mod atomic;
+pub(crate) mod stale;
 
 pub use atomic::{write_atomic, write_atomic_with};
 mod model_file;
