@@ -51,7 +51,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
             kernel.data().chunks_exact(cin * filters).flat_map(|px| px[..filters].to_vec()).collect();
         maps.add(format!("{} kernels ({kh}x{kw}, {filters} filters)", layer.name()), &first_channel, kh, kw, filters)?;
         maps.save_png(path)?;
-        println!("kernels of '{}' drawn to {}", layer.name(), path.display());
+        kiln::outln!("kernels of '{}' drawn to {}", layer.name(), path.display());
     }
     if let Some(i) = args.feature_maps {
         check_output_path("--out", &args.out)?;
@@ -71,7 +71,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
             maps.add(format!("after {} ({h}x{w}x{c})", model.layers()[l].name()), out.data(), h, w, c)?;
         }
         maps.save_png(&args.out)?;
-        println!(
+        kiln::outln!(
             "feature maps of test image {i} ({}) drawn to {}",
             CLASS_NAMES[y.data()[i] as usize],
             args.out.display()

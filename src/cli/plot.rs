@@ -26,6 +26,6 @@ pub fn run(args: PlotArgs) -> Result<()> {
     let history = read_history(&args.file)?;
     plot_history(&history, &out)?;
     let keys: Vec<&str> = history.keys().collect();
-    println!("wrote {} ({} epochs of {})", out.display(), history.epochs.len(), keys.join(", "));
+    kiln::outln!("wrote {} ({} epochs of {})", out.display(), history.epochs.len(), keys.join(", "));
     Ok(())
 }

@@ -3,7 +3,6 @@
 //! drawn right there with half blocks. With `--data`, pictures of the user's folder of class
 //! folders (in Keras's shuffled order, grayscale) with their class names.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use kiln::data::{ColorMode as PictureMode, ImageFolderOptions};
@@ -130,9 +129,6 @@ pub fn run(args: ShowArgs) -> Result<()> {
     let shown: Vec<String> = labels.data()[start..start + count].iter().map(|l| l.to_string()).collect();
     text += &format!("labels: [{}]\n", shown.join(", "));
     text += &format!("wrote {} ({count} {what} images from index {start})\n", args.out.display());
-    // A closed pipe (`kiln show | head`) ends the output quietly.
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("standard output", e)),
-        _ => Ok(()),
-    }
+    kiln::out!("{text}");
+    Ok(())
 }

@@ -1,8 +1,11 @@
 //! Atomic file writes: write a temporary file beside the target, flush it to disk, rename.
+//! Devices and FIFOs (`/dev/null`) are written into instead, and read-only files refused:
+//! an output never replaces what is not kiln's to replace.
 
 use std::io::Write;
 use std::path::Path;
 
+use super::output::Target;
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` atomically: readers see the old file or the new one, never half.
@@ -12,6 +15,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Like [`write_atomic`], with the content produced by `write` into the temporary file.
 pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
+    let target = match Target::of(path) {
+        Ok(Target::Replace(target)) => target,
+        Ok(Target::WriteThrough) => {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
+            return write(&mut f).map_err(|e| Error::io(path, e));
+        }
+        Err(why) => return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::PermissionDenied, why))),
+    };
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -68,5 +80,25 @@ mod tests {
         }
         let err = write_atomic(&dir.path().join("missing/x.json"), b"x").unwrap_err();
         assert!(err.to_string().contains("missing/x.json"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_into_links_kept_read_only_files_left_alone() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        write_atomic(Path::new("/dev/null"), b"into the device").unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = write_atomic(&real, b"newer").unwrap_err().to_string();
+        assert_eq!(err, format!("{}: {}", real.display(), super::super::output::READ_ONLY));
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
     }
 }
