@@ -31,6 +31,7 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> Result<()> {
     if let Some(p) = &args.confusion {
         check_output_path("--confusion", p)?;
+        kiln::io::check_distinct(&[("MODEL", &args.model)], &[("--confusion", p)])?;
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;

@@ -44,6 +44,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     }
     if let Some(p) = &args.out {
         check_output_path("--out", p)?;
+        kiln::io::check_distinct(&[("MODEL", &args.model)], &[("--out", p)])?;
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;

@@ -184,6 +184,9 @@ fn check_outputs(args: &TrainArgs) -> Result<()> {
             others.push((flag, p));
         }
     }
+    if let Some(dir) = args.tensorboard.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Err(Error::value(format!("--tensorboard {}: is not a directory", dir.display())));
+    }
     let all: Vec<(&str, &Path)> = models.iter().chain(&others).copied().collect();
     let architecture: Vec<(&str, &Path)> = args.model.model.iter().map(|p| ("--model", p.as_path())).collect();
     kiln::io::check_distinct(&architecture, &all)?;

@@ -100,7 +100,9 @@ pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Re
                 )));
             }
         }
-        for (other_flag, other) in &outputs[..i] {
+        // Two outputs into one device (`/dev/null`) are fine; into one file, one is lost.
+        let device = std::fs::metadata(out).is_ok_and(|m| !m.is_file());
+        for (other_flag, other) in outputs[..i].iter().filter(|_| !device) {
             if same_file(out, other) || (out == other && !out.exists()) {
                 return Err(Error::value(format!(
                     "{flag} {} and {other_flag} {} are the same file: give each output its own path",
