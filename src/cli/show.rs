@@ -98,10 +98,7 @@ fn folder(args: &ShowArgs, dir: &std::path::Path) -> Result<Shown> {
 
 pub fn run(args: ShowArgs) -> Result<()> {
     // Fail before loading 70,000 images when the picture cannot be written anyway.
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
-        let why = format!("cannot write here: {} is not a directory", dir.display());
-        return Err(Error::io(&args.out, std::io::Error::new(std::io::ErrorKind::NotFound, why)));
-    }
+    super::common::check_output_path("--out", &args.out)?;
     let (images, labels, names, what, title) = match &args.folder {
         Some(dir) => folder(&args, dir)?,
         None => lesson_split(&args)?,
