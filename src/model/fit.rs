@@ -1,5 +1,7 @@
 //! fit, evaluate, predict: the training loop readable on one screen.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rand::seq::SliceRandom;
 
 use super::{Callback, History, Progbar, Samples, Sequential};
