@@ -26,6 +26,9 @@ use kiln::layers::{Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Pa
 use kiln::model::{Compile, EarlyStopping, FitOptions, ModelCheckpoint, Sequential};
 
 fn main() -> kiln::Result<()> {
+    // The files this example writes go under target/, which git ignores.
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/examples");
+    std::fs::create_dir_all(out).map_err(|e| kiln::Error::io(out, e))?;
     let epochs = std::env::args().nth(1).and_then(|e| e.parse().ok()).unwrap_or(20);
     let ((train_input, train_target), (test_input, test_target)) = fashion_mnist::load_data()?;
     let train_scaled = train_input.div(255.0).reshape(&[-1, 28, 28, 1])?;
@@ -45,7 +48,9 @@ fn main() -> kiln::Result<()> {
     model.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer("adam"))?;
     print!("{}", model.summary()?);
 
-    let mut checkpoint_cb = ModelCheckpoint::new("best-cnn-model.safetensors").save_best_only(true);
+    let mut checkpoint_cb =
+        ModelCheckpoint::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/examples/best-cnn-model.safetensors"))
+            .save_best_only(true);
     let mut early_stopping_cb = EarlyStopping::new().patience(2).restore_best_weights(true);
     model.fit(
         &train_scaled,

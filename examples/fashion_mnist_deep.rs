@@ -24,6 +24,9 @@ use kiln::layers::{Activation, Dense, Dropout, Flatten};
 use kiln::model::{load_model, Compile, FitOptions, ModelCheckpoint, Sequential};
 
 fn main() -> kiln::Result<()> {
+    // The files this example writes go under target/, which git ignores.
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/examples");
+    std::fs::create_dir_all(out).map_err(|e| kiln::Error::io(out, e))?;
     let epochs = std::env::args().nth(1).and_then(|e| e.parse().ok()).unwrap_or(20);
     let ((train_input, train_target), (test_input, test_target)) = fashion_mnist::load_data()?;
     let train_scaled = train_input.div(255.0);
@@ -39,7 +42,9 @@ fn main() -> kiln::Result<()> {
     model.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer("adam"))?;
     print!("{}", model.summary()?);
 
-    let mut checkpoint_cb = ModelCheckpoint::new("best-model.safetensors").save_best_only(true);
+    let mut checkpoint_cb =
+        ModelCheckpoint::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/examples/best-model.safetensors"))
+            .save_best_only(true);
     let history = model.fit(
         &train_scaled,
         &train_target,
@@ -52,9 +57,9 @@ fn main() -> kiln::Result<()> {
             ..Default::default()
         },
     )?;
-    history.plot("history.png")?;
+    history.plot(concat!(env!("CARGO_MANIFEST_DIR"), "/target/examples/history.png"))?;
 
-    let mut model = load_model("best-model.safetensors")?;
+    let mut model = load_model(concat!(env!("CARGO_MANIFEST_DIR"), "/target/examples/best-model.safetensors"))?;
     println!("{}", model.evaluate(&val_scaled, &val_target)?);
     println!("{}", model.evaluate(&test_scaled, &test_target.to_f32())?);
     Ok(())

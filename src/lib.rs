@@ -4,6 +4,7 @@
 //! [`layers`], [`losses`], [`optimizers`] → [`model`] (Sequential, fit/evaluate/predict) →
 //! [`data`] and [`datasets`] → [`io`] (save/load) → the `kiln` CLI.
 
+pub mod console;
 pub mod error;
 pub mod tensor;
 

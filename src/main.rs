@@ -9,9 +9,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            kiln::console::error(format_args!("error: {e}\n"));
             ExitCode::FAILURE
         }
     }

@@ -167,8 +167,8 @@ impl Lesson {
         let FashionMnist { train_images, train_labels, test_images, test_labels, .. } =
             fashion_mnist::load(&data.load_options())?;
         if verbose {
-            println!("{} {}", train_images.shape_str(), train_labels.shape_str());
-            println!("{} {}", test_images.shape_str(), test_labels.shape_str());
+            kiln::outln!("{} {}", train_images.shape_str(), train_labels.shape_str());
+            kiln::outln!("{} {}", test_images.shape_str(), test_labels.shape_str());
         }
         let (train_idx, val_idx) = train_test_indices(train_images.rows(), validation_split, 42)?;
         let images = |x: U8Tensor| ScaledBytes::new(x, 255.0, shape);
@@ -190,18 +190,8 @@ impl Lesson {
     }
 }
 
-/// Fails early, before any training, when `path` cannot be written: its directory is missing
-/// or is not a directory.
+/// Fails early, before any work, when `path` cannot be written: its directory is missing or
+/// is not one, or `path` is a directory or a read-only file.
 pub fn check_output_path(flag: &str, path: &std::path::Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::value(format!("{flag} {}: directory {} does not exist", path.display(), dir.display())));
-    }
-    if path.is_dir() {
-        return Err(Error::value(format!("{flag} {}: is a directory, expected a file path", path.display())));
-    }
-    Ok(())
+    kiln::io::check_writable(path, flag)
 }

@@ -51,16 +51,16 @@ pub fn run(args: DataCmdArgs) -> Result<()> {
     let counts = |f: &FileIndex| count_per_class(f.labels.as_deref().unwrap_or(&[]), names.len());
     let train = counts(&subsets.first);
     let val = subsets.validation.as_ref().map(counts);
-    println!(
+    kiln::outln!(
         "{}: {} pictures in {} classes",
         path.display(),
         train.iter().sum::<usize>() + val.iter().flatten().sum::<usize>(),
         names.len()
     );
-    println!("\n{:>5}  {:<20} {:>8} {:>10}", "label", "class", "train", "validation");
+    kiln::outln!("\n{:>5}  {:<20} {:>8} {:>10}", "label", "class", "train", "validation");
     for (i, name) in names.iter().enumerate() {
         let v = val.as_ref().map_or("-".to_string(), |v| v[i].to_string());
-        println!("{i:>5}  {name:<20} {:>8} {v:>10}", train[i]);
+        kiln::outln!("{i:>5}  {name:<20} {:>8} {v:>10}", train[i]);
     }
     if let Some(out) = &args.json {
         let subset = |f: &FileIndex, counts: &[usize]| {
@@ -83,13 +83,13 @@ pub fn run(args: DataCmdArgs) -> Result<()> {
 
 fn fashion(dir: &DataArgs) -> Result<()> {
     let data = fashion_mnist::load(&dir.load_options())?;
-    println!("Fashion-MNIST: {}", data.source);
-    println!("train: images {} labels {}", data.train_images.shape_str(), data.train_labels.shape_str());
-    println!("test:  images {} labels {}", data.test_images.shape_str(), data.test_labels.shape_str());
+    kiln::outln!("Fashion-MNIST: {}", data.source);
+    kiln::outln!("train: images {} labels {}", data.train_images.shape_str(), data.train_labels.shape_str());
+    kiln::outln!("test:  images {} labels {}", data.test_images.shape_str(), data.test_labels.shape_str());
     let (train, test) = data.class_counts();
-    println!("\n{:>5}  {:<12} {:>6} {:>6}", "label", "class", "train", "test");
+    kiln::outln!("\n{:>5}  {:<12} {:>6} {:>6}", "label", "class", "train", "test");
     for (i, name) in CLASS_NAMES.iter().enumerate() {
-        println!("{i:>5}  {name:<12} {:>6} {:>6}", train[i], test[i]);
+        kiln::outln!("{i:>5}  {name:<12} {:>6} {:>6}", train[i], test[i]);
     }
     Ok(())
 }

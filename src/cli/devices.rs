@@ -11,9 +11,9 @@ pub struct DevicesArgs {
 pub fn run(args: DevicesArgs) -> kiln::Result<()> {
     let report = kiln::devices::report();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("plain data serialises"));
+        kiln::outln!("{}", serde_json::to_string_pretty(&report).expect("plain data serialises"));
     } else {
-        print!("{report}");
+        kiln::out!("{report}");
     }
     Ok(())
 }

@@ -31,21 +31,22 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> Result<()> {
     if let Some(p) = &args.confusion {
         check_output_path("--confusion", p)?;
+        kiln::io::check_distinct(&[("MODEL", &args.model)], &[("--confusion", p)])?;
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;
     let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
     let (x, y, _) = data.split(args.split);
     let result = model.evaluate_with(x, y, args.batch_size, 1)?;
-    println!("{result}");
+    kiln::outln!("{result}");
     if let Some(path) = &args.confusion {
         let predicted = model.predict(x)?.argmax_rows();
         let truth: Vec<usize> = y.data().iter().map(|&v| v as usize).collect();
         let matrix =
             ConfusionMatrix::from_predictions(&predicted, &truth, CLASS_NAMES.len())?.with_class_names(&CLASS_NAMES)?;
-        println!("\n{}", matrix.to_string().trim_end());
+        kiln::outln!("\n{}", matrix.to_string().trim_end());
         matrix.save_png(path)?;
-        println!("confusion matrix written to {}", path.display());
+        kiln::outln!("confusion matrix written to {}", path.display());
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `kiln inspect MODEL`: what a CNN learned — the first layer's kernels and the feature maps of
 //! one image after each Conv2D.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kiln::datasets::fashion_mnist::CLASS_NAMES;
 use kiln::viz::FeatureMaps;
@@ -32,6 +32,15 @@ pub fn run(args: InspectArgs) -> Result<()> {
     if args.filters.is_none() && args.feature_maps.is_none() {
         return Err(Error::value("nothing to draw: give --filters PNG and/or --feature-maps N"));
     }
+    let outputs: Vec<(&str, &Path)> = [("--filters", args.filters.as_deref())]
+        .into_iter()
+        .chain(args.feature_maps.map(|_| ("--out", Some(args.out.as_path()))))
+        .filter_map(|(flag, p)| Some((flag, p?)))
+        .collect();
+    for (flag, path) in &outputs {
+        check_output_path(flag, path)?;
+    }
+    kiln::io::check_distinct(&[("MODEL", &args.model)], &outputs)?;
     let mut model = kiln::io::load_model(&args.model)?;
     let convs: Vec<usize> =
         model.layers().iter().enumerate().filter(|(_, l)| l.class_name() == "Conv2D").map(|(i, _)| i).collect();
@@ -39,7 +48,6 @@ pub fn run(args: InspectArgs) -> Result<()> {
         return Err(Error::value(format!("{}: the model has no Conv2D layer to inspect", args.model.display())));
     };
     if let Some(path) = &args.filters {
-        check_output_path("--filters", path)?;
         let layer = &model.layers()[first];
         let kernel = &layer.params()[0].value; // (kh, kw, in, filters)
         let &[kh, kw, cin, filters] = kernel.shape() else {
@@ -51,10 +59,9 @@ pub fn run(args: InspectArgs) -> Result<()> {
             kernel.data().chunks_exact(cin * filters).flat_map(|px| px[..filters].to_vec()).collect();
         maps.add(format!("{} kernels ({kh}x{kw}, {filters} filters)", layer.name()), &first_channel, kh, kw, filters)?;
         maps.save_png(path)?;
-        println!("kernels of '{}' drawn to {}", layer.name(), path.display());
+        kiln::outln!("kernels of '{}' drawn to {}", layer.name(), path.display());
     }
     if let Some(i) = args.feature_maps {
-        check_output_path("--out", &args.out)?;
         let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
         let (x, y, _) = data.split(Split::Test);
         if i >= x.rows() {
@@ -71,7 +78,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
             maps.add(format!("after {} ({h}x{w}x{c})", model.layers()[l].name()), out.data(), h, w, c)?;
         }
         maps.save_png(&args.out)?;
-        println!(
+        kiln::outln!(
             "feature maps of test image {i} ({}) drawn to {}",
             CLASS_NAMES[y.data()[i] as usize],
             args.out.display()

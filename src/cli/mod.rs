@@ -5,6 +5,7 @@ mod data;
 mod devices;
 mod evaluate;
 mod inspect;
+mod interrupt;
 mod plot;
 mod predict;
 mod predict_files;
@@ -14,6 +15,7 @@ mod train;
 mod user_data;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +25,9 @@ use kiln::datasets::fashion_mnist::LoadOptions;
 #[derive(Parser, Debug)]
 #[command(name = "kiln", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Print nothing but errors (no progress, no results).
+    #[arg(long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,6 +35,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Load Fashion-MNIST, split it, train a model, evaluate it (the lesson).
+    #[command(after_help = kiln::layers::grammar_help())]
     Train(train::TrainArgs),
     /// Where the data was found (or that it was downloaded), its shapes and per-class counts;
     /// with --data, a folder's classes and the files of each subset in Keras's order.
@@ -68,9 +74,11 @@ impl DataArgs {
     }
 }
 
-pub fn run(cli: Cli) -> kiln::Result<()> {
+/// Runs the command; the exit status is 0 unless a signal stopped `train` (130 for Ctrl-C).
+pub fn run(cli: Cli) -> kiln::Result<ExitCode> {
+    kiln::console::set_quiet(cli.quiet);
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => return train::run(args),
         Command::Data(args) => data::run(args),
         Command::Devices(args) => devices::run(args),
         Command::Show(args) => show::run(args),
@@ -80,4 +88,5 @@ pub fn run(cli: Cli) -> kiln::Result<()> {
         Command::Predict(args) => predict::run(args),
         Command::Inspect(args) => inspect::run(args),
     }
+    .map(|()| ExitCode::SUCCESS)
 }

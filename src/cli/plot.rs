@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use kiln::viz::{plot_history, read_history};
-use kiln::{Error, Result};
+use kiln::Result;
 
 /// Options of `kiln plot`.
 #[derive(clap::Args, Debug)]
@@ -20,12 +20,11 @@ pub struct PlotArgs {
 
 pub fn run(args: PlotArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.file.with_extension("png"));
-    if out == args.file {
-        return Err(Error::value(format!("{} would be overwritten by its own plot: pass --out", args.file.display())));
-    }
+    kiln::io::check_writable(&out, "--out")?;
+    kiln::io::check_distinct(&[("FILE", &args.file)], &[("--out", &out)])?;
     let history = read_history(&args.file)?;
     plot_history(&history, &out)?;
     let keys: Vec<&str> = history.keys().collect();
-    println!("wrote {} ({} epochs of {})", out.display(), history.epochs.len(), keys.join(", "));
+    kiln::outln!("wrote {} ({} epochs of {})", out.display(), history.epochs.len(), keys.join(", "));
     Ok(())
 }

@@ -44,6 +44,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     }
     if let Some(p) = &args.out {
         check_output_path("--out", p)?;
+        kiln::io::check_distinct(&[("MODEL", &args.model)], &[("--out", p)])?;
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;
@@ -64,18 +65,18 @@ pub fn run(args: PredictArgs) -> Result<()> {
     for (row, &i) in index.iter().enumerate() {
         let p = probs.row(row);
         let mark = if predicted[row] == truth[row] { "" } else { "  (wrong)" };
-        println!(
+        kiln::outln!(
             "{i:>5}: {:<12} {:.1}%  true: {}{mark}",
             CLASS_NAMES[predicted[row]],
             100.0 * p[predicted[row]],
             CLASS_NAMES[truth[row]]
         );
         let all: Vec<String> = p.iter().zip(CLASS_NAMES).map(|(v, c)| format!("{c} {v:.3}")).collect();
-        println!("       {}", all.join(", "));
+        kiln::outln!("       {}", all.join(", "));
     }
     if let Some(path) = &args.out {
         kiln::viz::save_predictions(path, &images.select_rows(&index), &predicted, &truth, &CLASS_NAMES, 10)?;
-        println!("predictions drawn to {}", path.display());
+        kiln::outln!("predictions drawn to {}", path.display());
     }
     Ok(())
 }

@@ -101,7 +101,7 @@ fn top_classes(
         let name = |c: usize| spec.class_names.get(c).cloned().unwrap_or_else(|| c.to_string());
         let top: Vec<(String, f32)> = order.iter().take(3).map(|&c| (name(c), p[c])).collect();
         let shown: Vec<String> = top.iter().map(|(n, v)| format!("{n} {:.1}%", 100.0 * v)).collect();
-        println!("{}: {}", path.display(), shown.join(", "));
+        kiln::outln!("{}: {}", path.display(), shown.join(", "));
         let top = top.iter().map(|(n, v)| json!({"class": n, "probability": v}));
         report.push(json!({"file": path.display().to_string(), "top": top.collect::<Vec<_>>()}));
     }
@@ -125,7 +125,7 @@ fn raw_outputs(model: &mut Sequential, spec: &InputSpec, path: &Path, json_out: 
     match json_out {
         Some(out) => kiln::io::write_atomic(out, text.as_bytes()),
         None => {
-            println!("{text}");
+            kiln::outln!("{text}");
             Ok(())
         }
     }

@@ -3,7 +3,6 @@
 //! drawn right there with half blocks. With `--data`, pictures of the user's folder of class
 //! folders (in Keras's shuffled order, grayscale) with their class names.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use kiln::data::{ColorMode as PictureMode, ImageFolderOptions};
@@ -99,10 +98,7 @@ fn folder(args: &ShowArgs, dir: &std::path::Path) -> Result<Shown> {
 
 pub fn run(args: ShowArgs) -> Result<()> {
     // Fail before loading 70,000 images when the picture cannot be written anyway.
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
-        let why = format!("cannot write here: {} is not a directory", dir.display());
-        return Err(Error::io(&args.out, std::io::Error::new(std::io::ErrorKind::NotFound, why)));
-    }
+    super::common::check_output_path("--out", &args.out)?;
     let (images, labels, names, what, title) = match &args.folder {
         Some(dir) => folder(&args, dir)?,
         None => lesson_split(&args)?,
@@ -130,9 +126,6 @@ pub fn run(args: ShowArgs) -> Result<()> {
     let shown: Vec<String> = labels.data()[start..start + count].iter().map(|l| l.to_string()).collect();
     text += &format!("labels: [{}]\n", shown.join(", "));
     text += &format!("wrote {} ({count} {what} images from index {start})\n", args.out.display());
-    // A closed pipe (`kiln show | head`) ends the output quietly.
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("standard output", e)),
-        _ => Ok(()),
-    }
+    kiln::out!("{text}");
+    Ok(())
 }

@@ -21,6 +21,6 @@ pub fn run(args: SummaryArgs) -> Result<()> {
         Some(path) => kiln::io::load_model(path)?,
         None => args.model.build(0)?,
     };
-    print!("{}", model.summary()?);
+    kiln::out!("{}", model.summary()?);
     Ok(())
 }

@@ -1,28 +1,34 @@
 //! `kiln train`: the lesson — load Fashion-MNIST, split it as scikit-learn does, train, evaluate —
 //! or the same on the user's own data (`--data`) or another built-in dataset (`--dataset`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
 
 use kiln::model::{
-    CSVLogger, Callback, Compile, EarlyStopping, FitOptions, ModelCheckpoint, TensorBoard, TerminateOnNaN,
+    CSVLogger, Callback, Compile, EarlyStopping, FitOptions, History, ModelCheckpoint, Sequential, TensorBoard,
+    TerminateOnNaN,
 };
 use kiln::model::{Samples, ScaledBytes, Sequential};
 use kiln::optimizers::{self, Optimizer};
 use kiln::{Error, Result, Tensor};
 
-use super::common::{check_output_path, image_input_shape, shaped, Lesson, ModelArgs};
+use super::common::{check_output_path, image_input_shape, model_input_shape, shaped, Lesson, ModelArgs};
 use super::user_data::{self, SourceArgs};
-use super::DataArgs;
+use super::{interrupt, DataArgs};
 
 /// Options of `kiln train` (Keras's defaults).
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Passes over the training split.
+    /// Continue a model saved whole (--save, --checkpoint): its weights, optimizer state, random
+    /// streams and epoch count; trains from that epoch up to --epochs.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["layers", "model", "optimizer", "learning_rate", "momentum", "nesterov", "seed"])]
+    resume: Option<PathBuf>,
+    /// Passes over the training split (with --resume: the epoch to train up to).
     #[arg(long, default_value_t = 5)]
     epochs: usize,
     /// Samples per gradient step (Keras's default, 32).
@@ -94,18 +100,28 @@ struct Splits {
 /// Builds the model and loads the data it trains on, shaped for its input.
 fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
     if !args.source.is_other() {
-        let model = args.model.build(args.seed)?;
+        let model = match &args.resume {
+            Some(path) => resumed(args, path, 10)?,
+            None => args.model.build(args.seed)?,
+        };
         let d = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0)?;
         let boxed = |(x, y): (ScaledBytes, Tensor)| (Box::new(x) as Box<dyn Samples>, y);
         let splits = Splits { train: boxed(d.train), val: boxed(d.val), test: Some(boxed(d.test)), spec: None };
         return Ok((model, splits));
     }
     let d = user_data::load(&args.source, args.validation_split, args.seed)?;
-    let (model, shape) = args.model.build_for(&d.spec.sample_shape, d.spec.class_names.len(), args.seed)?;
+    let (model, shape) = match &args.resume {
+        Some(path) => {
+            let model = resumed(args, path, d.spec.class_names.len())?;
+            let shape = model_input_shape(&model, &d.spec.sample_shape)?;
+            (model, shape)
+        }
+        None => args.model.build_for(&d.spec.sample_shape, d.spec.class_names.len(), args.seed)?,
+    };
     if args.verbose > 0 {
         let n = |xy: &(Tensor, Tensor)| xy.0.rows();
         let test = d.test.as_ref().map_or("no test data".to_string(), |t| format!("{} for testing", n(t)));
-        println!(
+        kiln::outln!(
             "{} classes: {}; {} samples for training, {} for validation, {test}",
             d.spec.class_names.len(),
             d.spec.class_names.join(", "),
@@ -148,23 +164,77 @@ fn optimizer(args: &TrainArgs) -> Result<Box<dyn Optimizer>> {
     optimizers::from_config(&name, &config)
 }
 
-pub fn run(args: TrainArgs) -> Result<()> {
+/// The files a run writes, checked before anything is loaded or trained: each can be written,
+/// none overwrites an input or another output. `--resume`'s file may be written back by
+/// `--save` or `--checkpoint` (a model continued in place); not by a report or a picture.
+fn check_outputs(args: &TrainArgs) -> Result<()> {
+    let mut models: Vec<(&str, &Path)> = Vec::new();
+    if let Some(p) = &args.save {
+        check_output_path("--save", p)?;
+        models.push(("--save", p));
+    }
+    if let Some(p) = &args.checkpoint {
+        ModelCheckpoint::new(p).check_writable()?;
+        models.push(("--checkpoint", p));
+    }
+    let mut others: Vec<(&str, &Path)> = Vec::new();
+    for (flag, path) in [("--plot", &args.plot), ("--json", &args.json), ("--csv-log", &args.csv_log)] {
+        if let Some(p) = path {
+            check_output_path(flag, p)?;
+            others.push((flag, p));
+        }
+    }
+    if let Some(dir) = args.tensorboard.as_ref().filter(|d| d.exists() && !d.is_dir()) {
+        return Err(Error::value(format!("--tensorboard {}: is not a directory", dir.display())));
+    }
+    let all: Vec<(&str, &Path)> = models.iter().chain(&others).copied().collect();
+    let architecture: Vec<(&str, &Path)> = args.model.model.iter().map(|p| ("--model", p.as_path())).collect();
+    kiln::io::check_distinct(&architecture, &all)?;
+    let resume: Vec<(&str, &Path)> = args.resume.iter().map(|p| ("--resume", p.as_path())).collect();
+    kiln::io::check_distinct(&resume, &others)
+}
+
+/// The `--resume` model: saved whole, with `classes` outputs and epochs left to run.
+fn resumed(args: &TrainArgs, path: &Path, classes: usize) -> Result<Sequential> {
+    let model = kiln::io::load_model(path)?;
+    if model.optimizer().is_none() {
+        return Err(Error::value(format!(
+            "--resume {}: the file holds weights only, no optimizer state; resume from a model saved whole (--save, --checkpoint)",
+            path.display()
+        )));
+    }
+    if let Some(other) = model.layer_output_shapes().last().filter(|s| s.as_slice() != [classes]) {
+        return Err(Error::shape(format!(
+            "--resume {}: the model's output has shape {other:?} per sample; the data has {classes} classes",
+            path.display()
+        )));
+    }
+    let done = model.epochs_trained();
+    if done >= args.epochs {
+        return Err(Error::value(format!(
+            "--resume {}: the model has trained {done} epochs; --epochs {} leaves none to run (give --epochs {} or more)",
+            path.display(),
+            args.epochs,
+            done + 1
+        )));
+    }
+    Ok(model)
+}
+
+pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let threads = kiln::tensor::set_num_threads(args.threads)?;
     if args.threads > threads {
-        eprintln!(
+        kiln::errln!(
             "note: --threads {} is more than the {threads} cores kiln may use here; using {threads}",
             args.threads
         );
     }
-    for (flag, path) in [("--save", &args.save), ("--plot", &args.plot), ("--json", &args.json)] {
-        if let Some(p) = path {
-            check_output_path(flag, p)?;
-        }
-    }
+    check_outputs(&args)?;
     let (mut model, data) = model_and_data(&args)?;
-    model.compile(
-        Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer_boxed(optimizer(&args)?),
-    )?;
+    if args.resume.is_none() {
+        let compile = Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]);
+        model.compile(compile.optimizer_boxed(optimizer(&args)?))?;
+    }
 
     let mut checkpoint = args.checkpoint.as_ref().map(|p| ModelCheckpoint::new(p).save_best_only(true));
     let mut early = args.early_stopping.map(|p| EarlyStopping::new().patience(p).restore_best_weights(true));
@@ -188,38 +258,44 @@ pub fn run(args: TrainArgs) -> Result<()> {
         callbacks.push(c);
     }
 
+    let stop = interrupt::install()?;
     let start = Instant::now();
     let history = model.fit(
         data.train.0.as_ref(),
         &data.train.1,
         FitOptions {
             epochs: args.epochs,
+            initial_epoch: model.epochs_trained(),
             batch_size: args.batch_size,
             verbose: args.verbose,
             validation_data: Some((data.val.0.as_ref(), &data.val.1)),
             callbacks,
+            stop: Some(stop),
             ..Default::default()
         },
     )?;
     let train_seconds = start.elapsed().as_secs_f64();
     let steps = history.epochs.len() * data.train.0.rows().div_ceil(args.batch_size);
-    if let Some(loss) = history.loss().last().filter(|l| !l.is_finite()) {
-        eprintln!("warning: training ended with a non-finite loss ({loss}); try a lower --learning-rate");
+    let diverged = history.loss().last().is_some_and(|l| !l.is_finite());
+    if diverged && !args.terminate_on_nan {
+        let loss = history.loss().last().expect("checked");
+        kiln::errln!("warning: training ended with a non-finite loss ({loss}); try a lower --learning-rate");
     }
 
     let verbose = args.verbose.min(1);
     let val = model.evaluate_with(data.val.0.as_ref(), &data.val.1, args.batch_size, verbose)?;
-    if args.verbose > 0 {
-        println!("{val}");
-    }
+    kiln::outln!("{val}"); // at any verbosity, as Keras's print(model.evaluate(...))
     let test = match &data.test {
         Some((x, y)) => Some(model.evaluate_with(x.as_ref(), y, args.batch_size, verbose)?),
         None => None,
     };
-    if let (Some(test), true) = (&test, args.verbose > 0) {
-        println!("test: {test}");
+    if let Some(test) = &test {
+        kiln::outln!("test: {test}");
     }
+    // With --terminate-on-nan, weights that went non-finite never replace a saved model.
+    let stopped_on_nan = diverged && args.terminate_on_nan;
     match (&args.save, &data.spec) {
+        _ if stopped_on_nan => {}
         (Some(path), Some(spec)) => model.save_with_metadata(path, &[("data", spec.to_json().to_string())])?,
         (Some(path), None) => model.save(path)?,
         _ => {}
@@ -227,6 +303,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(path) = &args.plot {
         history.plot(path)?;
     }
+    let interrupted = interrupt::exit_status();
     if let Some(path) = &args.json {
         let mut report = json!({
             "history": history.to_json(),
@@ -234,6 +311,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "test": test.map(|t| json!({"loss": t.loss, "accuracy": t.accuracy})),
             "train_seconds": train_seconds,
             "steps": steps,
+            "epochs_trained": model.epochs_trained(),
+            "interrupted": interrupted.is_some(),
             "weights_sha256": model.weights_sha256(),
         });
         if let Some(e) = &early {
@@ -242,5 +321,37 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         kiln::io::write_atomic(path, serde_json::to_string_pretty(&report).expect("JSON").as_bytes())?;
     }
-    Ok(())
+    if stopped_on_nan {
+        return Err(not_saved_on_nan(&args, &history));
+    }
+    match interrupted {
+        Some(status) => {
+            say_interrupted(&args, &history);
+            Ok(ExitCode::from(status))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The error of a run --terminate-on-nan stopped: what was (not) written.
+fn not_saved_on_nan(args: &TrainArgs, history: &History) -> Error {
+    let epoch = history.epochs.last().map_or(0, |e| e + 1);
+    let kept = match &args.save {
+        Some(p) => format!("; --save {} was not written (a model saved there before is kept)", p.display()),
+        None => String::new(),
+    };
+    Error::value(format!("training stopped in epoch {epoch}: the loss became NaN or infinite{kept}"))
+}
+
+/// The one line an interrupted run ends with, naming what it wrote.
+fn say_interrupted(args: &TrainArgs, history: &History) {
+    let written: Vec<String> = [&args.save, &args.json, &args.plot, &args.csv_log]
+        .into_iter()
+        .flatten()
+        .map(|p| p.display().to_string())
+        .collect();
+    let epoch = history.epochs.last().map_or(0, |e| e + 1);
+    let what =
+        if written.is_empty() { "nothing to write".to_string() } else { format!("wrote {}", written.join(", ")) };
+    kiln::errln!("interrupted: training stopped in epoch {epoch}/{} after the current batch; {what}", args.epochs);
 }

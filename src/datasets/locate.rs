@@ -84,7 +84,7 @@ impl Lookup<'_> {
     pub fn run<T>(&self, load: impl Fn(&Path) -> Result<T>) -> Result<(T, Source)> {
         let say = |msg: String| {
             if self.verbose {
-                eprintln!("{}: {msg}", self.dataset)
+                crate::errln!("{}: {msg}", self.dataset)
             }
         };
         let mut stale_cache = false;

@@ -1,12 +1,15 @@
 //! Atomic file writes: write a temporary file beside the target, flush it to disk, rename.
 //! The temporary file, `.kiln-<target>.<random>.tmp`, is locked while written; leftovers of
 //! the same target from an interrupted write are removed first ([`super::stale`]).
+//! Devices and FIFOs (`/dev/null`) are written into instead, and read-only files refused:
+//! an output never replaces what is not kiln's to replace.
 
 use std::io::Write;
 use std::path::Path;
 
+use super::output::Target;
 use super::stale;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 
 /// Writes `bytes` to `path` atomically: readers see the old file or the new one, never half.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -15,6 +18,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Like [`write_atomic`], with the content produced by `write` into the temporary file.
 pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
+    let target = match Target::of(path) {
+        Ok(Target::Replace(target)) => target,
+        Ok(Target::WriteThrough) => {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
+            return write(&mut f).map_err(|e| Error::io(path, e));
+        }
+        Err(why) => return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::PermissionDenied, why))),
+    };
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -88,5 +100,25 @@ mod tests {
         write_atomic(&dir.path().join("m.safetensors"), b"new").unwrap();
         assert!(!ours.exists() && theirs.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "m.safetensors and the other target's file");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_written_into_links_kept_read_only_files_left_alone() {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        write_atomic(Path::new("/dev/null"), b"into the device").unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = write_atomic(&real, b"newer").unwrap_err().to_string();
+        assert_eq!(err, format!("{}: {}", real.display(), super::super::output::READ_ONLY));
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
     }
 }

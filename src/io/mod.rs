@@ -2,9 +2,11 @@
 //! so an interrupted write never destroys the previous good file.
 
 mod atomic;
+mod output;
 pub(crate) mod stale;
 
 pub use atomic::{write_atomic, write_atomic_with};
+pub use output::{check_distinct, check_writable, same_file};
 mod model_file;
 mod model_load;
 pub mod tfevents;

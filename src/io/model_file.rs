@@ -4,7 +4,9 @@
 //! F32 little-endian, shapes as in the model; a whole model adds the optimizer's state as
 //! `optimizer.<layer>.<param>.<slot>` (`optimizer.hidden.kernel.m`). Metadata (string → string):
 //! `format` ("kiln"), `kiln_version`, `architecture` (the JSON of [`Sequential::to_json`]),
-//! `seed`, and for a compiled model saved whole `compile`:
+//! `seed`, `training` (`{"epochs", "shuffle_rng", "dropout_rng"}`: epochs trained and the
+//! positions of the shuffle and dropout streams, so a resumed `fit` goes on exactly), and for a
+//! compiled model saved whole `compile`:
 //! `{"loss", "metrics", "optimizer": {"name", "config"}, "iterations"}`.
 //! Reading is in [`super::model_load`].
 
@@ -90,6 +92,7 @@ impl Sequential {
             ("kiln_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("architecture".to_string(), self.to_json().to_string()),
             ("seed".to_string(), self.seed.to_string()),
+            ("training".to_string(), self.training_state().to_string()),
         ]);
         meta.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
         if let (true, Some(c)) = (with_optimizer, self.compiled.as_ref()) {

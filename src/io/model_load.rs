@@ -1,10 +1,10 @@
 //! Reading model files written by [`super::model_file`]: whole models, weights into a built
 //! model, and architectures (from a model file or a plain JSON file).
 //!
-//! A loaded model gets back its seed, not its random generators' positions: a `fit` continued
-//! after loading shuffles and draws dropout masks from the start of the seed's streams, so it
-//! differs from a `fit` that never stopped. `train_on_batch` uses no randomness (without
-//! dropout) and continues exactly.
+//! A loaded model gets back its seed, the epochs it trained and its random streams' positions:
+//! a `fit` continued from it with `initial_epoch` = [`Sequential::epochs_trained`] gives the
+//! weights a `fit` that never stopped gives. Files written before this carry no `training`
+//! metadata: such a model restarts the seed's streams.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -46,6 +46,9 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
     if let Some(seed) = meta.get("seed") {
         let seed = seed.parse().map_err(|_| Error::format(path, format!("malformed 'seed' metadata: '{seed}'")))?;
         model.set_seed(seed);
+    }
+    if let Some(text) = meta.get("training") {
+        model.restore_training_state(&path.display().to_string(), text)?;
     }
     if !model.is_built() && !model.layers.is_empty() {
         if file.names().iter().any(|n| !n.starts_with(OPTIMIZER_PREFIX)) {

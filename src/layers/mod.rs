@@ -76,7 +76,7 @@ pub use max_pooling2d::MaxPooling2D;
 pub use param::Param;
 pub use registry::{layer_from_config, layer_to_config};
 pub use reshape::Reshape;
-pub use spec::parse_layers;
+pub use spec::{grammar_help, parse_layers};
 
 use crate::error::Result;
 use crate::tensor::Tensor;

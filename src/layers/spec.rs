@@ -233,12 +233,37 @@ fn parse_value(kind: Kind, key: &str, raw: &str) -> std::result::Result<Value, S
     }
 }
 
+/// The grammar in a few lines, for `--help`: every layer with its arguments (positional ones
+/// first, then `key=...` ones) and the activations; made from the rules the parser uses.
+pub fn grammar_help() -> String {
+    let mut text = String::from("Layers for --layers (arguments by position, then key=...):\n");
+    for rule in RULES {
+        let keyword = rule.args.iter().map(|(k, _)| *k).filter(|k| !rule.positional.contains(k));
+        let args: Vec<String> =
+            rule.positional.iter().map(|p| p.to_string()).chain(keyword.map(|k| format!("{k}=..."))).collect();
+        text += &format!("  {}({})\n", rule.layer, args.join(", "));
+    }
+    text + &format!("Activations: {}", super::Activation::NAMES.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn err(spec: &str) -> String {
         parse_layers(spec).err().expect("an error").to_string()
+    }
+
+    #[test]
+    fn the_help_lists_every_layer_and_activation_the_parser_takes() {
+        let help = grammar_help();
+        let layers: Vec<&str> = help.lines().filter_map(|l| l.strip_prefix("  ")?.split('(').next()).collect();
+        assert_eq!(layers, RULES.iter().map(|r| r.layer).collect::<Vec<_>>());
+        assert!(help.contains("\n  conv2d(filters, kernel_size, strides=..., padding=..., activation=..., "), "{help}");
+        for name in crate::layers::Activation::NAMES {
+            parse_layers(&format!("activation({name})")).unwrap();
+        }
+        assert!(help.ends_with("\nActivations: linear, relu, sigmoid, tanh, softmax"), "{help}");
     }
 
     #[test]

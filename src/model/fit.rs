@@ -1,5 +1,7 @@
 //! fit, evaluate, predict: the training loop readable on one screen.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rand::seq::SliceRandom;
 
 use super::{Callback, History, Progbar, Samples, Sequential};
@@ -9,7 +11,12 @@ use crate::tensor::{shape_str, Tensor};
 
 /// `fit`'s arguments with Keras's defaults (epochs 1, batch 32, verbose 1, shuffle).
 pub struct FitOptions<'a> {
+    /// Train up to this epoch (counted over the model's life, with `initial_epoch`).
     pub epochs: usize,
+    /// The epoch to start from (Keras's `initial_epoch`): a run continued after
+    /// [`crate::io::load_model`] passes [`Sequential::epochs_trained`] and runs the epochs
+    /// `initial_epoch..epochs`.
+    pub initial_epoch: usize,
     pub batch_size: usize,
     pub verbose: u8,
     pub shuffle: bool,
@@ -17,18 +24,23 @@ pub struct FitOptions<'a> {
     pub validation_split: f64,
     pub validation_data: Option<(&'a dyn Samples, &'a Tensor)>,
     pub callbacks: Vec<&'a mut dyn Callback>,
+    /// Set it (from a signal handler, another thread) to stop after the current batch: the
+    /// epoch then ends as with `stop_training` (validation, `on_epoch_end`, `on_train_end`).
+    pub stop: Option<&'a AtomicBool>,
 }
 
 impl Default for FitOptions<'_> {
     fn default() -> Self {
         FitOptions {
             epochs: 1,
+            initial_epoch: 0,
             batch_size: 32,
             verbose: 1,
             shuffle: true,
             validation_split: 0.0,
             validation_data: None,
             callbacks: Vec::new(),
+            stop: None,
         }
     }
 }
@@ -106,14 +118,18 @@ impl Sequential {
         for cb in opts.callbacks.iter_mut() {
             cb.on_train_begin(self)?;
         }
-        for epoch in 0..opts.epochs {
+        for epoch in opts.initial_epoch..opts.epochs {
             for cb in opts.callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self)?;
             }
             if opts.verbose > 0 {
-                println!("Epoch {}/{}", epoch + 1, opts.epochs);
+                crate::outln!("Epoch {}/{}", epoch + 1, opts.epochs);
             }
             if opts.shuffle {
+                // A fresh permutation of 0..n each epoch (as Keras draws one), not a shuffle of
+                // the last epoch's order: the order then depends only on the shuffle stream's
+                // position, which a saved model keeps, so a resumed fit goes on exactly.
+                order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
                 order.shuffle(&mut self.shuffle_rng);
             }
             let mut bar = Progbar::new(steps, opts.verbose);
@@ -152,6 +168,10 @@ impl Sequential {
                         break; // TerminateOnNaN: stop at this batch, as Keras does
                     }
                 }
+                if opts.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                    self.stop_training = true;
+                    break;
+                }
             }
             let mut logs = self.running_logs(loss_sum, metric_sum, seen).to_owned();
             if let Some((vx, vy)) = validation {
@@ -164,6 +184,7 @@ impl Sequential {
             let shown: Vec<(&str, f64)> = logs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             bar.finish(&shown);
             history.push(epoch, &logs);
+            self.epochs_trained = epoch + 1;
             for cb in opts.callbacks.iter_mut() {
                 cb.on_epoch_end(epoch, &logs, self)?;
             }

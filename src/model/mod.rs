@@ -12,6 +12,7 @@ mod progress;
 mod samples;
 mod sequential;
 mod summary;
+mod training_state;
 mod weights;
 
 pub use callbacks::{log_value, Callback, Logs};

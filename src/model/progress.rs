@@ -22,6 +22,8 @@ pub struct Progbar {
 
 impl Progbar {
     pub fn new(target: usize, verbose: u8) -> Progbar {
+        // Quiet, or standard output closed: nothing to draw.
+        let verbose = if crate::console::stdout_enabled() { verbose } else { 0 };
         let bar = (verbose == 1).then(|| {
             let bar = ProgressBar::with_draw_target(Some(target as u64), ProgressDrawTarget::stdout());
             bar.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
@@ -72,7 +74,7 @@ impl Progbar {
                 line
             }
         };
-        println!("{line}");
+        crate::outln!("{line}");
     }
 
     /// Seconds per step, leaving out the first step (compilation/warm-up) as Keras does.

@@ -42,6 +42,8 @@ pub struct Sequential {
     pub(crate) shuffle_rng: Rng,
     /// Set by callbacks (EarlyStopping, TerminateOnNaN) to end `fit` after the current epoch.
     pub stop_training: bool,
+    /// Epochs `fit` has ended (an interrupted one included), saved with the model.
+    pub(crate) epochs_trained: usize,
     pub(crate) batch_x: Tensor,
     pub(crate) batch_y: Tensor,
     pub(crate) loss_grad: Tensor,
@@ -76,6 +78,7 @@ impl Sequential {
             dropout_rng: stream(0, 2),
             shuffle_rng: stream(0, 1),
             stop_training: false,
+            epochs_trained: 0,
             batch_x: Tensor::default(),
             batch_y: Tensor::default(),
             loss_grad: Tensor::default(),
@@ -99,6 +102,12 @@ impl Sequential {
         self.seed = seed;
         self.shuffle_rng = stream(seed, 1);
         self.dropout_rng = stream(seed, 2);
+    }
+
+    /// Epochs trained so far, over every `fit` and saved with the model: the `initial_epoch`
+    /// of a run that continues it.
+    pub fn epochs_trained(&self) -> usize {
+        self.epochs_trained
     }
 
     pub fn name(&self) -> &str {

@@ -1,6 +1,6 @@
 //! CSVLogger: one CSV row per epoch, in Keras's format (`epoch` then the sorted log keys).
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -80,13 +80,29 @@ impl Callback for CSVLogger {
             BufReader::new(f).read_line(&mut first).map_err(|e| Error::io(&self.path, e))?;
             self.write_header = first.is_empty();
         }
-        let mut options = OpenOptions::new();
-        if self.append {
-            options.append(true).create(true);
-        } else {
-            options.write(true).create(true).truncate(true);
+        // Opened without truncating, and locked first: a second writer must not wipe the log
+        // a first one is writing. Then, as Keras does, a new log starts empty.
+        let file = OpenOptions::new()
+            .append(self.append)
+            .write(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::value(format!(
+                    "CSV log {}: another process is writing it (it is locked); give this run its own --csv-log",
+                    self.path.display()
+                )))
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io(&self.path, e)),
         }
-        self.file = Some(options.open(&self.path).map_err(|e| Error::io(&self.path, e))?);
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        if !self.append && regular {
+            file.set_len(0).map_err(|e| Error::io(&self.path, e))?;
+        }
+        self.file = Some(file);
         self.keys = None;
         Ok(())
     }
@@ -152,6 +168,33 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         run(&mut CSVLogger::new(&path).append(true), &mut m, &[(0.5, 0.75)]);
         assert!(std::fs::read_to_string(&path).unwrap().starts_with("epoch,accuracy,"));
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_holds_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        let mut m = tiny_model();
+        let mut first = CSVLogger::new(&path);
+        first.on_train_begin(&mut m).unwrap();
+        first.on_epoch_end(0, &epoch_logs(0.5, 0.75), &mut m).unwrap();
+        let err = CSVLogger::new(&path).on_train_begin(&mut m).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "CSV log {}: another process is writing it (it is locked); give this run its own --csv-log",
+                path.display()
+            )
+        );
+        first.on_epoch_end(1, &epoch_logs(0.25, 1.0), &mut m).unwrap();
+        first.on_train_end(&mut m).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3, "the first log is whole: {text}");
+        // Once the first is done, the log is free again (and starts over).
+        let mut second = CSVLogger::new(&path);
+        second.on_train_begin(&mut m).unwrap();
+        second.on_train_end(&mut m).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
     }
 
     #[test]

@@ -169,11 +169,11 @@ impl Callback for EarlyStopping {
 
     fn on_train_end(&mut self, model: &mut Sequential) -> Result<()> {
         if let (Some(stopped), true) = (self.stopped_epoch, self.verbose > 0) {
-            println!("Epoch {}: early stopping", stopped + 1);
+            crate::outln!("Epoch {}: early stopping", stopped + 1);
         }
         if let (true, Some(weights)) = (self.restore_best_weights, &self.best_weights) {
             if self.verbose > 0 {
-                println!(
+                crate::outln!(
                     "Restoring model weights from the end of the best epoch: {}.",
                     self.best_epoch.map_or(0, |e| e + 1)
                 );

@@ -4,6 +4,7 @@
 mod csv_logger;
 mod early_stopping;
 mod model_checkpoint;
+mod path_template;
 mod reduce_lr_on_plateau;
 mod tensorboard;
 mod terminate_on_nan;
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 pub use csv_logger::CSVLogger;
 pub use early_stopping::EarlyStopping;
 pub use model_checkpoint::ModelCheckpoint;
+pub use path_template::PathTemplate;
 pub use reduce_lr_on_plateau::ReduceLROnPlateau;
 pub use tensorboard::TensorBoard;
 pub use terminate_on_nan::TerminateOnNaN;
@@ -87,32 +89,13 @@ impl FromStr for Mode {
 /// Prints Keras's warning for a monitored key missing from the logs, to stderr.
 fn warn_missing(what: &str, monitor: &str, logs: &Logs) {
     let available: Vec<&str> = logs.iter().map(|(k, _)| k.as_str()).collect();
-    eprintln!("WARNING: {what} `{monitor}` which is not available. Available metrics are: {}", available.join(","));
+    crate::errln!("WARNING: {what} `{monitor}` which is not available. Available metrics are: {}", available.join(","));
 }
 
-/// Checks, before training, that a file can be written at `path`: its directory exists, is a
-/// directory and accepts new files, and `path` itself is not a directory. `what` names the
-/// file in the message ("checkpoint", "CSV log").
+/// Checks, before training, that a file can be written at `path` (see
+/// [`crate::io::check_writable`]); `what` names the file in the message ("checkpoint", "CSV log").
 pub(crate) fn check_writable(path: &Path, what: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let fail = |why: String| Err(Error::value(format!("{what} path {}: {why}", path.display())));
-    if !dir.exists() {
-        return fail(format!("directory {} does not exist", dir.display()));
-    }
-    if !dir.is_dir() {
-        return fail(format!("{} is not a directory", dir.display()));
-    }
-    if path.is_dir() {
-        return fail("is a directory, expected a file path".into());
-    }
-    // Permission bits do not tell the whole story (read-only mounts, ACLs): try it.
-    if let Err(e) = tempfile::tempfile_in(dir) {
-        return fail(format!("directory {} is not writable: {e}", dir.display()));
-    }
-    Ok(())
+    crate::io::check_writable(path, &format!("{what} path"))
 }
 
 /// `v` as Python's `repr(float)` writes it (what Keras's CSV files and paths hold): shortest

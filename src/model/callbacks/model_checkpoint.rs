@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{check_writable, log_value, py_float, warn_missing, Callback, Logs, Mode};
-use crate::error::{Error, Result};
+use super::{check_writable, log_value, warn_missing, Callback, Logs, Mode, PathTemplate};
+use crate::error::Result;
 use crate::model::Sequential;
 
 /// Saves at every epoch end, or with `save_best_only` when `monitor` beats the best so far
@@ -91,6 +91,7 @@ impl ModelCheckpoint {
     /// Fails unless the checkpoint's directory exists and accepts files; `on_train_begin` calls
     /// it, so a bad path ends `fit` before the first epoch rather than after it.
     pub fn check_writable(&self) -> Result<()> {
+        PathTemplate::parse(&self.path)?;
         // A directory part with placeholders is only known per epoch; check the name alone then.
         match Path::new(&self.path).parent() {
             Some(dir) if dir.to_string_lossy().contains('{') => Ok(()),
@@ -126,10 +127,10 @@ impl Callback for ModelCheckpoint {
     }
 
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<()> {
-        let path = PathBuf::from(format_path(&self.path, epoch, logs)?);
+        let path = PathBuf::from(PathTemplate::parse(&self.path)?.fill(epoch, logs)?);
         if !self.save_best_only {
             if self.verbose > 0 {
-                println!("Epoch {}: saving model to {}", epoch + 1, path.display());
+                crate::outln!("Epoch {}: saving model to {}", epoch + 1, path.display());
             }
             return self.save(path, model);
         }
@@ -141,7 +142,7 @@ impl Callback for ModelCheckpoint {
         let best_str = best.map_or("None".into(), |b| format!("{b:.5}"));
         if self.improves(current) {
             if self.verbose > 0 {
-                println!(
+                crate::outln!(
                     "Epoch {}: {} improved from {best_str} to {current:.5}, saving model to {}",
                     epoch + 1,
                     self.monitor,
@@ -153,52 +154,11 @@ impl Callback for ModelCheckpoint {
             self.save(path, model)
         } else {
             if self.verbose > 0 {
-                println!("Epoch {}: {} did not improve from {best_str}", epoch + 1, self.monitor);
+                crate::outln!("Epoch {}: {} did not improve from {best_str}", epoch + 1, self.monitor);
             }
             Ok(())
         }
     }
-}
-
-/// Fills Keras's placeholders in `template`: `{epoch}` / `{epoch:02d}` (counted from 1) and
-/// `{key}` / `{key:.2f}` for any key in `logs`.
-fn format_path(template: &str, epoch: usize, logs: &Logs) -> Result<String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let close = rest[open..].find('}').ok_or_else(|| bad_template(template, "an unclosed '{'"))? + open;
-        let field = &rest[open + 1..close];
-        let (name, spec) = field.split_once(':').unwrap_or((field, ""));
-        if name == "epoch" {
-            let e = epoch + 1;
-            let bad = || bad_template(template, &format!("format '{spec}' for epoch"));
-            let width = if spec.is_empty() { "" } else { spec.strip_suffix('d').ok_or_else(bad)? };
-            match (width, width.parse::<usize>()) {
-                ("", _) => out.push_str(&e.to_string()),
-                (w, Ok(n)) if w.starts_with('0') => out.push_str(&format!("{e:0n$}")),
-                (_, Ok(n)) => out.push_str(&format!("{e:n$}")),
-                _ => return Err(bad()),
-            }
-        } else {
-            let Some(v) = log_value(logs, name) else {
-                let keys: Vec<&str> = logs.iter().map(|(k, _)| k.as_str()).collect();
-                return Err(bad_template(template, &format!("'{name}' is not in the logs ({})", keys.join(", "))));
-            };
-            match spec.strip_prefix('.').and_then(|s| s.strip_suffix('f')).map(str::parse::<usize>) {
-                _ if spec.is_empty() => out.push_str(&py_float(v)),
-                Some(Ok(p)) => out.push_str(&format!("{v:.p$}")),
-                _ => return Err(bad_template(template, &format!("format '{spec}' for {name}"))),
-            }
-        }
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn bad_template(template: &str, what: &str) -> Error {
-    Error::value(format!("checkpoint path '{template}': cannot fill it in: {what}"))
 }
 
 #[cfg(test)]
@@ -275,17 +235,5 @@ mod tests {
         let want: Vec<String> =
             history.loss().iter().enumerate().map(|(e, l)| format!("m-{:02}-{l:.3}.safetensors", e + 1)).collect();
         assert_eq!(names, want);
-    }
-
-    #[test]
-    fn path_templates() {
-        let l = logs(&[("loss", 0.123456), ("val_loss", 1.0)]);
-        assert_eq!(format_path("a/{epoch}.st", 0, &l).unwrap(), "a/1.st");
-        assert_eq!(format_path("w.{epoch:03d}-{val_loss:.2f}", 9, &l).unwrap(), "w.010-1.00");
-        assert_eq!(format_path("{loss}", 0, &l).unwrap(), "0.123456");
-        let err = format_path("{val_acc:.2f}", 0, &l).unwrap_err().to_string();
-        assert!(err.contains("'val_acc' is not in the logs (loss, val_loss)"), "{err}");
-        assert!(format_path("{epoch", 0, &l).is_err());
-        assert!(format_path("{loss:x}", 0, &l).is_err());
     }
 }

@@ -164,7 +164,7 @@ impl Callback for ReduceLROnPlateau {
                 let new_lr = (old_lr * self.factor).max(self.min_lr);
                 optimizer.set_learning_rate(new_lr as f32);
                 if self.verbose > 0 {
-                    println!("Epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr}.", epoch + 1);
+                    crate::outln!("Epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr}.", epoch + 1);
                 }
                 self.cooldown_counter = self.cooldown;
                 self.wait = 0;

@@ -17,7 +17,7 @@ impl TerminateOnNaN {
 impl Callback for TerminateOnNaN {
     fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, model: &mut Sequential) -> Result<()> {
         if log_value(logs, "loss").is_some_and(|l| !l.is_finite()) {
-            println!("Batch {batch}: Invalid loss, terminating training");
+            crate::outln!("Batch {batch}: Invalid loss, terminating training");
             model.stop_training = true;
         }
         Ok(())
