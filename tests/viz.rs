@@ -116,3 +116,37 @@ fn plot_redraws_history_from_a_report_and_a_csv_log() {
     let out = kiln(&["plot", path(&dir.path().join("missing.json"))]);
     assert!(!out.status.success() && text(&out.stderr).contains("missing.json"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn plot_returns_on_any_finite_range_and_draws_nan_as_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, content: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, content).unwrap();
+        let png = dir.path().join(format!("{name}.png"));
+        let out = kiln(&["plot", path(&file), "--out", path(&png)]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        assert!(Canvas::read_png(&png).is_ok(), "{name}");
+        text(&out.stdout).replace(path(&png), "PNG")
+    };
+    // Huge (the spread overflows), constant, tiny and subnormal series all return.
+    assert_eq!(run("huge.json", r#"{"loss": [-1e308, 1e308]}"#), "wrote PNG (2 epochs of loss)\n");
+    assert_eq!(
+        run("max.json", r#"{"loss": [1.7976931348623157e308, -1.7976931348623157e308]}"#),
+        "wrote PNG (2 epochs of loss)\n"
+    );
+    assert_eq!(run("constant.json", r#"{"loss": [0.25, 0.25, 0.25]}"#), "wrote PNG (3 epochs of loss)\n");
+    assert_eq!(run("tiny.json", r#"{"loss": [1.0, 1.0000000000000002, 5e-324]}"#), "wrote PNG (3 epochs of loss)\n");
+    // kiln's own reports write NaN as null; a CSV log may hold nan, inf or NA.
+    let report = r#"{"history": {"loss": [0.5, null, 0.3], "val_loss": [0.6, 0.5, null]}, "test": {}}"#;
+    assert_eq!(
+        run("report.json", report),
+        "note: loss is not a number at epoch 2: drawn as a gap\n\
+         note: val_loss is not a number at epoch 3: drawn as a gap\n\
+         wrote PNG (3 epochs of loss, val_loss)\n"
+    );
+    assert_eq!(
+        run("log.csv", "epoch,loss\n0,0.5\n1,nan\n2,inf\n3,NA\n4,0.2\n"),
+        "note: loss is not a number at epochs 2, 3, 4: drawn as a gap\nwrote PNG (5 epochs of loss)\n"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use kiln::viz::{plot_history, read_history};
+use kiln::viz::{gap_notes, plot_history, read_history};
 use kiln::{Error, Result};
 
 /// Options of `kiln plot`.
@@ -25,6 +25,9 @@ pub fn run(args: PlotArgs) -> Result<()> {
     }
     let history = read_history(&args.file)?;
     plot_history(&history, &out)?;
+    for note in gap_notes(&history) {
+        println!("{note}");
+    }
     let keys: Vec<&str> = history.keys().collect();
     println!("wrote {} ({} epochs of {})", out.display(), history.epochs.len(), keys.join(", "));
     Ok(())

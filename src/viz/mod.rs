@@ -5,9 +5,12 @@
 //!
 //! Every picture is a [`Canvas`] first (tests read its pixels), then a PNG written atomically.
 
+pub mod axis;
+pub mod backend;
 pub mod canvas;
 pub mod confusion;
 pub mod feature_maps;
+mod glyphs;
 pub mod history_file;
 pub mod history_plot;
 pub mod predictions;
@@ -18,7 +21,7 @@ pub use canvas::{Align, Canvas, Rgb};
 pub use confusion::ConfusionMatrix;
 pub use feature_maps::FeatureMaps;
 pub use history_file::read_history;
-pub use history_plot::{plot_history, render_history};
+pub use history_plot::{gap_notes, plot_history, render_history};
 pub use predictions::{render_predictions, save_predictions};
 pub use samples::{check_selection, render_samples, save_samples, SheetLayout};
 
