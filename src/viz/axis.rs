@@ -41,6 +41,11 @@ impl Axis {
         Axis::new(1.0 - pad, n + pad, nice_ticks(1.0, n, target, true))
     }
 
+    /// The axis from `lo` to `hi`, unpadded (a colour bar's), with about `target` ticks.
+    pub fn between(lo: f64, hi: f64, target: usize) -> Axis {
+        Axis::new(lo, hi, nice_ticks(lo, hi, target, false))
+    }
+
     fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> Axis {
         let labels = labels(&ticks);
         Axis { lo, hi, ticks, labels }
@@ -182,6 +187,7 @@ mod tests {
         assert_eq!(Axis::epochs(1, 10).labels(), ["1"]);
         assert_eq!(Axis::epochs(12, 10).labels(), ["2", "4", "6", "8", "10", "12"]);
         assert_eq!(Axis::epochs(1000, 10).ticks().len(), 10);
+        assert_eq!(Axis::between(-0.5, 0.5, 4).labels(), ["-0.50", "-0.25", "0", "0.25", "0.50"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Once;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::FontTransform;
 
 use super::backend::GlyphBackend;
 use super::glyphs::FONT_BYTES;
@@ -136,6 +137,14 @@ impl Canvas {
         };
         let rgb = RGBColor(color[0], color[1], color[2]);
         let style = font(size).color(&rgb).pos(Pos::new(h, v));
+        self.with_plotters(|area| area.draw_text(text, &style, (x, y)).map_err(draw_error))
+    }
+
+    /// Draws `text` turned a quarter left, reading bottom to top (a y-axis name), centred on `(x, y)`.
+    pub fn text_up(&mut self, (x, y): (i32, i32), text: &str, size: f64, color: Rgb) -> Result<()> {
+        let rgb = RGBColor(color[0], color[1], color[2]);
+        let style =
+            font(size).color(&rgb).pos(Pos::new(HPos::Center, VPos::Center)).transform(FontTransform::Rotate270);
         self.with_plotters(|area| area.draw_text(text, &style, (x, y)).map_err(draw_error))
     }
 
@@ -279,6 +288,34 @@ mod tests {
             let (inner, spaces) = holes.split_at(holes.len() - text.matches(' ').count());
             let widest_inner = inner.last().map_or(0, |h| h.0);
             assert!(widest_inner + 2 <= spaces[0].0, "{text:?}: holes (width, after column) {holes:?}");
+        }
+    }
+
+    /// The smallest box `(x0, y0, x1, y1)` around the pixels darker than mid-grey.
+    fn ink_box(c: &Canvas) -> (u32, u32, u32, u32) {
+        let ink: Vec<(u32, u32)> = (0..c.height())
+            .flat_map(|y| (0..c.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| c.pixel(x, y)[0] < 128)
+            .collect();
+        let (xs, ys) = (ink.iter().map(|p| p.0), ink.iter().map(|p| p.1));
+        (xs.clone().min().unwrap(), ys.clone().min().unwrap(), xs.max().unwrap(), ys.max().unwrap())
+    }
+
+    #[test]
+    fn text_turned_up_reads_bottom_to_top_around_its_centre() {
+        let mut flat = Canvas::new(200, 200, WHITE_RGB);
+        flat.text((100, 100), "True class", 14.0, BLACK_RGB, Align::Center).unwrap();
+        let mut up = Canvas::new(200, 200, WHITE_RGB);
+        up.text_up((100, 100), "True class", 14.0, BLACK_RGB).unwrap();
+        let ((fx0, fy0, fx1, fy1), (ux0, uy0, ux1, uy1)) = (ink_box(&flat), ink_box(&up));
+        // The same ink, a quarter turn: width and height swap, both centred near (100, 100).
+        assert!((fx1 - fx0).abs_diff(uy1 - uy0) <= 1 && (fy1 - fy0).abs_diff(ux1 - ux0) <= 1);
+        assert!((uy1 - uy0) > 4 * (ux1 - ux0), "tall and narrow: {:?}", ink_box(&up));
+        assert!((ux0 + ux1).abs_diff(200) <= 6 && (uy0 + uy1).abs_diff(200) <= 3, "{:?}", ink_box(&up));
+        // Pixel for pixel: what lies `d` pixels right of the centre in the flat text lies `d`
+        // pixels above it turned up (the text reads bottom to top).
+        for (x, y) in (fy0..=fy1).flat_map(|y| (fx0..=fx1).map(move |x| (x, y))) {
+            assert_eq!(flat.pixel(x, y), up.pixel(y, 200 - x), "({x}, {y})");
         }
     }
 }
