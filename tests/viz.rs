@@ -116,3 +116,91 @@ fn plot_redraws_history_from_a_report_and_a_csv_log() {
     let out = kiln(&["plot", path(&dir.path().join("missing.json"))]);
     assert!(!out.status.success() && text(&out.stderr).contains("missing.json"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn plot_returns_on_any_finite_range_and_draws_nan_as_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, content: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, content).unwrap();
+        let png = dir.path().join(format!("{name}.png"));
+        let out = kiln(&["plot", path(&file), "--out", path(&png)]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        assert!(Canvas::read_png(&png).is_ok(), "{name}");
+        text(&out.stdout).replace(path(&png), "PNG")
+    };
+    // Huge (the spread overflows), constant, tiny and subnormal series all return.
+    assert_eq!(run("huge.json", r#"{"loss": [-1e308, 1e308]}"#), "wrote PNG (2 epochs of loss)\n");
+    assert_eq!(
+        run("max.json", r#"{"loss": [1.7976931348623157e308, -1.7976931348623157e308]}"#),
+        "wrote PNG (2 epochs of loss)\n"
+    );
+    assert_eq!(run("constant.json", r#"{"loss": [0.25, 0.25, 0.25]}"#), "wrote PNG (3 epochs of loss)\n");
+    assert_eq!(run("tiny.json", r#"{"loss": [1.0, 1.0000000000000002, 5e-324]}"#), "wrote PNG (3 epochs of loss)\n");
+    // kiln's own reports write NaN as null; a CSV log may hold nan, inf or NA.
+    let report = r#"{"history": {"loss": [0.5, null, 0.3], "val_loss": [0.6, 0.5, null]}, "test": {}}"#;
+    assert_eq!(
+        run("report.json", report),
+        "note: loss is not a number at epoch 2: drawn as a gap\n\
+         note: val_loss is not a number at epoch 3: drawn as a gap\n\
+         wrote PNG (3 epochs of loss, val_loss)\n"
+    );
+    assert_eq!(
+        run("log.csv", "epoch,loss\n0,0.5\n1,nan\n2,inf\n3,NA\n4,0.2\n"),
+        "note: loss is not a number at epochs 2, 3, 4: drawn as a gap\nwrote PNG (5 epochs of loss)\n"
+    );
+}
+
+#[test]
+fn inspect_draws_kernels_on_one_scale_with_a_bar_and_the_input_before_its_maps() {
+    use kiln::layers::{Activation, Conv2D, Dense, Flatten, Padding};
+    use kiln::model::{Compile, Sequential};
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("cnn.safetensors");
+    let mut model = Sequential::new().seed(3);
+    model.add(Conv2D::new(8, 3).activation(Activation::Relu).padding(Padding::Same).input_shape(&[28, 28, 1]));
+    model.add(Flatten::new());
+    model.add(Dense::new(10).activation(Activation::Softmax));
+    model.compile(Compile::new("sparse_categorical_crossentropy").optimizer("adam")).unwrap();
+    model.save(&model_path).unwrap();
+    let (filters, maps) = (dir.path().join("filters.png"), dir.path().join("maps.png"));
+    let args = ["inspect", path(&model_path), "--filters", path(&filters), "--feature-maps", "0", "--out", path(&maps)];
+    let out = kiln(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected = format!(
+        "kernels of 'conv2d' drawn to {}\nfeature maps of test image 0 (Ankle boot) drawn to {}\n",
+        path(&filters),
+        path(&maps)
+    );
+    assert_eq!(text(&out.stdout), expected);
+
+    // The colour bar: one column holds at least 30 red pixels (the top, up to +0.5), then at
+    // least 30 blue ones (the bottom, down to -0.5); a 3×3 kernel is only 48 pixels tall.
+    let c = Canvas::read_png(&filters).unwrap();
+    let has_bar = (0..c.width()).any(|x| {
+        let (red, blue): (Vec<u32>, Vec<u32>) = (0..c.height()).fold((vec![], vec![]), |(mut r, mut b), y| {
+            let [pr, _, pb] = c.pixel(x, y);
+            if pr as i32 > pb as i32 + 60 {
+                r.push(y);
+            } else if pb as i32 > pr as i32 + 60 {
+                b.push(y);
+            }
+            (r, b)
+        });
+        red.len() >= 30 && blue.len() >= 30 && red.last() < blue.first()
+    });
+    assert!(has_bar, "no red-to-blue colour bar in {}", path(&filters));
+
+    // The input image comes first, as the lesson shows it (gray_r, scaled from its darkest to its
+    // brightest pixel), each pixel a 2×2 block under the 26-pixel title, 12 pixels in.
+    let c = Canvas::read_png(&maps).unwrap();
+    let data = fashion_mnist::load(&LoadOptions { download: false, ..LoadOptions::default() }).unwrap();
+    let img = &data.test_images.data()[..784];
+    let (lo, hi) = (*img.iter().min().unwrap() as f32, *img.iter().max().unwrap() as f32);
+    for (i, &v) in img.iter().enumerate() {
+        let shade = (255.0 * (1.0 - (v as f32 - lo) / (hi - lo))).round() as u8;
+        let (x, y) = (12 + 2 * (i as u32 % 28), 12 + 26 + 2 * (i as u32 / 28));
+        let [r, g, b] = c.pixel(x + 1, y + 1);
+        assert!(r == g && g == b && r.abs_diff(shade) <= 1, "input pixel {i}: {r} {g} {b}, expected {shade}");
+    }
+}

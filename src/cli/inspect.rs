@@ -4,11 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use kiln::datasets::fashion_mnist::CLASS_NAMES;
-use kiln::viz::FeatureMaps;
+use kiln::viz::{Colormap, FeatureMaps, MapScale};
 use kiln::{Error, Result};
 
 use super::common::{check_output_path, image_input_shape, Lesson, Split};
 use super::DataArgs;
+
+/// The colour scale of the kernels, as the lesson draws them: `vmin=-0.5, vmax=0.5`.
+const FILTER_SCALE: (f32, f32) = (-0.5, 0.5);
 
 /// Options of `kiln inspect`.
 #[derive(clap::Args, Debug)]
@@ -54,12 +57,23 @@ pub fn run(args: InspectArgs) -> Result<()> {
             return Err(Error::shape(format!("unexpected Conv2D kernel shape {}", kernel.shape_str())));
         };
         let mut maps = FeatureMaps::new();
-        // The kernels seen by the first input channel: (kh, kw, filters) channels-last.
+        // The kernels seen by the first input channel: (kh, kw, filters) channels-last, all on
+        // the lesson's scale, imshow(w, vmin=-0.5, vmax=0.5), diverging about 0.
         let first_channel: Vec<f32> =
             kernel.data().chunks_exact(cin * filters).flat_map(|px| px[..filters].to_vec()).collect();
-        maps.add(format!("{} kernels ({kh}x{kw}, {filters} filters)", layer.name()), &first_channel, kh, kw, filters)?;
+        let (vmin, vmax) = FILTER_SCALE;
+        let scale = MapScale::Shared { colormap: Colormap::RdBuR, vmin, vmax };
+        let title = format!("{} kernels ({kh}x{kw}, {filters} filters)", layer.name());
+        maps.add(title, &first_channel, (kh, kw, filters), scale)?;
         maps.save_png(path)?;
         kiln::outln!("kernels of '{}' drawn to {}", layer.name(), path.display());
+        let beyond = first_channel.iter().filter(|w| !(vmin..=vmax).contains(*w)).count();
+        if beyond > 0 {
+            kiln::outln!(
+                "note: {beyond} of {} weights lie outside the colour scale {vmin} to {vmax} and are drawn at its ends",
+                first_channel.len()
+            );
+        }
     }
     if let Some(i) = args.feature_maps {
         let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
@@ -70,19 +84,23 @@ pub fn run(args: InspectArgs) -> Result<()> {
                 x.rows()
             )));
         }
-        let outputs = model.layer_outputs(&x.select_rows(&[i]))?;
+        let image = x.select_rows(&[i]);
+        let outputs = model.layer_outputs(&image)?;
         let mut maps = FeatureMaps::new();
+        // The input first, as the lesson shows it: imshow(x, cmap='gray_r').
+        let &[_, h, w, c] = image.shape() else {
+            return Err(Error::shape(format!("expected images (1, H, W, C), found {}", image.shape_str())));
+        };
+        let name = CLASS_NAMES[y.data()[i] as usize];
+        maps.add(format!("test image {i} ({name})"), image.data(), (h, w, c), MapScale::PerMap(Colormap::GrayR))?;
         for &l in &convs {
             let out = &outputs[l]; // (1, H, W, C)
             let &[_, h, w, c] = out.shape() else { continue };
-            maps.add(format!("after {} ({h}x{w}x{c})", model.layers()[l].name()), out.data(), h, w, c)?;
+            let title = format!("after {} ({h}x{w}x{c})", model.layers()[l].name());
+            maps.add(title, out.data(), (h, w, c), MapScale::PerMap(Colormap::Viridis))?;
         }
         maps.save_png(&args.out)?;
-        kiln::outln!(
-            "feature maps of test image {i} ({}) drawn to {}",
-            CLASS_NAMES[y.data()[i] as usize],
-            args.out.display()
-        );
+        kiln::outln!("feature maps of test image {i} ({name}) drawn to {}", args.out.display());
     }
     Ok(())
 }

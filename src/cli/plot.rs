@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use kiln::viz::{plot_history, read_history};
+use kiln::viz::{gap_notes, plot_history, read_history};
 use kiln::Result;
 
 /// Options of `kiln plot`.
@@ -24,6 +24,9 @@ pub fn run(args: PlotArgs) -> Result<()> {
     kiln::io::check_distinct(&[("FILE", &args.file)], &[("--out", &out)])?;
     let history = read_history(&args.file)?;
     plot_history(&history, &out)?;
+    for note in gap_notes(&history) {
+        kiln::outln!("{note}");
+    }
     let keys: Vec<&str> = history.keys().collect();
     kiln::outln!("wrote {} ({} epochs of {})", out.display(), history.epochs.len(), keys.join(", "));
     Ok(())

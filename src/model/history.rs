@@ -40,11 +40,12 @@ impl History {
         Value::Object(map)
     }
 
-    /// Reads what [`History::to_json`] wrote.
+    /// Reads what [`History::to_json`] wrote; `null` (how JSON writes NaN) reads as NaN.
     pub fn from_json(value: &Value) -> Option<History> {
         let mut h = History::default();
         for (k, v) in value.as_object()? {
-            let values: Option<Vec<f64>> = v.as_array()?.iter().map(|x| x.as_f64()).collect();
+            let number = |x: &Value| if x.is_null() { Some(f64::NAN) } else { x.as_f64() };
+            let values: Option<Vec<f64>> = v.as_array()?.iter().map(number).collect();
             h.series.push((k.clone(), values?));
         }
         let n = h.series.first().map_or(0, |(_, v)| v.len());
@@ -67,5 +68,11 @@ mod tests {
         let json = h.to_json();
         assert_eq!(json.to_string(), r#"{"loss":[0.6,0.5],"accuracy":[0.8,0.85]}"#);
         assert_eq!(History::from_json(&json).unwrap(), h);
+        // A NaN loss is written as null and read back as NaN.
+        h.push(2, &[("loss".into(), f64::NAN), ("accuracy".into(), 0.1)]);
+        let json = h.to_json();
+        assert_eq!(json.to_string(), r#"{"loss":[0.6,0.5,null],"accuracy":[0.8,0.85,0.1]}"#);
+        assert!(History::from_json(&json).unwrap().loss()[2].is_nan());
+        assert_eq!(History::from_json(&serde_json::json!({"loss": [0.5, "x"]})), None);
     }
 }

@@ -8,6 +8,14 @@ use super::canvas::{Align, Canvas, BLACK_RGB, WHITE_RGB};
 use super::Colormap;
 use crate::error::{Error, Result};
 
+/// The heat map's cells, the strip for the turned-up "True class", the row names, the head
+/// (title, "Predicted class", column names) and the accuracy column, in pixels.
+const CELL: u32 = 64;
+const AXIS_LABEL: u32 = 26;
+const ROW_LABELS: u32 = 112;
+const HEAD: u32 = 78;
+const ACC: u32 = 86;
+
 /// Counts of (true class, predicted class) pairs; row = true class, column = predicted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfusionMatrix {
@@ -83,15 +91,12 @@ impl ConfusionMatrix {
             .collect()
     }
 
-    /// The heat map: rows true classes, columns predicted classes, counts in the cells,
-    /// per-class accuracy on the right.
+    /// The heat map: rows true classes (named on a turned-up "True class" axis label), columns
+    /// predicted classes, counts in the cells, per-class accuracy on the right.
     pub fn render(&self) -> Result<Canvas> {
-        const CELL: u32 = 64;
-        const ROW_LABELS: u32 = 112;
-        const HEAD: u32 = 78;
-        const ACC: u32 = 86;
         let n = self.n_classes as u32;
-        let (width, height) = (ROW_LABELS + n * CELL + ACC + 16, HEAD + n * CELL + 40);
+        let grid_x = AXIS_LABEL + ROW_LABELS;
+        let (width, height) = (grid_x + n * CELL + ACC + 16, HEAD + n * CELL + 16);
         let mut c = Canvas::new(width, height, WHITE_RGB);
         let title = format!(
             "Confusion matrix: {} of {} correct ({:.1}%)",
@@ -100,40 +105,22 @@ impl ConfusionMatrix {
             100.0 * self.accuracy()
         );
         c.text_fit((width as i32 / 2, 8), &title, 17.0, width - 16, BLACK_RGB, Align::TopCenter)?;
-        let grid_mid = (ROW_LABELS + n * CELL / 2) as i32;
-        c.text((grid_mid, 36), "Predicted class", 14.0, BLACK_RGB, Align::TopCenter)?;
-        c.text(
-            ((ROW_LABELS + n * CELL + ACC / 2 + 4) as i32, HEAD as i32 - 10),
-            "Accuracy",
-            13.0,
-            BLACK_RGB,
-            Align::Center,
-        )?;
-        c.text((8, (HEAD + n * CELL + 20) as i32), "Rows: true class", 13.0, BLACK_RGB, Align::CenterLeft)?;
-        let max = self.counts.iter().copied().max().unwrap_or(0).max(1) as f32;
+        c.text(((grid_x + n * CELL / 2) as i32, 36), "Predicted class", 14.0, BLACK_RGB, Align::TopCenter)?;
+        c.text_up((AXIS_LABEL as i32 / 2 + 2, (HEAD + n * CELL / 2) as i32), "True class", 14.0, BLACK_RGB)?;
+        let acc_x = (grid_x + n * CELL + ACC / 2 + 4) as i32;
+        c.text((acc_x, HEAD as i32 - 10), "Accuracy", 13.0, BLACK_RGB, Align::Center)?;
         for (i, name) in self.names.iter().enumerate() {
-            let pos = (i as u32 * CELL + CELL / 2) as i32;
-            c.text_fit(
-                ((ROW_LABELS + i as u32 * CELL) as i32 + CELL as i32 / 2, HEAD as i32 - 10),
-                name,
-                12.0,
-                CELL - 3,
-                BLACK_RGB,
-                Align::Center,
-            )?;
-            c.text_fit(
-                (ROW_LABELS as i32 - 6, HEAD as i32 + pos),
-                name,
-                13.0,
-                ROW_LABELS - 10,
-                BLACK_RGB,
-                Align::CenterRight,
-            )?;
+            let mid = (i as u32 * CELL + CELL / 2) as i32;
+            let column = (grid_x as i32 + mid, HEAD as i32 - 10);
+            c.text_fit(column, name, 12.0, CELL - 3, BLACK_RGB, Align::Center)?;
+            let row = (grid_x as i32 - 6, HEAD as i32 + mid);
+            c.text_fit(row, name, 13.0, ROW_LABELS - 10, BLACK_RGB, Align::CenterRight)?;
         }
+        let max = self.counts.iter().copied().max().unwrap_or(0).max(1) as f32;
         for t in 0..self.n_classes {
             let y = HEAD + t as u32 * CELL;
             for p in 0..self.n_classes {
-                let x = ROW_LABELS + p as u32 * CELL;
+                let x = grid_x + p as u32 * CELL;
                 let v = self.count(t, p) as f32 / max;
                 c.fill_rect(x as i64, y as i64, CELL, CELL, Colormap::Blues.color(v));
                 let ink = if v > 0.5 { WHITE_RGB } else { BLACK_RGB };
@@ -141,10 +128,9 @@ impl ConfusionMatrix {
                 c.text_fit((cx, cy), &self.count(t, p).to_string(), 14.0, CELL - 4, ink, Align::Center)?;
             }
             let acc = self.per_class_accuracy()[t].map_or("-".to_string(), |a| format!("{:.1}%", 100.0 * a));
-            let ax = (ROW_LABELS + n * CELL + ACC / 2 + 4) as i32;
-            c.text((ax, (y + CELL / 2) as i32), &acc, 14.0, BLACK_RGB, Align::Center)?;
+            c.text((acc_x, (y + CELL / 2) as i32), &acc, 14.0, BLACK_RGB, Align::Center)?;
         }
-        c.stroke_rect(ROW_LABELS as i64 - 1, HEAD as i64 - 1, n * CELL + 2, n * CELL + 2, 1, [120; 3]);
+        c.stroke_rect(grid_x as i64 - 1, HEAD as i64 - 1, n * CELL + 2, n * CELL + 2, 1, [120; 3]);
         Ok(c)
     }
 
@@ -200,10 +186,24 @@ mod tests {
         assert!(table.contains("   50.0%"), "{table}");
         assert!(table.ends_with("6 of 9 correct (66.67%)"), "{table}");
         let c = m.render().unwrap();
-        assert_eq!((c.width(), c.height()), (112 + 3 * 64 + 86 + 16, 78 + 3 * 64 + 40));
+        let grid_x = AXIS_LABEL + ROW_LABELS;
+        assert_eq!((c.width(), c.height()), (grid_x + 3 * CELL + ACC + 16, HEAD + 3 * CELL + 16));
         // The fullest cell (true 2, predicted 2: 3 images) is the darkest blue, an empty one white-ish.
-        let corner = |t: u32, p: u32| c.pixel(112 + p * 64 + 3, 78 + t * 64 + 3);
+        let corner = |t: u32, p: u32| c.pixel(grid_x + p * CELL + 3, HEAD + t * CELL + 3);
         assert_eq!((corner(2, 2), corner(0, 2)), (Colormap::Blues.color(1.0), Colormap::Blues.color(0.0)));
+        // "True class" stands turned up in the strip left of the row names, centred on the rows:
+        // its ink is tall and narrow; nothing is written under the grid.
+        let ink: Vec<(u32, u32)> = (0..c.height())
+            .flat_map(|y| (0..AXIS_LABEL).map(move |x| (x, y)))
+            .filter(|&(x, y)| c.pixel(x, y)[0] < 128)
+            .collect();
+        let (ys, xs) = (ink.iter().map(|p| p.1), ink.iter().map(|p| p.0));
+        let (y0, y1, x0, x1) =
+            (ys.clone().min().unwrap(), ys.max().unwrap(), xs.clone().min().unwrap(), xs.max().unwrap());
+        assert!(y1 - y0 > 50 && x1 - x0 < 14, "ink from ({x0}, {y0}) to ({x1}, {y1})");
+        assert!((y0 + y1).abs_diff(2 * HEAD + 3 * CELL) <= 4, "centred on the rows: {y0}..{y1}");
+        let below = (HEAD + 3 * CELL + 2..c.height()).flat_map(|y| (0..c.width()).map(move |x| (x, y)));
+        assert!(below.into_iter().all(|(x, y)| c.pixel(x, y) == WHITE_RGB));
     }
 
     #[test]

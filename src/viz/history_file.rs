@@ -25,7 +25,7 @@ fn history_from_json(text: &str, path: &Path) -> Result<History> {
     let history = History::from_json(h).ok_or_else(|| {
         Error::format(
             path,
-            "expected {\"history\": {\"loss\": [numbers, ...], ...}} or {\"loss\": [numbers, ...], ...}",
+            "expected {\"history\": {\"loss\": [numbers or null, ...], ...}} or {\"loss\": [numbers or null, ...], ...}",
         )
     })?;
     let lens: Vec<usize> = history.keys().filter_map(|k| history.get(k)).map(<[f64]>::len).collect();

@@ -5,9 +5,12 @@
 //!
 //! Every picture is a [`Canvas`] first (tests read its pixels), then a PNG written atomically.
 
+pub mod axis;
+pub mod backend;
 pub mod canvas;
 pub mod confusion;
 pub mod feature_maps;
+mod glyphs;
 pub mod history_file;
 pub mod history_plot;
 pub mod predictions;
@@ -16,9 +19,9 @@ pub mod terminal;
 
 pub use canvas::{Align, Canvas, Rgb};
 pub use confusion::ConfusionMatrix;
-pub use feature_maps::FeatureMaps;
+pub use feature_maps::{FeatureMaps, MapScale};
 pub use history_file::read_history;
-pub use history_plot::{plot_history, render_history};
+pub use history_plot::{gap_notes, plot_history, render_history};
 pub use predictions::{render_predictions, save_predictions};
 pub use samples::{check_selection, render_samples, save_samples, SheetLayout};
 
@@ -33,6 +36,9 @@ pub enum Colormap {
     Viridis,
     /// White to dark blue (confusion matrix).
     Blues,
+    /// Diverging, dark blue (0) through white (0.5) to dark red (1): `cmap='RdBu_r'`, for
+    /// values on both sides of zero (kernels).
+    RdBuR,
 }
 
 #[rustfmt::skip]
@@ -41,6 +47,12 @@ const VIRIDIS: [Rgb; 9] = [
     [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
 ];
 const BLUES: [Rgb; 5] = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+/// ColorBrewer's RdBu as matplotlib has it, reversed: blue for low values.
+#[rustfmt::skip]
+const RDBU_R: [Rgb; 11] = [
+    [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240], [247, 247, 247],
+    [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31],
+];
 
 impl Colormap {
     /// The colour of `t` (clamped to `[0, 1]`; NaN counts as 0).
@@ -51,6 +63,7 @@ impl Colormap {
             Colormap::GrayR => [((1.0 - t) * 255.0).round() as u8; 3],
             Colormap::Viridis => interpolate(&VIRIDIS, t),
             Colormap::Blues => interpolate(&BLUES, t),
+            Colormap::RdBuR => interpolate(&RDBU_R, t),
         }
     }
 }
@@ -81,5 +94,7 @@ mod tests {
         assert_eq!((Colormap::Viridis.color(0.0), Colormap::Viridis.color(1.0)), (VIRIDIS[0], VIRIDIS[8]));
         assert_eq!(Colormap::Blues.color(0.5), BLUES[2]);
         assert_eq!(Colormap::Blues.color(f32::NAN), BLUES[0]);
+        let rdbu = (Colormap::RdBuR.color(0.0), Colormap::RdBuR.color(0.5), Colormap::RdBuR.color(1.0));
+        assert_eq!(rdbu, ([5, 48, 97], [247, 247, 247], [103, 0, 31]));
     }
 }
