@@ -8,10 +8,10 @@
 //! - On a core that another program also wants, a polling thread takes half of that core
 //!   from the loop or from the program, and a job it has picked up waits for its next
 //!   timeslice (milliseconds) while the loop waits for the job. So a waiting thread that sees
-//!   itself or the loop's thread wait for a core ([`RunDelay`]) for a quarter of the time
-//!   parks. The loop then finds its jobs unclaimed and runs them itself, as on one thread. A
-//!   parked thread comes back after a pause to look again: 16 ms, doubled while the
-//!   contention lasts, up to 1 s.
+//!   itself or the loop's thread wait for a core (their run-queue waits, `run_delay.rs`) for
+//!   more than a quarter of the time parks. The loop then finds its jobs unclaimed and runs
+//!   them itself, as on one thread. A parked thread comes back after a pause to look again:
+//!   16 ms, doubled while the contention lasts, up to 1 s.
 //!
 //! A program that takes a core now and then (a compiler's short jobs, a daemon) costs the
 //! loop less than losing the second core would: waits up to a quarter of the time, summed
