@@ -63,7 +63,7 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
         restore_compile(path, &mut model, &file, &compile)?;
     }
     if let Some(warning) = non_finite_warning(path, &model) {
-        eprintln!("{warning}");
+        crate::errln!("{warning}");
     }
     Ok(model)
 }
