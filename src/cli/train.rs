@@ -11,7 +11,7 @@ use kiln::model::{
     CSVLogger, Callback, Compile, EarlyStopping, FitOptions, History, ModelCheckpoint, Sequential, TensorBoard,
     TerminateOnNaN,
 };
-use kiln::model::{Samples, ScaledBytes, Sequential};
+use kiln::model::{Samples, ScaledBytes};
 use kiln::optimizers::{self, Optimizer};
 use kiln::{Error, Result, Tensor};
 
