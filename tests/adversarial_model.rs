@@ -149,7 +149,7 @@ fn a_saved_model_with_a_misspelt_activation_does_not_load() {
         err_text(load_model(&path)),
         format!(
             "{}: metadata: unknown key 'compiel' (did you mean 'compile'?); valid keys: format, kiln_version, \
-             architecture, seed, compile, data",
+             architecture, seed, compile, data, training",
             path.display()
         )
     );

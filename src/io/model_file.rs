@@ -26,7 +26,7 @@ use crate::model::{Metric, Sequential};
 /// The `format` metadata value of files kiln writes.
 pub const FORMAT: &str = "kiln";
 /// The metadata keys of a model file (`data`: what `kiln predict` needs, written by the CLI).
-const METADATA_KEYS: [&str; 6] = ["format", "kiln_version", "architecture", "seed", "compile", "data"];
+const METADATA_KEYS: [&str; 7] = ["format", "kiln_version", "architecture", "seed", "compile", "data", "training"];
 /// The largest header safetensors readers accept (the crate's `MAX_HEADER_SIZE`).
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// Prefix of the optimizer-state tensors.
