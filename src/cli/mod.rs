@@ -4,6 +4,7 @@ mod common;
 mod data;
 mod devices;
 mod evaluate;
+mod export;
 mod inspect;
 mod plot;
 mod predict;
@@ -46,6 +47,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// A CNN's first-layer kernels and the feature maps of one image.
     Inspect(inspect::InspectArgs),
+    /// Export a saved model to ONNX (standard operators, opset 17).
+    Export(export::ExportArgs),
     /// Redraw the history graph (loss, accuracy per epoch) from a JSON report or a CSV log.
     Plot(plot::PlotArgs),
 }
@@ -79,5 +82,6 @@ pub fn run(cli: Cli) -> kiln::Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
     }
 }

@@ -6,6 +6,8 @@ mod atomic;
 pub use atomic::{write_atomic, write_atomic_with};
 mod model_file;
 mod model_load;
+mod model_view;
+pub mod onnx;
 pub mod tfevents;
 pub use model_file::{read_metadata, FORMAT};
 pub use model_load::{load_model, read_architecture};
