@@ -33,8 +33,8 @@ impl Sequential {
     /// model.add(Dense::new(10).activation(Activation::Softmax).input_shape(&[784]));
     /// model.build(&[784])?;
     /// let bytes = model.to_onnx()?;
-    /// let ops = kiln::io::onnx::read_onnx(std::path::Path::new("m.onnx"), &bytes)?.op_types();
-    /// assert_eq!(ops, ["MatMul", "Add", "Softmax"]);
+    /// let onnx = kiln::io::onnx::read_onnx(std::path::Path::new("m.onnx"), &bytes)?;
+    /// assert_eq!(onnx.op_types(), ["MatMul", "Add", "Softmax"]);
     /// # Ok::<(), kiln::Error>(())
     /// ```
     pub fn to_onnx(&self) -> Result<Vec<u8>> {
