@@ -4,6 +4,7 @@
 mod atomic;
 
 pub use atomic::{write_atomic, write_atomic_with};
+mod keras;
 mod model_file;
 mod model_load;
 mod model_view;

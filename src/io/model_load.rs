@@ -18,7 +18,8 @@ use crate::model::{Compile, Sequential};
 use crate::optimizers::{self, OptimizerState};
 use crate::tensor::{shape_str, Tensor};
 
-/// Loads a model saved with [`Sequential::save`]: architecture, weights, and (when it was
+/// Loads a model saved with [`Sequential::save`] (or a Keras `.keras`/`.h5` model file, by its
+/// first bytes): architecture, weights, and (when it was
 /// compiled) its loss, metrics, optimizer and optimizer state, so training continues where it
 /// stopped.
 ///
@@ -40,6 +41,9 @@ use crate::tensor::{shape_str, Tensor};
 pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
+    if let Some(model) = super::keras::load(path, &bytes)? {
+        return Ok(model);
+    }
     let (file, meta) = parse(path, &bytes)?;
     let mut model = architecture(path, &meta)?;
     if let Some(seed) = meta.get("seed") {
@@ -67,6 +71,9 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
 pub fn read_architecture(path: impl AsRef<Path>) -> Result<Sequential> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
+    if let Some(model) = super::keras::load(path, &bytes)? {
+        return Ok(model);
+    }
     match parse(path, &bytes) {
         Ok((_, meta)) => architecture(path, &meta),
         Err(e) => {
