@@ -131,14 +131,15 @@ fn with_config(edit: impl Fn(&mut Value)) -> Vec<u8> {
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
         let mut data = Vec::new();
         f.read_to_end(&mut data).unwrap();
-        if f.name() == "config.json" {
+        if name == "config.json" {
             let mut config: Value = serde_json::from_slice(&data).unwrap();
             edit(&mut config);
             data = config.to_string().into_bytes();
         }
-        out.start_file(f.name(), zip::write::SimpleFileOptions::default()).unwrap();
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
         out.write_all(&data).unwrap();
     }
     out.finish().unwrap().into_inner()
