@@ -129,6 +129,10 @@ pub(crate) fn from_keras(keras: &Value, file: &str) -> Result<Value> {
         }
         out.push(layer_from_keras(class, cfg, file)?);
     }
+    // kiln's convention: the first layer carries the model's input shape.
+    if let (Some(first), false) = (out.first_mut(), input_shape.is_null()) {
+        first["config"]["input_shape"] = input_shape.clone();
+    }
     Ok(
         json!({"class_name": "Sequential", "config": {"name": config.get("name"), "input_shape": input_shape, "layers": out}}),
     )
