@@ -72,7 +72,20 @@ fn a_saved_model_evaluates_predicts_and_summarises() {
     assert!(text.contains("of 12000 correct"), "{text}");
     assert!(confusion.metadata().unwrap().len() > 1000);
 
-    let predict = stdout(&kiln(&["predict", m, "--index", "0", "1"]));
+    let onnx = dir.path().join("model.onnx");
+    let export = kiln(&["export", m, "--onnx", onnx.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let proto = kiln::io::onnx::read_onnx(&onnx, &std::fs::read(&onnx).unwrap()).unwrap();
+    assert_eq!(proto.op_types(), ["Flatten", "MatMul", "Add", "Relu", "MatMul", "Add", "Softmax"]);
+
+    let json = dir.path().join("predictions.json");
+    let predict = kiln(&["predict", m, "--index", "0", "1", "--json", json.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let probs = report["probabilities"].as_array().unwrap();
+    assert_eq!((report["index"].clone(), probs.len()), (serde_json::json!([0, 1]), 2));
+    let sum: f64 = probs[0].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-5, "{sum}");
+    let predict = stdout(&predict);
     assert!(predict.starts_with("    0: "), "{predict}");
     assert!(predict.contains("true: Ankle boot"), "test image 0 is an ankle boot: {predict}");
 }

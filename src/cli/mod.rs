@@ -1,9 +1,11 @@
 //! Command-line parsing (clap's derive API) and dispatch, one file per command.
 
 mod common;
+mod convert;
 mod data;
 mod devices;
 mod evaluate;
+mod export;
 mod inspect;
 mod interrupt;
 mod plot;
@@ -52,6 +54,10 @@ enum Command {
     Predict(predict::PredictArgs),
     /// A CNN's first-layer kernels and the feature maps of one image.
     Inspect(inspect::InspectArgs),
+    /// Convert a saved model between .safetensors, .keras and .h5 (by the output's extension).
+    Convert(convert::ConvertArgs),
+    /// Export a saved model to ONNX (standard operators, opset 17).
+    Export(export::ExportArgs),
     /// Redraw the history graph (loss, accuracy per epoch) from a JSON report or a CSV log.
     Plot(plot::PlotArgs),
 }
@@ -87,6 +93,8 @@ pub fn run(cli: Cli) -> kiln::Result<ExitCode> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Convert(args) => convert::run(args),
     }
     .map(|()| ExitCode::SUCCESS)
 }

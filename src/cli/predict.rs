@@ -1,4 +1,5 @@
-//! `kiln predict MODEL --index N...`: class and probabilities for test images, and a picture;
+//! `kiln predict MODEL --index N...`: class and probabilities for test images, a picture, and
+//! with --json every probability at full precision;
 //! `kiln predict MODEL IMAGE...`: the top-3 classes of picture files ([`super::predict_files`]);
 //! `kiln predict MODEL --data FILE.npz --json OUT`: the model's raw outputs for an array `x`.
 
@@ -42,9 +43,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
     if !args.images.is_empty() || args.npz.is_some() {
         return super::predict_files::run(&args.model, &args.images, args.npz.as_deref(), args.json.as_deref());
     }
-    if let Some(p) = &args.out {
-        check_output_path("--out", p)?;
-        kiln::io::check_distinct(&[("MODEL", &args.model)], &[("--out", p)])?;
+    for (flag, path) in [("--out", &args.out), ("--json", &args.json)] {
+        if let Some(p) = path {
+            check_output_path(flag, p)?;
+            kiln::io::check_distinct(&[("MODEL", &args.model)], &[(flag, p)])?;
+        }
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;
@@ -73,6 +76,11 @@ pub fn run(args: PredictArgs) -> Result<()> {
         );
         let all: Vec<String> = p.iter().zip(CLASS_NAMES).map(|(v, c)| format!("{c} {v:.3}")).collect();
         kiln::outln!("       {}", all.join(", "));
+    }
+    if let Some(path) = &args.json {
+        let rows: Vec<&[f32]> = (0..index.len()).map(|r| probs.row(r)).collect();
+        let report = serde_json::json!({"split": args.split.name(), "index": index, "probabilities": rows});
+        kiln::io::write_atomic(path, report.to_string().as_bytes())?;
     }
     if let Some(path) = &args.out {
         kiln::viz::save_predictions(path, &images.select_rows(&index), &predicted, &truth, &CLASS_NAMES, 10)?;

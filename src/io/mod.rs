@@ -7,8 +7,11 @@ pub(crate) mod stale;
 
 pub use atomic::{write_atomic, write_atomic_with};
 pub use output::{check_distinct, check_writable, same_file};
+mod keras;
 mod model_file;
 mod model_load;
+mod model_view;
+pub mod onnx;
 pub mod tfevents;
 pub use model_file::{read_metadata, FORMAT};
 pub use model_load::{load_model, non_finite_warning, read_architecture};

@@ -62,8 +62,14 @@ impl View for F32Bytes {
 impl Sequential {
     /// Saves the whole model (architecture, weights, optimizer state) atomically: a crash while
     /// saving leaves the previous file intact. [`crate::io::load_model`] reads it back.
+    /// A path ending in `.keras` gets Keras 3's format, `.h5` Keras 2's legacy one (weights and
+    /// architecture; `keras.models.load_model` opens both), any other kiln's safetensors.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), &self.encode(true, &[])?)
+        let path = path.as_ref();
+        if let Some(bytes) = super::keras::save_bytes(self, path)? {
+            return write_atomic(path, &bytes);
+        }
+        write_atomic(path, &self.encode(true, &[])?)
     }
 
     /// [`Sequential::save`] with more metadata entries (`data`: what prediction needs, see

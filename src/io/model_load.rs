@@ -19,7 +19,8 @@ use crate::model::{Compile, Sequential};
 use crate::optimizers::{self, OptimizerState};
 use crate::tensor::{shape_str, Tensor};
 
-/// Loads a model saved with [`Sequential::save`]: architecture, weights, and (when it was
+/// Loads a model saved with [`Sequential::save`] (or a Keras `.keras`/`.h5` model file, by its
+/// first bytes): architecture, weights, and (when it was
 /// compiled) its loss, metrics, optimizer and optimizer state, so training continues where it
 /// stopped.
 ///
@@ -41,6 +42,9 @@ use crate::tensor::{shape_str, Tensor};
 pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
+    if let Some(model) = super::keras::load(path, &bytes)? {
+        return Ok(model);
+    }
     let (file, meta) = parse(path, &bytes)?;
     let mut model = architecture(path, &meta)?;
     if let Some(seed) = meta.get("seed") {
@@ -91,6 +95,9 @@ pub fn non_finite_warning(path: &Path, model: &Sequential) -> Option<String> {
 pub fn read_architecture(path: impl AsRef<Path>) -> Result<Sequential> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
+    if let Some(model) = super::keras::load(path, &bytes)? {
+        return Ok(model);
+    }
     match parse(path, &bytes) {
         Ok((_, meta)) => architecture(path, &meta),
         Err(e) => {

@@ -1,0 +1,178 @@
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::io::load_model;
+use crate::layers::{
+    Activation, ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
+    Padding, Reshape,
+};
+use crate::model::Sequential;
+use crate::Tensor;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/keras_models").join(name)
+}
+
+/// Keras's files of three models, its predictions on given inputs and its parameter counts
+/// (tests/reference/keras_models, made by make_keras_model_files.py).
+#[test]
+fn keras_files_predict_what_keras_predicted() {
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture("expected.json")).unwrap()).unwrap();
+    for name in ["lesson", "mlp", "cnn"] {
+        let case = &expected["models"][name];
+        let rows: Vec<Vec<f64>> = serde_json::from_value(flatten_rows(&case["input"])).unwrap();
+        let want: Vec<Vec<f64>> = serde_json::from_value(case["output"].clone()).unwrap();
+        for ext in ["keras", "h5"] {
+            let mut model = load_model(fixture(&format!("{name}.{ext}"))).unwrap();
+            assert_eq!(model.count_params().0 as u64, case["total_params"].as_u64().unwrap(), "{name}.{ext}");
+            let shape: Vec<usize> =
+                std::iter::once(rows.len()).chain(model.input_shape().unwrap().iter().copied()).collect();
+            let x = Tensor::from_vec(&shape, rows.iter().flatten().map(|&v| v as f32).collect()).unwrap();
+            let y = model.predict(&x).unwrap();
+            for (r, want_row) in want.iter().enumerate() {
+                for (got, want) in y.row(r).iter().zip(want_row) {
+                    assert!((*got as f64 - want).abs() < 1e-5, "{name}.{ext} row {r}: {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+/// The inputs as rows of numbers, whatever the per-sample shape.
+fn flatten_rows(v: &Value) -> Value {
+    fn leaves(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| leaves(i, out)),
+            other => out.push(other.clone()),
+        }
+    }
+    Value::Array(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let mut out = Vec::new();
+                leaves(row, &mut out);
+                Value::Array(out)
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn keras_files_keep_names_paddings_strides_and_statistics() {
+    let model = load_model(fixture("cnn.h5")).unwrap();
+    let arch = model.to_json();
+    let layers = arch["config"]["layers"].as_array().unwrap();
+    let classes: Vec<&str> = layers.iter().map(|l| l["class_name"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["Conv2D", "MaxPooling2D", "BatchNormalization", "Conv2D", "Activation", "Flatten", "Dense"]);
+    assert_eq!(
+        (layers[0]["config"]["padding"].as_str(), layers[0]["config"]["activation"].as_str()),
+        (Some("same"), Some("relu"))
+    );
+    assert_eq!(layers[3]["config"]["strides"], serde_json::json!([2, 2]));
+    assert_eq!(model.layers()[3].name(), "conv2d_1");
+    let weights: std::collections::HashMap<String, &Tensor> = model.weights().into_iter().collect();
+    // The generator adds 1 to every moving variance: non-trivial statistics were read.
+    assert!(weights["batch_normalization.moving_variance"].data().iter().all(|&v| v > 0.0 && v != 1.0));
+    let keras = load_model(fixture("cnn.keras")).unwrap();
+    assert_eq!(keras.weights_sha256(), model.weights_sha256());
+}
+
+fn every_layer() -> Sequential {
+    let mut m = Sequential::named("every").seed(5);
+    m.add(Reshape::new(&[6, 5, 1]).input_shape(&[30]));
+    m.add(Conv2D::new(3, 3).padding(Padding::Same).activation(Activation::Relu).name("c"));
+    m.add(MaxPooling2D::new(2).padding(Padding::Same));
+    m.add(BatchNormalization::new().momentum(0.9).epsilon(1e-5));
+    m.add(Conv2D::new(2, (2, 1)).use_bias(false));
+    m.add(AveragePooling2D::new(1));
+    m.add(ActivationLayer::new(Activation::Tanh));
+    m.add(Flatten::new());
+    m.add(Dropout::new(0.25));
+    m.add(Dense::new(4).activation(Activation::Softmax).name("out"));
+    m.build(&[30]).unwrap();
+    // Non-trivial statistics, so the round trip proves they travel.
+    let w: Vec<Tensor> = m
+        .get_weights()
+        .into_iter()
+        .map(|t| Tensor::from_vec(t.shape(), t.data().iter().map(|v| v * 0.5 + 0.25).collect()).unwrap())
+        .collect();
+    m.set_weights(&w).unwrap();
+    m
+}
+
+#[test]
+fn round_trips_are_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = every_layer();
+    let x = Tensor::from_vec(&[2, 30], (0..60).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap();
+    let y = m.predict(&x).unwrap();
+    for ext in ["keras", "h5"] {
+        let path = dir.path().join(format!("m.{ext}"));
+        m.save(&path).unwrap();
+        let mut again = load_model(&path).unwrap();
+        assert_eq!(again.weights_sha256(), m.weights_sha256(), "{ext}");
+        assert_eq!(again.to_json(), m.to_json(), "{ext}");
+        assert_eq!(again.predict(&x).unwrap().data(), y.data(), "{ext}");
+        // And back out: the same bytes.
+        let twice = dir.path().join(format!("twice.{ext}"));
+        again.save(&twice).unwrap();
+        assert_eq!(load_model(&twice).unwrap().weights_sha256(), m.weights_sha256(), "{ext}");
+    }
+}
+
+/// `.keras` bytes with `config.json` changed by `edit`.
+fn with_config(edit: impl Fn(&mut Value)) -> Vec<u8> {
+    let bytes = std::fs::read(fixture("mlp.keras")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        if name == "config.json" {
+            let mut config: Value = serde_json::from_slice(&data).unwrap();
+            edit(&mut config);
+            data = config.to_string().into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(&data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn corrupt_truncated_and_unknown_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let e = load_model(&path).err().unwrap().to_string();
+        let prefix = format!("{}: ", path.display());
+        e.strip_prefix(&prefix).unwrap_or_else(|| panic!("{e}")).to_string()
+    };
+    let keras = std::fs::read(fixture("mlp.keras")).unwrap();
+    let e = err("t.keras", &keras[..keras.len() / 2]);
+    assert!(e.starts_with("not a valid .keras file (a zip archive; truncated or corrupt?): "), "{e}");
+    let h5 = std::fs::read(fixture("mlp.h5")).unwrap();
+    let e = err("t.h5", &h5[..h5.len() / 3]);
+    assert!(e.starts_with("not a readable HDF5 file (truncated or corrupt?)") || e.contains("dataset"), "{e}");
+
+    let lstm = with_config(|c| c["config"]["layers"][2]["class_name"] = "LSTM".into());
+    assert_eq!(err("lstm.keras", &lstm), "layer 'hidden' has class 'LSTM', which kiln does not have");
+    let dilated = with_config(|c| c["config"]["layers"][2]["config"]["use_lora"] = true.into());
+    assert_eq!(err("opt.keras", &dilated), "layer 'hidden' (Dense): option use_lora=true is not supported by kiln");
+
+    let weights_only = dir.path().join("w.h5");
+    let h5w = super::h5::H5::create(&weights_only, &weights_only).unwrap();
+    drop(h5w);
+    let e = load_model(&weights_only).err().unwrap().to_string();
+    assert!(
+        e.ends_with("not a Keras model file: no 'model_config' attribute (a weights-only file holds no architecture)"),
+        "{e}"
+    );
+}
