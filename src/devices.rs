@@ -12,6 +12,7 @@ use serde::Serialize;
 /// Everything [`report`] found; fields are public so the CLI can print them as JSON.
 #[derive(Clone, Debug, Serialize)]
 pub struct DeviceReport {
+    /// The processor.
     pub cpu: CpuInfo,
     /// NVIDIA GPUs NVML listed; empty when NVML is missing or sees none.
     pub gpus: Vec<GpuInfo>,
@@ -20,9 +21,11 @@ pub struct DeviceReport {
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// The processor kiln runs on.
 pub struct CpuInfo {
     /// `model name` from /proc/cpuinfo, or "unknown CPU".
     pub model: String,
+    /// Logical cores available to this process.
     pub logical_cores: usize,
     /// Widest SIMD instruction set detected at run time: "AVX-512F", "AVX2+FMA", "SSE4.1",
     /// "SSE2", "NEON" or "scalar".
@@ -30,11 +33,15 @@ pub struct CpuInfo {
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One NVIDIA GPU, as NVML describes it.
 pub struct GpuInfo {
+    /// NVML's device index.
     pub index: u32,
+    /// The product name ("NVIDIA H200").
     pub name: String,
     /// Total memory in GiB; `None` when the driver does not answer the query.
     pub memory_gib: Option<f64>,
+    /// The driver's version, when it answers.
     pub driver_version: Option<String>,
     /// CUDA version the driver supports, e.g. "12.4".
     pub cuda_driver_version: Option<String>,

@@ -10,16 +10,30 @@ pub enum Error {
     /// `?` from a bare [`std::io::Error`]; then the message is the I/O error's alone.
     #[error("{}{source}", path_prefix(path))]
     Io {
+        /// The file.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
     /// A file's content is not what its format requires (bad magic, truncated data, ...).
     #[error("{path}: {message}")]
-    Format { path: PathBuf, message: String },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A file's SHA-256 differs from the published one.
     #[error("{path}: checksum mismatch: expected sha256 {expected}, got {actual}")]
-    Checksum { path: PathBuf, expected: String, actual: String },
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The published SHA-256, hex.
+        expected: String,
+        /// The file's SHA-256, hex.
+        actual: String,
+    },
     /// A download failed on every mirror.
     #[error("download failed: {0}")]
     Download(String),
@@ -64,18 +78,22 @@ impl<T> IoContext<T> for std::io::Result<T> {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// [`Error::Io`] on `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io { path: path.as_ref().to_path_buf(), source }
     }
 
+    /// [`Error::Format`] in `path`.
     pub fn format(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
         Error::Format { path: path.as_ref().to_path_buf(), message: message.into() }
     }
 
+    /// [`Error::Value`].
     pub fn value(message: impl Into<String>) -> Self {
         Error::Value(message.into())
     }
 
+    /// [`Error::Shape`].
     pub fn shape(message: impl Into<String>) -> Self {
         Error::Shape(message.into())
     }

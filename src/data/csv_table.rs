@@ -11,9 +11,13 @@ use crate::tensor::Tensor;
 /// Features `x` `(rows, columns)`, targets `y` `(rows,)` as class indices, and the names.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CsvTable {
+    /// The feature columns, `(rows, columns)`, in file order.
     pub x: Tensor,
+    /// The target column as class indices (or its numbers), `(rows,)`.
     pub y: Tensor,
+    /// The header's names of the feature columns.
     pub feature_names: Vec<String>,
+    /// The target's distinct strings, sorted; index `i` of `y` is `class_names[i]` (empty for a numeric target).
     pub class_names: Vec<String>,
 }
 

@@ -30,7 +30,9 @@ const TRAILING_PROBE: u64 = 64 * 1024;
 /// lowercase hex SHA-256 of the decompressed file (header and data).
 #[derive(Debug, Clone)]
 pub struct Idx {
+    /// The array, shaped as the header says.
     pub tensor: U8Tensor,
+    /// Lowercase hex SHA-256 of the decompressed file.
     pub sha256: String,
 }
 

@@ -12,9 +12,12 @@ use crate::error::{Error, Result};
 /// The channels a picture is converted to (Keras's `color_mode`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ColorMode {
+    /// One channel (luma, as Pillow's `L` conversion).
     Grayscale,
     #[default]
+    /// Three channels.
     Rgb,
+    /// Four channels, with alpha.
     Rgba,
 }
 
@@ -43,6 +46,7 @@ impl ColorMode {
         }
     }
 
+    /// The number of channels: 1, 3 or 4.
     pub fn channels(self) -> usize {
         match self {
             ColorMode::Grayscale => 1,
@@ -51,6 +55,7 @@ impl ColorMode {
         }
     }
 
+    /// Keras's word for it: "grayscale", "rgb" or "rgba".
     pub fn name(self) -> &'static str {
         match self {
             ColorMode::Grayscale => "grayscale",

@@ -26,6 +26,7 @@ pub enum LabelMode {
 }
 
 impl LabelMode {
+    /// Keras's words: "int", "categorical", "binary".
     pub fn parse(s: &str) -> Result<LabelMode> {
         match s {
             "int" => Ok(LabelMode::Int),
@@ -41,17 +42,23 @@ impl LabelMode {
 /// The arguments of `image_dataset_from_directory`, with Keras's defaults.
 #[derive(Clone, Debug)]
 pub struct ImageFolderOptions {
+    /// Where labels come from: inferred from the subfolders, given, or none.
     pub labels: Labels,
+    /// How labels are encoded (Keras's default: `int`).
     pub label_mode: LabelMode,
     /// The classes to read, in this order (default: every subfolder, alphanumeric order).
     pub class_names: Option<Vec<String>>,
+    /// The channels each picture is converted to (default: rgb).
     pub color_mode: ColorMode,
     /// `(height, width)`; pictures of another size are resized (bilinear).
     pub image_size: (usize, usize),
+    /// Shuffle the files, with Keras's seeded shuffle (default: true).
     pub shuffle: bool,
     /// Seeds the shuffle; required with a validation split.
     pub seed: Option<u32>,
+    /// The fraction of files kept for validation, in (0, 1).
     pub validation_split: Option<f64>,
+    /// Which side of the split to return; required with `validation_split`.
     pub subset: Option<Subset>,
 }
 
@@ -75,10 +82,15 @@ impl Default for ImageFolderOptions {
 /// (empty with [`Labels::None`]), `file_paths` relative to the folder, in the same order.
 #[derive(Clone, Debug)]
 pub struct ImageDataset {
+    /// `(N, height, width, channels)` bytes.
     pub images: U8Tensor,
+    /// Class indices, one per picture (empty without labels).
     pub labels: Vec<usize>,
+    /// Class names; index `i` is label `i`.
     pub class_names: Vec<String>,
+    /// Each picture's path relative to the folder, in the dataset's order.
     pub file_paths: Vec<PathBuf>,
+    /// How [`ImageDataset::targets`] encodes the labels.
     pub label_mode: LabelMode,
 }
 
@@ -105,16 +117,26 @@ impl ImageDataset {
 /// What [`image_dataset_from_directory`] returns: one dataset, or both subsets.
 #[derive(Clone, Debug)]
 pub enum ImageDatasets {
+    /// The whole folder, or the one subset asked for.
     One(ImageDataset),
-    Both { training: ImageDataset, validation: ImageDataset },
+    /// The training and validation subsets (`subset="both"`).
+    Both {
+        /// The training subset.
+        training: ImageDataset,
+        /// The validation subset.
+        validation: ImageDataset,
+    },
 }
 
 /// The file lists of each subset Keras would read, without decoding anything: `validation` is
 /// `None` unless the subset is [`Subset::Both`].
 #[derive(Clone, Debug)]
 pub struct FolderSubsets {
+    /// Class names; index `i` is label `i`.
     pub class_names: Vec<String>,
+    /// The files of the subset asked for (training with `both`).
     pub first: FileIndex,
+    /// The validation files with `subset="both"`.
     pub validation: Option<FileIndex>,
 }
 

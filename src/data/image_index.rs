@@ -33,8 +33,11 @@ pub enum Labels {
 /// Which part of a split to return (Keras's `subset`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subset {
+    /// The first `1 - validation_split` of the shuffled files.
     Training,
+    /// The last `validation_split` of the shuffled files.
     Validation,
+    /// Both subsets.
     Both,
 }
 
@@ -56,8 +59,11 @@ impl Subset {
 /// each with its class index unless the labels are [`Labels::None`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileIndex {
+    /// Paths relative to the folder, in Keras's order.
     pub file_paths: Vec<PathBuf>,
+    /// Each file's class index, unless the labels are [`Labels::None`].
     pub labels: Option<Vec<usize>>,
+    /// Class names; index `i` is label `i`.
     pub class_names: Vec<String>,
 }
 

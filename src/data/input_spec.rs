@@ -19,6 +19,7 @@ pub enum InputKind {
 }
 
 impl InputKind {
+    /// The word saved in a model file: "image", "table" or "array".
     pub fn name(self) -> &'static str {
         match self {
             InputKind::Image => "image",
@@ -31,10 +32,13 @@ impl InputKind {
 /// The model's input contract.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputSpec {
+    /// What the model reads: pictures, table rows or arrays.
     pub kind: InputKind,
+    /// The names of the output classes, in output order (empty when unknown).
     pub class_names: Vec<String>,
     /// One sample's shape as the data has it (`(height, width, channels)` for pictures).
     pub sample_shape: Vec<usize>,
+    /// The channels pictures are converted to.
     pub color_mode: Option<ColorMode>,
     /// `(height, width)` of pictures.
     pub image_size: Option<(usize, usize)>,
@@ -55,6 +59,7 @@ impl InputSpec {
         }
     }
 
+    /// The description as saved in a model file's metadata (`data`).
     pub fn to_json(&self) -> Value {
         json!({
             "kind": self.kind.name(),
@@ -66,6 +71,7 @@ impl InputSpec {
         })
     }
 
+    /// Reads what [`InputSpec::to_json`] wrote; the error names the malformed key.
     pub fn from_json(v: &Value) -> Result<InputSpec> {
         let bad = |what: &str| Error::value(format!("malformed 'data' description: {what}"));
         let kind = match v["kind"].as_str() {

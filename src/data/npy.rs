@@ -14,11 +14,14 @@ use crate::tensor::{Tensor, U8Tensor};
 /// An array as read: bytes (`uint8`) or `f32` (anything else numeric).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Array {
+    /// A `uint8` array, kept as bytes.
     U8(U8Tensor),
+    /// Any other numeric dtype, as `f32`.
     F32(Tensor),
 }
 
 impl Array {
+    /// The array's shape.
     pub fn shape(&self) -> &[usize] {
         match self {
             Array::U8(t) => t.shape(),
@@ -26,6 +29,7 @@ impl Array {
         }
     }
 
+    /// Size of the first dimension (0 for a scalar).
     pub fn rows(&self) -> usize {
         self.shape().first().copied().unwrap_or(0)
     }
@@ -120,6 +124,7 @@ pub struct Npz {
 }
 
 impl Npz {
+    /// Opens `path` as a zip of `.npy` members; arrays are read by [`Npz::array`].
     pub fn open(path: impl AsRef<Path>) -> Result<Npz> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;

@@ -81,10 +81,15 @@ fn split_list(v: &str) -> Vec<String> {
 /// The loaded dataset and where it came from.
 #[derive(Clone, Debug)]
 pub struct FashionMnist {
+    /// `(60000, 28, 28)` bytes.
     pub train_images: U8Tensor,
+    /// `(60000,)` class indices 0-9.
     pub train_labels: U8Tensor,
+    /// `(10000, 28, 28)` bytes.
     pub test_images: U8Tensor,
+    /// `(10000,)` class indices 0-9.
     pub test_labels: U8Tensor,
+    /// Where the files were found (or downloaded to).
     pub source: Source,
 }
 

@@ -19,9 +19,13 @@ pub struct KerasFileOptions {
     pub keras_dir: Option<PathBuf>,
     /// Base URLs the file name is appended to.
     pub mirrors: Vec<String>,
+    /// The file, its checksum and size.
     pub file: DatasetFile,
+    /// Download it when no place holds it.
     pub download: bool,
+    /// Show a download progress bar.
     pub progress: bool,
+    /// Say where the file was found.
     pub verbose: bool,
 }
 

@@ -69,11 +69,15 @@ pub struct Lookup<'a> {
     pub places: Vec<Source>,
     /// Download target; a [`Source::Cache`] place that fails to load is downloaded again.
     pub cache: Option<&'a Path>,
+    /// The files that make up the dataset.
     pub files: &'a [DatasetFile],
     /// Base URLs, each joined with a file name.
     pub mirrors: &'a [String],
+    /// Download them when no place holds them all.
     pub download: bool,
+    /// Show a download progress bar.
     pub progress: bool,
+    /// Say where the files were found.
     pub verbose: bool,
 }
 

@@ -22,8 +22,11 @@ use crate::tensor::U8Tensor;
 /// header or a server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DatasetFile {
+    /// The file's name, as published (`train-images-idx3-ubyte.gz`).
     pub name: String,
+    /// Its published SHA-256, lowercase hex.
     pub sha256: String,
+    /// Whether the checksum is of the file as stored rather than decompressed.
     pub stored: bool,
     /// Decompressed bytes, header included.
     pub size: Option<u64>,

@@ -17,6 +17,7 @@ use prost::Message;
 use crate::error::{Error, Result};
 
 /// tensorflow/core/util/event.proto's `Event` (the fields kiln writes).
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Event {
     #[prost(double, tag = "1")]
@@ -30,6 +31,7 @@ pub struct Event {
 }
 
 /// tensorflow/core/framework/summary.proto's `Summary`.
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Summary {
     #[prost(message, repeated, tag = "1")]
@@ -37,6 +39,7 @@ pub struct Summary {
 }
 
 /// `Summary.Value`: a tag, its metadata, and the value as a tensor.
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct SummaryValue {
     #[prost(string, tag = "1")]
@@ -48,6 +51,7 @@ pub struct SummaryValue {
 }
 
 /// `SummaryMetadata`: which TensorBoard plugin shows the value.
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct SummaryMetadata {
     #[prost(message, optional, tag = "1")]
@@ -62,6 +66,7 @@ pub struct SummaryMetadata {
 }
 
 /// `SummaryMetadata.PluginData`.
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct PluginData {
     #[prost(string, tag = "1")]
@@ -71,6 +76,7 @@ pub struct PluginData {
 }
 
 /// tensorflow/core/framework/tensor.proto's `TensorProto` (a float32 tensor's fields).
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TensorProto {
     /// `DataType`: 1 is `DT_FLOAT`.
@@ -83,6 +89,7 @@ pub struct TensorProto {
 }
 
 /// `TensorShapeProto`: no dimensions for a scalar.
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TensorShapeProto {
     #[prost(message, repeated, tag = "2")]
@@ -90,6 +97,7 @@ pub struct TensorShapeProto {
 }
 
 /// `TensorShapeProto.Dim`.
+#[allow(missing_docs)] // fields are the .proto's, by name and tag
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TensorShapeDim {
     #[prost(int64, tag = "1")]

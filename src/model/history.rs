@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 /// Per-epoch logs in Keras's order: loss, accuracy, val_loss, val_accuracy.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
+    /// The epochs logged (from 0; from the resumed epoch on with `initial_epoch`).
     pub epochs: Vec<usize>,
     series: Vec<(String, Vec<f64>)>,
 }
@@ -26,10 +27,12 @@ impl History {
         self.series.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
     }
 
+    /// The logged keys in Keras's order ("loss", "accuracy", "val_loss", ...).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.series.iter().map(|(k, _)| k.as_str())
     }
 
+    /// The training loss per epoch.
     pub fn loss(&self) -> &[f64] {
         self.get("loss").unwrap_or(&[])
     }

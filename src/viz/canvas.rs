@@ -17,7 +17,9 @@ use crate::io::write_atomic;
 /// One pixel's colour.
 pub type Rgb = [u8; 3];
 
+/// The background.
 pub const WHITE_RGB: Rgb = [255, 255, 255];
+/// Text and axes.
 pub const BLACK_RGB: Rgb = [0, 0, 0];
 /// Wrong predictions (matplotlib's `tab:red`).
 pub const RED_RGB: Rgb = [214, 39, 40];
@@ -65,10 +67,12 @@ impl Canvas {
         Canvas { width, height, rgb: background.repeat(n) }
     }
 
+    /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// Height in pixels.
     pub fn height(&self) -> u32 {
         self.height
     }

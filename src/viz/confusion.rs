@@ -57,6 +57,7 @@ impl ConfusionMatrix {
         Ok(self)
     }
 
+    /// The number of classes (rows and columns).
     pub fn n_classes(&self) -> usize {
         self.n_classes
     }

@@ -30,7 +30,14 @@ pub enum MapScale {
     PerMap(Colormap),
     /// Every map on one scale, `vmin` to `vmax` (values beyond are drawn at the ends), with a
     /// colour bar beside the grid: `imshow(w, vmin=-0.5, vmax=0.5)`.
-    Shared { colormap: Colormap, vmin: f32, vmax: f32 },
+    Shared {
+        /// The colour map.
+        colormap: Colormap,
+        /// The value drawn at the colour map's 0.
+        vmin: f32,
+        /// The value drawn at the colour map's 1.
+        vmax: f32,
+    },
 }
 
 /// One titled grid of maps.

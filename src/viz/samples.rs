@@ -27,8 +27,11 @@ const TITLE: u32 = 28;
 /// and an optional frame (wrong predictions are framed in red).
 #[derive(Clone, Debug)]
 pub struct Tile<'a> {
+    /// `rows × cols` bytes, 0 white to 255 black.
     pub pixels: &'a [u8],
+    /// Lines of text under the image, each with its colour.
     pub captions: Vec<(String, Rgb)>,
+    /// A frame around the image in this colour.
     pub frame: Option<Rgb>,
 }
 
@@ -112,12 +115,19 @@ pub(crate) fn image_dims(images: &U8Tensor) -> Result<(usize, usize, usize)> {
 /// larger, in rows of `columns`, `lines` caption lines under each, a title line above all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SheetLayout {
+    /// Number of images.
     pub count: usize,
+    /// Pixel rows of one image.
     pub rows: usize,
+    /// Pixel columns of one image.
     pub cols: usize,
+    /// Images per row of the sheet.
     pub columns: usize,
+    /// Each pixel drawn as `scale × scale`.
     pub scale: u32,
+    /// Caption lines under each image.
     pub lines: usize,
+    /// Whether a title line goes above the sheet.
     pub titled: bool,
 }
 

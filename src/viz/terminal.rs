@@ -10,7 +10,9 @@ use super::gray_r;
 /// xterm) or 24-bit colour where the terminal says it has it (`COLORTERM=truecolor`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorMode {
+    /// The 24 grays of the 256-colour palette.
     Gray256,
+    /// 24-bit colour (`COLORTERM=truecolor`).
     TrueColor,
 }
 

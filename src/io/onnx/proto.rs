@@ -1,5 +1,7 @@
 //! The messages of onnx/onnx.proto that a model of standard operators needs, with the field
 //! numbers of that file (checked against ONNX 1.17's onnx.proto).
+//! Fields and constants keep the .proto's names; their meaning is documented there.
+#![allow(missing_docs)]
 
 /// `ModelProto`.
 #[derive(Clone, PartialEq, prost::Message)]

@@ -40,6 +40,7 @@ impl CSVLogger {
         self
     }
 
+    /// The column separator (Keras's `separator`, default ',').
     pub fn separator(mut self, separator: char) -> Self {
         self.separator = separator;
         self

@@ -51,6 +51,7 @@ impl EarlyStopping {
         }
     }
 
+    /// The logged quantity to watch (default "val_loss").
     pub fn monitor(mut self, monitor: &str) -> Self {
         self.monitor = monitor.into();
         self
@@ -62,11 +63,13 @@ impl EarlyStopping {
         self
     }
 
+    /// Epochs without improvement before training stops (default 0).
     pub fn patience(mut self, patience: usize) -> Self {
         self.patience = patience;
         self
     }
 
+    /// Whether lower or higher is better; [`Mode::Auto`] decides by the name.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
@@ -91,6 +94,7 @@ impl EarlyStopping {
         self
     }
 
+    /// 1 prints a line when training stops early.
     pub fn verbose(mut self, verbose: u8) -> Self {
         self.verbose = verbose;
         self

@@ -34,9 +34,11 @@ pub fn log_value(logs: &Logs, key: &str) -> Option<f64> {
 /// Hooks into `fit`. Set `model.stop_training = true` to end training after this epoch.
 /// An error from a hook ends `fit` with that error (a checkpoint that cannot be written, say).
 pub trait Callback: Send {
+    /// Before the first epoch.
     fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }
+    /// Before each epoch (`epoch` counts from 0).
     fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }
@@ -44,9 +46,11 @@ pub trait Callback: Send {
     fn on_train_batch_end(&mut self, _batch: usize, _logs: &Logs, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }
+    /// After each epoch with its logs (loss, metrics, and the validation ones when there is validation data).
     fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }
+    /// After the last epoch, also when training stopped early.
     fn on_train_end(&mut self, _model: &mut Sequential) -> Result<()> {
         Ok(())
     }
@@ -58,7 +62,9 @@ pub enum Mode {
     /// Max for names containing "acc" (`accuracy`, `val_accuracy`), min otherwise.
     #[default]
     Auto,
+    /// Lower is better (losses).
     Min,
+    /// Higher is better (accuracies).
     Max,
 }
 

@@ -40,11 +40,13 @@ impl ModelCheckpoint {
         }
     }
 
+    /// The logged quantity that decides the best model (default "val_loss").
     pub fn monitor(mut self, monitor: &str) -> Self {
         self.monitor = monitor.into();
         self
     }
 
+    /// Save only when the monitored quantity improves (default: every epoch).
     pub fn save_best_only(mut self, save_best_only: bool) -> Self {
         self.save_best_only = save_best_only;
         self
@@ -56,11 +58,13 @@ impl ModelCheckpoint {
         self
     }
 
+    /// Whether lower or higher is better; [`Mode::Auto`] decides by the name.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
     }
 
+    /// 1 prints a line at each save.
     pub fn verbose(mut self, verbose: u8) -> Self {
         self.verbose = verbose;
         self

@@ -45,6 +45,7 @@ impl ReduceLROnPlateau {
         }
     }
 
+    /// The logged quantity to watch (default "val_loss").
     pub fn monitor(mut self, monitor: &str) -> Self {
         self.monitor = monitor.into();
         self
@@ -56,31 +57,37 @@ impl ReduceLROnPlateau {
         self
     }
 
+    /// Epochs without improvement before the rate is reduced (default 10).
     pub fn patience(mut self, patience: usize) -> Self {
         self.patience = patience;
         self
     }
 
+    /// An improvement must beat the best by more than this (default 1e-4).
     pub fn min_delta(mut self, min_delta: f64) -> Self {
         self.min_delta = min_delta;
         self
     }
 
+    /// Epochs to wait after a reduction before counting again (default 0).
     pub fn cooldown(mut self, cooldown: usize) -> Self {
         self.cooldown = cooldown;
         self
     }
 
+    /// The rate is never reduced below this (default 0).
     pub fn min_lr(mut self, min_lr: f64) -> Self {
         self.min_lr = min_lr;
         self
     }
 
+    /// Whether lower or higher is better; [`Mode::Auto`] decides by the name.
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
     }
 
+    /// 1 prints a line at each reduction.
     pub fn verbose(mut self, verbose: u8) -> Self {
         self.verbose = verbose;
         self

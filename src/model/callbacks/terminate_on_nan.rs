@@ -9,6 +9,7 @@ use crate::model::Sequential;
 pub struct TerminateOnNaN;
 
 impl TerminateOnNaN {
+    /// Stops training at the first batch whose loss is NaN or infinite.
     pub fn new() -> TerminateOnNaN {
         TerminateOnNaN
     }
