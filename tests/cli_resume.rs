@@ -98,3 +98,26 @@ fn terminate_on_nan_fails_and_keeps_the_good_model() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Batch "), "TerminateOnNaN says where");
     assert_eq!(std::fs::read(&save).unwrap(), good);
 }
+
+#[test]
+fn a_plot_of_a_diverged_run_says_what_it_could_not_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("history.png");
+    let out = kiln(&[
+        "train",
+        "--optimizer",
+        "sgd",
+        "--learning-rate",
+        "1e38",
+        "--epochs",
+        "1",
+        "--verbose",
+        "0",
+        "--plot",
+        s(&plot),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("note: loss has no finite value: nothing to draw\n"), "{stdout}");
+    assert!(std::fs::metadata(&plot).unwrap().len() > 0, "the picture is still written");
+}

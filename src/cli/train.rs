@@ -302,6 +302,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     if let Some(path) = &args.plot {
         history.plot(path)?;
+        for note in kiln::viz::gap_notes(&history) {
+            kiln::outln!("{note}");
+        }
     }
     let interrupted = interrupt::exit_status();
     if let Some(path) = &args.json {
