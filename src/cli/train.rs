@@ -15,7 +15,7 @@ use kiln::model::{Samples, ScaledBytes};
 use kiln::optimizers::{self, Optimizer};
 use kiln::{Error, Result, Tensor};
 
-use super::common::{check_output_path, image_input_shape, model_input_shape, shaped, Lesson, ModelArgs};
+use super::common::{check_output_path, image_input_shape, model_input_shape, Lesson, ModelArgs};
 use super::user_data::{self, SourceArgs};
 use super::{interrupt, DataArgs};
 
@@ -119,7 +119,7 @@ fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
         None => args.model.build_for(&d.spec.sample_shape, d.spec.class_names.len(), args.seed)?,
     };
     if args.verbose > 0 {
-        let n = |xy: &(Tensor, Tensor)| xy.0.rows();
+        let n = |xy: &user_data::Xy| xy.0.rows();
         let test = d.test.as_ref().map_or("no test data".to_string(), |t| format!("{} for testing", n(t)));
         kiln::outln!(
             "{} classes: {}; {} samples for training, {} for validation, {test}",
@@ -129,8 +129,7 @@ fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
             n(&d.val)
         );
     }
-    let fit =
-        |(x, y): (Tensor, Tensor)| -> Result<(Box<dyn Samples>, Tensor)> { Ok((Box::new(shaped(x, &shape)?), y)) };
+    let fit = |(x, y): user_data::Xy| -> Result<(Box<dyn Samples>, Tensor)> { Ok((x.into_samples(&shape)?, y)) };
     let test = d.test.map(fit).transpose()?;
     let splits = Splits { train: fit(d.train)?, val: fit(d.val)?, test, spec: Some(d.spec) };
     Ok((model, splits))

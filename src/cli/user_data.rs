@@ -9,7 +9,10 @@ use kiln::data::{
     image_dataset_from_directory, index_image_folder, read_csv, read_pictures, train_test_indices, Array, ColorMode,
     ImageDatasets, ImageFolderOptions, InputKind, InputSpec, Npz, Subset,
 };
+use kiln::model::{Samples, ScaledBytes};
 use kiln::{Error, Result, Tensor, U8Tensor};
+
+use super::common::shaped;
 
 /// A built-in dataset (`--dataset`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,8 +77,49 @@ pub fn parse_image_size(s: &str) -> std::result::Result<(usize, usize), String> 
     }
 }
 
-/// Samples `x` `(N, sample_shape...)` scaled as the model sees them and class indices `y` `(N,)`.
-pub type Xy = (Tensor, Tensor);
+/// Samples `x` `(N, sample_shape...)` and class indices `y` `(N,)`.
+pub type Xy = (Inputs, Tensor);
+
+/// Samples as read: pictures and `uint8` arrays stay one byte a value and are divided by 255
+/// as each batch is gathered ([`ScaledBytes`]); other numbers are `f32` as they are.
+pub enum Inputs {
+    /// Bytes, divided by 255 when the model reads them.
+    Bytes(U8Tensor),
+    /// Numbers the model reads as they are.
+    Floats(Tensor),
+}
+
+impl Inputs {
+    /// The number of samples.
+    pub fn rows(&self) -> usize {
+        match self {
+            Inputs::Bytes(b) => b.rows(),
+            Inputs::Floats(t) => t.rows(),
+        }
+    }
+
+    fn shape(&self) -> &[usize] {
+        match self {
+            Inputs::Bytes(b) => b.shape(),
+            Inputs::Floats(t) => t.shape(),
+        }
+    }
+
+    fn select_rows(&self, idx: &[usize]) -> Inputs {
+        match self {
+            Inputs::Bytes(b) => Inputs::Bytes(b.select_rows(idx)),
+            Inputs::Floats(t) => Inputs::Floats(t.select_rows(idx)),
+        }
+    }
+
+    /// The samples as the model reads them, each of `shape` (the same number of values).
+    pub fn into_samples(self, shape: &[usize]) -> Result<Box<dyn Samples>> {
+        Ok(match self {
+            Inputs::Bytes(b) => Box::new(ScaledBytes::new(b, 255.0, shape)?),
+            Inputs::Floats(t) => Box::new(shaped(t, shape)?),
+        })
+    }
+}
 
 /// Training, validation and (optional) test data, and what the saved model keeps.
 pub struct Loaded {
@@ -103,7 +147,7 @@ pub fn load(src: &SourceArgs, validation_split: f64, seed: u64) -> Result<Loaded
                 unreachable!("subset both")
             };
             let spec = InputSpec::image(training.class_names.clone(), opts.image_size, opts.color_mode);
-            (pictures_xy(&training.images, &training.labels), pictures_xy(&validation.images, &validation.labels), spec)
+            (pictures_xy(training.images, &training.labels), pictures_xy(validation.images, &validation.labels), spec)
         }
         Format::Csv | Format::Npz => {
             let (x, y, spec) = read_table_or_arrays(path, src, None)?;
@@ -138,9 +182,9 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-/// Pictures / 255 and their labels.
-fn pictures_xy(images: &U8Tensor, labels: &[usize]) -> Xy {
-    (images.div(255.0), labels_tensor(labels))
+/// Pictures (divided by 255 as they are read) and their labels.
+fn pictures_xy(images: U8Tensor, labels: &[usize]) -> Xy {
+    (Inputs::Bytes(images), labels_tensor(labels))
 }
 
 fn labels_tensor(labels: &[usize]) -> Tensor {
@@ -153,7 +197,7 @@ fn read_table_or_arrays(
     path: &Path,
     src: &SourceArgs,
     classes: Option<&[String]>,
-) -> Result<(Tensor, Tensor, InputSpec)> {
+) -> Result<(Inputs, Tensor, InputSpec)> {
     if let Format::Csv = format_of(path)? {
         let target = src.target.as_deref().ok_or_else(|| {
             Error::value(format!("{}: name the column holding the labels with --target COLUMN", path.display()))
@@ -163,8 +207,9 @@ fn read_table_or_arrays(
             Some(model) => relabel(&t.y, &t.class_names, model, path)?,
             None => t.y,
         };
-        let spec = spec_of(InputKind::Table, t.class_names, &t.x, 1.0);
-        return Ok((t.x, y, spec));
+        let x = Inputs::Floats(t.x);
+        let spec = spec_of(InputKind::Table, t.class_names, &x, 1.0);
+        return Ok((x, y, spec));
     }
     let mut npz = Npz::open(path)?;
     let (x, y) = (npz.array("x")?, npz.array("y")?.to_f32());
@@ -185,15 +230,15 @@ fn read_table_or_arrays(
         }
     }
     let (x, scale) = match x {
-        Array::U8(t) => (t.div(255.0), 1.0 / 255.0),
-        Array::F32(t) => (t, 1.0),
+        Array::U8(t) => (Inputs::Bytes(t), 1.0 / 255.0),
+        Array::F32(t) => (Inputs::Floats(t), 1.0),
     };
     let names = classes.map(<[String]>::to_vec).unwrap_or_else(|| (0..k).map(|i| i.to_string()).collect());
     let spec = spec_of(InputKind::Array, names, &x, scale);
     Ok((x, y, spec))
 }
 
-fn spec_of(kind: InputKind, class_names: Vec<String>, x: &Tensor, scale: f32) -> InputSpec {
+fn spec_of(kind: InputKind, class_names: Vec<String>, x: &Inputs, scale: f32) -> InputSpec {
     InputSpec { kind, class_names, sample_shape: x.shape()[1..].to_vec(), color_mode: None, image_size: None, scale }
 }
 
@@ -241,10 +286,10 @@ fn load_test(path: &Path, src: &SourceArgs, spec: &InputSpec) -> Result<Xy> {
     let index = index_image_folder(path, &opts)?.first;
     let d = read_pictures(path, index, &opts)?;
     let y = relabel(&labels_tensor(&d.labels), &d.class_names, &spec.class_names, path)?;
-    Ok((d.images.div(255.0), y))
+    Ok((Inputs::Bytes(d.images), y))
 }
 
-/// MNIST or CIFAR-10 split as the lesson splits Fashion-MNIST, pictures / 255.
+/// MNIST or CIFAR-10 split as the lesson splits Fashion-MNIST, pictures kept as bytes.
 fn built_in(which: BuiltIn, validation_split: f64) -> Result<Loaded> {
     let (((x, y), (xt, yt)), names, size, mode) = match which {
         BuiltIn::Mnist => {
@@ -258,11 +303,9 @@ fn built_in(which: BuiltIn, validation_split: f64) -> Result<Loaded> {
         BuiltIn::FashionMnist => unreachable!("the lesson's own path"),
     };
     let spec = InputSpec::image(names.iter().map(|s| s.to_string()).collect(), size, mode);
-    let mut shape = vec![-1isize];
-    shape.extend(spec.sample_shape.iter().map(|&d| d as isize));
     let (tr, va) = train_test_indices(x.rows(), validation_split, 42)?;
     let part = |x: &U8Tensor, y: &U8Tensor, idx: &[usize]| -> Result<Xy> {
-        Ok((x.select_rows_div(idx, 255.0).reshape(&shape)?, y.select_rows(idx).to_f32().reshape(&[-1])?))
+        Ok((Inputs::Bytes(x.select_rows(idx)), y.select_rows(idx).to_f32().reshape(&[-1])?))
     };
     let all: Vec<usize> = (0..xt.rows()).collect();
     Ok(Loaded { train: part(&x, &y, &tr)?, val: part(&x, &y, &va)?, test: Some(part(&xt, &yt, &all)?), spec })
