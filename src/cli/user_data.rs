@@ -304,9 +304,10 @@ fn built_in(which: BuiltIn, validation_split: f64) -> Result<Loaded> {
     };
     let spec = InputSpec::image(names.iter().map(|s| s.to_string()).collect(), size, mode);
     let (tr, va) = train_test_indices(x.rows(), validation_split, 42)?;
-    let part = |x: &U8Tensor, y: &U8Tensor, idx: &[usize]| -> Result<Xy> {
-        Ok((Inputs::Bytes(x.select_rows(idx)), y.select_rows(idx).to_f32().reshape(&[-1])?))
-    };
-    let all: Vec<usize> = (0..xt.rows()).collect();
-    Ok(Loaded { train: part(&x, &y, &tr)?, val: part(&x, &y, &va)?, test: Some(part(&xt, &yt, &all)?), spec })
+    let labels = |y: &U8Tensor, idx: &[usize]| y.select_rows(idx).to_f32().reshape(&[-1]);
+    let val = (Inputs::Bytes(x.select_rows(&va)), labels(&y, &va)?);
+    // The training rows are moved into place within the pictures' own buffer: no second copy.
+    let train = (Inputs::Bytes(x.into_rows(&tr)), labels(&y, &tr)?);
+    let test = (Inputs::Bytes(xt), yt.to_f32().reshape(&[-1])?);
+    Ok(Loaded { train, val, test: Some(test), spec })
 }

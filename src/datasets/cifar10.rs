@@ -47,9 +47,13 @@ pub fn load(opts: &KerasFileOptions) -> Result<(Splits, Source)> {
     let archive_offline = places.iter().filter_map(|d| d.as_ref()).any(|d| d.join(&opts.file.name).is_file());
     if let Some(dir) = opts.keras_dir.as_ref().map(|d| d.join("cifar-10-batches-py")) {
         if !archive_offline && BATCHES.iter().all(|b| dir.join(b).is_file()) {
-            let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| Error::io(dir.join(name), e));
-            let files: Vec<Vec<u8>> = BATCHES.iter().map(|b| read(b)).collect::<Result<_>>()?;
-            return Ok((assemble(&files, &dir)?, Source::Keras(dir)));
+            // One file at a time, so that only one batch's bytes are held beside the pictures.
+            let read = |name: &str| -> Result<Batch> {
+                let path = dir.join(name);
+                batch(&std::fs::read(&path).map_err(|e| Error::io(&path, e))?, &path)
+            };
+            let batches: Vec<Batch> = BATCHES.iter().map(|b| read(b)).collect::<Result<_>>()?;
+            return Ok((assemble(batches)?, Source::Keras(dir)));
         }
     }
     opts.run("CIFAR-10", |path| {
@@ -64,40 +68,51 @@ pub fn read_tar_gz(path: &Path) -> Result<Splits> {
     let gz = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::new(file));
     let mut archive = tar::Archive::new(gz);
     let bad = |e: std::io::Error| Error::format(path, format!("cannot read the tar.gz archive: {e}"));
-    let mut members: HashMap<String, Vec<u8>> = HashMap::new();
+    // Each batch is decoded as soon as it is read, so only one member's bytes are held at once.
+    let mut members: HashMap<String, Batch> = HashMap::new();
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let name = entry.path().map_err(bad)?.file_name().map(|n| n.to_string_lossy().into_owned());
         if let Some(name) = name.filter(|n| BATCHES.contains(&n.as_str())) {
             let mut buf = Vec::new();
             entry.read_to_end(&mut buf).map_err(bad)?;
-            members.insert(name, buf);
+            let decoded = batch(&buf, &path.join(&name))?;
+            members.insert(name, decoded);
         }
     }
     let missing: Vec<&str> = BATCHES.iter().copied().filter(|b| !members.contains_key(*b)).collect();
     if !missing.is_empty() {
         return Err(Error::format(path, format!("the archive lacks {}", missing.join(", "))));
     }
-    let files: Vec<Vec<u8>> = BATCHES.iter().map(|b| members.remove(*b).expect("checked")).collect();
-    assemble(&files, path)
+    let batches: Vec<Batch> = BATCHES.iter().map(|b| members.remove(*b).expect("checked")).collect();
+    assemble(batches)
 }
 
-/// Train (the first five batches) and test (the last), channels moved last as Keras does.
-fn assemble(batches: &[Vec<u8>], place: &Path) -> Result<Splits> {
-    let mut parts = Vec::new();
-    for (bytes, name) in batches.iter().zip(BATCHES) {
-        parts.push(batch(bytes, &place.join(name))?);
+/// One batch's pictures, `(N, 32, 32, 3)` bytes, and its labels.
+type Batch = (Vec<u8>, Vec<u8>);
+
+/// Train (the first five batches, in [`BATCHES`] order) and test (the last).
+fn assemble(mut batches: Vec<Batch>) -> Result<Splits> {
+    let test = batches.split_off(5);
+    Ok((join(batches)?, join(test)?))
+}
+
+/// The batches one after the other. Each is freed once copied, and the zeroed output is only
+/// paged in as it is written, so the pictures are held about once, not twice.
+fn join(batches: Vec<Batch>) -> Result<(U8Tensor, U8Tensor)> {
+    let n: usize = batches.iter().map(|b| b.1.len()).sum();
+    let (mut x, mut y) = (vec![0u8; n * 3072], Vec::with_capacity(n));
+    let mut at = 0;
+    for (pictures, labels) in batches {
+        x[at..at + pictures.len()].copy_from_slice(&pictures);
+        at += pictures.len();
+        y.extend_from_slice(&labels);
     }
-    let join = |ps: &[(Vec<u8>, Vec<u8>)]| -> Result<(U8Tensor, U8Tensor)> {
-        let x: Vec<u8> = ps.iter().flat_map(|p| p.0.iter().copied()).collect();
-        let y: Vec<u8> = ps.iter().flat_map(|p| p.1.iter().copied()).collect();
-        Ok((U8Tensor::from_vec(&[y.len(), 32, 32, 3], x)?, U8Tensor::from_vec(&[y.len(), 1], y)?))
-    };
-    Ok((join(&parts[..5])?, join(&parts[5..])?))
+    Ok((U8Tensor::from_vec(&[n, 32, 32, 3], x)?, U8Tensor::from_vec(&[n, 1], y)?))
 }
 
 /// One batch file: its images as `(N, 32, 32, 3)` bytes and its labels.
-fn batch(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
+fn batch(bytes: &[u8], path: &Path) -> Result<Batch> {
     let dict = pickle::parse(bytes, path)?;
     let Some(Value::NdArray { shape, dtype, data }) = dict.get("data") else {
         return Err(Error::format(path, "expected a dict with a NumPy array under \"data\""));

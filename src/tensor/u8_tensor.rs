@@ -64,6 +64,44 @@ impl U8Tensor {
         finite_if(Tensor::from_vec(&shape, data).expect("rows times row length"), divisor)
     }
 
+    /// Rows `idx` (distinct, each below [`U8Tensor::rows`]), in that order, in this array's own
+    /// buffer: the rows are moved into place cycle by cycle and the rest is cut off, so a
+    /// training split of a large dataset costs no second copy of it. Indices that repeat or
+    /// are out of range fall back to [`U8Tensor::select_rows`].
+    pub fn into_rows(mut self, idx: &[usize]) -> U8Tensor {
+        let (n, w) = (self.rows(), self.row_len());
+        let mut wanted = vec![false; n];
+        for &i in idx {
+            if i >= n || std::mem::replace(&mut wanted[i], true) {
+                return self.select_rows(idx);
+            }
+        }
+        // Position j takes row perm[j]: the rows asked for, then the others.
+        let perm: Vec<usize> = idx.iter().copied().chain((0..n).filter(|&i| !wanted[i])).collect();
+        let mut done = vec![false; n];
+        let mut row = vec![0u8; w];
+        for start in 0..n {
+            if done[start] || perm[start] == start {
+                continue;
+            }
+            // Follow the cycle start <- perm[start] <- perm[perm[start]] ... back to start.
+            row.copy_from_slice(&self.data[start * w..(start + 1) * w]);
+            let mut j = start;
+            while perm[j] != start {
+                let from = perm[j];
+                self.data.copy_within(from * w..(from + 1) * w, j * w);
+                done[j] = true;
+                j = from;
+            }
+            self.data[j * w..(j + 1) * w].copy_from_slice(&row);
+            done[j] = true;
+        }
+        self.data.truncate(idx.len() * w);
+        self.data.shrink_to_fit();
+        self.shape[0] = idx.len();
+        self
+    }
+
     /// Rows `idx` as a new byte array.
     pub fn select_rows(&self, idx: &[usize]) -> U8Tensor {
         let w = self.row_len();
@@ -99,5 +137,14 @@ mod tests {
         assert_eq!(s.data(), &[0.2, 0.4, 0.0, 1.0]);
         assert_eq!(t.select_rows(&[2]).data(), &[1, 2]);
         assert!(U8Tensor::from_vec(&[2, 2], vec![0; 3]).is_err());
+    }
+
+    #[test]
+    fn into_rows_moves_the_rows_asked_for_in_place() {
+        let t = U8Tensor::from_vec(&[7, 3], (0..21).collect()).unwrap();
+        for idx in [&[6, 0, 3, 2][..], &[0, 1, 2, 3, 4, 5, 6], &[5, 6, 0, 1, 2, 3, 4], &[4], &[], &[2, 2], &[9]] {
+            let safe: Vec<usize> = idx.iter().copied().filter(|&i| i < 7).collect();
+            assert_eq!(t.clone().into_rows(&safe), t.select_rows(&safe), "rows {idx:?}");
+        }
     }
 }
