@@ -68,6 +68,24 @@ fn a_folder_of_pngs_trains_and_predicts() {
     // 1,600 training pictures, the lesson's one-layer model: about 0.78 after 5 epochs.
     assert!(val > 0.72, "validation accuracy {val}");
     assert!(r["test"].is_null(), "no --test-data, no test result");
+    // Evaluated on the whole folder, read at the model's size and colour mode; its classes named.
+    let confusion = tmp.path().join("c.png");
+    let m = model.to_str().unwrap();
+    let text = ok(kiln(&["evaluate", m, "--data", d, "--confusion", confusion.to_str().unwrap()]));
+    let acc: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix('['))
+        .unwrap()
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(']')
+        .parse()
+        .unwrap();
+    assert!(acc > 0.72, "{text}");
+    assert!(text.contains(&format!("{} ", folder_name(9))), "class names in the matrix: {text}");
+    let e = error_of(kiln(&["evaluate", m, "--data", report.to_str().unwrap()]));
+    assert_eq!(e, format!("{}: the model was trained on pictures; give a folder of class folders", report.display()));
 
     // Predict 30 of the pictures: the top class is the folder's class for most of them.
     let picked: Vec<&(String, usize)> = files.iter().step_by(67).take(30).collect();
@@ -163,9 +181,13 @@ fn a_csv_table_trains_and_its_errors_give_line_and_column() {
         "--verbose",
         "0",
     ];
-    ok(kiln(&[&base[..], &["--test-data", c, "--save", m, "--json", r]].concat()));
+    let trained = ok(kiln(&[&base[..], &["--test-data", c, "--save", m, "--json", r]].concat()));
     let acc = read_json(&report)["test"]["accuracy"].as_f64().unwrap();
     assert!(acc > 0.95, "test accuracy {acc}");
+    // `kiln evaluate --data` reads the table as the model was trained: the same test result.
+    let test_line = trained.lines().find_map(|l| l.strip_prefix("test: ")).expect("a test line").to_string();
+    let evaluated = ok(kiln(&["evaluate", m, "--data", c, "--target", "species"]));
+    assert_eq!(evaluated.lines().last(), Some(test_line.as_str()), "{evaluated}");
 
     let e = error_of(kiln(&["train", "--data", c, "--epochs", "1"]));
     assert_eq!(e, format!("{c}: name the column holding the labels with --target COLUMN"));

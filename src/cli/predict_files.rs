@@ -22,17 +22,23 @@ pub fn run(
         check_output_path("--json", p)?;
     }
     let mut model = kiln::io::load_model(model_path)?;
-    let spec = match kiln::io::read_metadata(model_path)?.get("data") {
-        Some(text) => {
-            let v = serde_json::from_str(text)
-                .map_err(|e| Error::format(model_path, format!("malformed 'data' metadata: {e}")))?;
-            InputSpec::from_json(&v).map_err(|e| Error::format(model_path, e.to_string()))?
-        }
-        None => spec_from_model(&model, model_path)?,
-    };
+    let spec = model_spec(&model, model_path)?;
     match npz {
         Some(path) => raw_outputs(&mut model, &spec, path, json_out),
         None => top_classes(&mut model, &spec, model_path, images, json_out),
+    }
+}
+
+/// What the model at `path` was trained on: the `data` description its file keeps, or, for a
+/// file without one, what its input shape says ([`spec_from_model`]).
+pub fn model_spec(model: &Sequential, path: &Path) -> Result<InputSpec> {
+    match kiln::io::read_metadata(path)?.get("data") {
+        Some(text) => {
+            let v = serde_json::from_str(text)
+                .map_err(|e| Error::format(path, format!("malformed 'data' metadata: {e}")))?;
+            InputSpec::from_json(&v).map_err(|e| Error::format(path, e.to_string()))
+        }
+        None => spec_from_model(model, path),
     }
 }
 

@@ -262,6 +262,44 @@ fn relabel(y: &Tensor, names: &[String], classes: &[String], path: &Path) -> Res
     Tensor::from_vec(y.shape(), data)
 }
 
+/// `PATH` (a folder, `.csv` or `.npz`) as a model trained on `spec` reads it: pictures at its
+/// size and colour mode, labels as indices into its classes (`kiln evaluate --data`).
+pub fn load_labelled(path: &Path, target: Option<&str>, spec: &InputSpec) -> Result<Xy> {
+    let src = SourceArgs {
+        data: Some(path.to_path_buf()),
+        test_data: None,
+        dataset: BuiltIn::FashionMnist,
+        image_size: spec.image_size,
+        color_mode: spec.color_mode,
+        target: target.map(str::to_string),
+    };
+    if spec.kind == InputKind::Image && !path.is_dir() {
+        return Err(Error::value(format!(
+            "{}: the model was trained on pictures; give a folder of class folders",
+            path.display()
+        )));
+    }
+    if spec.kind != InputKind::Image && path.is_dir() {
+        return Err(Error::value(format!(
+            "{}: the model takes no pictures: it was trained on samples of shape {:?}",
+            path.display(),
+            spec.sample_shape
+        )));
+    }
+    load_test(path, &src, spec)
+}
+
+/// A built-in dataset's validation split (the lesson's split of its training set) or its test
+/// split.
+pub fn built_in_split(dataset: BuiltIn, test: bool) -> Result<(Xy, InputSpec)> {
+    let d = built_in(dataset, 0.2)?;
+    let xy = match (test, d.test) {
+        (true, Some(t)) => t,
+        _ => d.val,
+    };
+    Ok((xy, d.spec))
+}
+
 /// `--test-data`: the same format as the training data, labelled with the model's classes.
 fn load_test(path: &Path, src: &SourceArgs, spec: &InputSpec) -> Result<Xy> {
     if spec.kind != InputKind::Image {
