@@ -357,6 +357,23 @@ fn show_draws_a_folder_and_built_in_datasets_fail_cleanly_offline() {
     ]));
     assert!(text.contains(&format!("wrote {} (5 {} images from index 0)", out.display(), dir.display())), "{text}");
     assert!(image::open(&out).unwrap().width() > 5 * 28);
+    // A folder of colour pictures is drawn in colour: a red and a blue square, 8×8 each.
+    let colours = tmp.path().join("colours");
+    for (class, rgb) in [("blue", [0u8, 0, 255]), ("red", [255, 0, 0])] {
+        std::fs::create_dir_all(colours.join(class)).unwrap();
+        image::RgbImage::from_pixel(8, 8, image::Rgb(rgb)).save(colours.join(class).join("a.png")).unwrap();
+    }
+    let c = colours.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    let text =
+        ok(kiln(&["show", "--data", c, "--image-size", "8,8", "--count", "2", "--out", o, "--terminal", "never"]));
+    assert!(text.contains("(2 "), "{text}");
+    let sheet = image::open(&out).unwrap().to_rgb8();
+    let layout = kiln::viz::SheetLayout::samples(2, 8, 8);
+    let drawn: Vec<[u8; 3]> = (0..2).map(|i| layout.origin(i)).map(|(x, y)| sheet.get_pixel(x + 4, y + 4).0).collect();
+    let mut drawn_sorted = drawn.clone();
+    drawn_sorted.sort();
+    assert_eq!(drawn_sorted, [[0, 0, 255], [255, 0, 0]], "{drawn:?}");
     let e = error_of(kiln(&["show", "--data", dir.to_str().unwrap(), "--count", "13", "--out", out.to_str().unwrap()]));
     assert_eq!(e, format!("--count 13 is more than the 12 images of the {} split", dir.display()));
 

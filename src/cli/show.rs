@@ -1,7 +1,8 @@
 //! `kiln show`: the lesson's first picture — the first images of a split in a row with their
 //! class names, dark ink on white (`imshow(..., cmap='gray_r')`), as a PNG and, on a terminal,
 //! drawn right there with half blocks. With `--data`, pictures of the user's folder of class
-//! folders (in Keras's shuffled order, grayscale) with their class names.
+//! folders (in Keras's shuffled order, in colour unless `--color-mode grayscale`) with their
+//! class names.
 
 use std::path::PathBuf;
 
@@ -52,11 +53,15 @@ pub struct ShowArgs {
     /// Size the folder's pictures are drawn at.
     #[arg(long, value_name = "H,W", value_parser = super::user_data::parse_image_size, default_value = "64,64")]
     image_size: (usize, usize),
+    /// The folder's pictures are converted to rgb (default, drawn in colour), rgba, or
+    /// grayscale (drawn dark ink on white, as the lesson's pictures).
+    #[arg(long, value_name = "MODE", value_parser = PictureMode::parse, default_value = "rgb")]
+    color_mode: PictureMode,
     #[command(flatten)]
     data: DataArgs,
 }
 
-/// Images `(n, rows, cols)`, their labels, the class names, what they are ("train") and the
+/// Images `(n, rows, cols)` or `(n, rows, cols, channels)`, their labels, the class names, what they are ("train") and the
 /// title's first words.
 type Shown = (U8Tensor, U8Tensor, Vec<String>, String, String);
 
@@ -70,15 +75,11 @@ fn lesson_split(args: &ShowArgs) -> Result<Shown> {
     Ok((images, labels, names, name.to_string(), format!("Fashion-MNIST {name}")))
 }
 
-/// The first `start + count` pictures of the folder in Keras's order (seed 42), grayscale.
+/// The first `start + count` pictures of the folder in Keras's order (seed 42), in `--color-mode`.
 fn folder(args: &ShowArgs, dir: &std::path::Path) -> Result<Shown> {
     let (h, w) = args.image_size;
-    let opts = ImageFolderOptions {
-        image_size: (h, w),
-        color_mode: PictureMode::Grayscale,
-        seed: Some(42),
-        ..Default::default()
-    };
+    let opts =
+        ImageFolderOptions { image_size: (h, w), color_mode: args.color_mode, seed: Some(42), ..Default::default() };
     let mut index = kiln::data::index_image_folder(dir, &opts)?.first;
     let n = index.file_paths.len().min(args.start + args.count);
     index.file_paths.truncate(n);
@@ -91,7 +92,7 @@ fn folder(args: &ShowArgs, dir: &std::path::Path) -> Result<Shown> {
     }
     let d = kiln::data::read_pictures(dir, index, &opts)?;
     let labels = U8Tensor::from_vec(&[d.labels.len()], d.labels.iter().map(|&l| l as u8).collect())?;
-    let images = U8Tensor::from_vec(&[n, h, w], d.images.data().to_vec())?;
+    let images = d.images;
     let what = dir.display().to_string();
     Ok((images, labels, d.class_names, what.clone(), what))
 }
@@ -115,13 +116,15 @@ pub fn run(args: ShowArgs) -> Result<()> {
         When::Never => false,
     };
     let (rows, cols) = (images.shape()[1], images.shape()[2]);
+    let channels = images.shape().get(3).copied().unwrap_or(1);
     let mut text = String::new();
     if draw {
-        let size = rows * cols;
+        let size = rows * cols * channels;
         let tiles: Vec<(&[u8], &str)> = (start..start + count)
             .map(|i| (&images.data()[i * size..(i + 1) * size], names[labels.data()[i] as usize]))
             .collect();
-        text += &terminal::render_images(&tiles, rows, cols, ColorMode::detect(), terminal::terminal_columns());
+        let (mode, width) = (ColorMode::detect(), terminal::terminal_columns());
+        text += &terminal::render_images(&tiles, (rows, cols, channels), mode, width);
     }
     let shown: Vec<String> = labels.data()[start..start + count].iter().map(|l| l.to_string()).collect();
     text += &format!("labels: [{}]\n", shown.join(", "));

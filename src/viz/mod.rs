@@ -73,6 +73,22 @@ pub fn gray_r(v: u8) -> Rgb {
     [255 - v; 3]
 }
 
+/// The colour of pixel `i` of a picture with `channels` values a pixel: one channel is drawn
+/// `gray_r` (dark ink on white, as the lesson's `imshow(..., cmap='gray_r')`), three as the
+/// colour they are, four as that colour over a white background by its alpha.
+pub fn pixel_rgb(pixels: &[u8], i: usize, channels: usize) -> Rgb {
+    let p = &pixels[i * channels..(i + 1) * channels];
+    match channels {
+        1 => gray_r(p[0]),
+        3 => [p[0], p[1], p[2]],
+        _ => {
+            let a = p[3] as u32;
+            let over_white = |v: u8| ((v as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+            [over_white(p[0]), over_white(p[1]), over_white(p[2])]
+        }
+    }
+}
+
 /// Linear interpolation between evenly spaced anchor colours.
 fn interpolate(anchors: &[Rgb], t: f32) -> Rgb {
     let pos = t * (anchors.len() - 1) as f32;

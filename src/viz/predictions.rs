@@ -17,7 +17,7 @@ pub fn render_predictions(
     class_names: &[&str],
     columns: usize,
 ) -> Result<Canvas> {
-    let (n, rows, cols) = image_dims(images)?;
+    let (n, rows, cols, channels) = image_dims(images)?;
     if predicted.len() != n || truth.len() != n {
         let msg = format!(
             "{n} images, {} predictions and {} true labels: expected as many of each",
@@ -27,7 +27,7 @@ pub fn render_predictions(
         return Err(Error::shape(msg));
     }
     let name = |c: usize| class_names.get(c).map_or_else(|| c.to_string(), |s| s.to_string());
-    let size = rows * cols;
+    let size = rows * cols * channels;
     let tiles: Vec<Tile> = (0..n)
         .map(|i| {
             let (p, t) = (predicted[i], truth[i]);

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::canvas::{Align, Canvas, Rgb, BLACK_RGB, WHITE_RGB};
-use super::gray_r;
+use super::pixel_rgb;
 use crate::error::{Error, Result};
 use crate::tensor::U8Tensor;
 
@@ -23,11 +23,12 @@ const CAPTION_GAP: u32 = 7;
 const CAPTION_SIZE: f64 = 12.0;
 const TITLE: u32 = 28;
 
-/// One image of a sheet: its pixels (rows × cols bytes, drawn `gray_r`), caption lines below it,
-/// and an optional frame (wrong predictions are framed in red).
+/// One image of a sheet: its pixels (rows × cols × channels bytes: one channel drawn `gray_r`,
+/// three or four in colour), caption lines below it, and an optional frame (wrong predictions
+/// are framed in red).
 #[derive(Clone, Debug)]
 pub struct Tile<'a> {
-    /// `rows × cols` bytes, 0 white to 255 black.
+    /// `rows × cols × channels` bytes: grayscale 0 white to 255 black, or RGB(A).
     pub pixels: &'a [u8],
     /// Lines of text under the image, each with its colour.
     pub captions: Vec<(String, Rgb)>,
@@ -74,12 +75,12 @@ pub fn render_samples(
     class_names: &[&str],
     title: &str,
 ) -> Result<Canvas> {
-    let (n, rows, cols) = image_dims(images)?;
+    let (n, rows, cols, channels) = image_dims(images)?;
     if labels.rows() != n {
         return Err(Error::shape(format!("{n} images but {} labels", labels.rows())));
     }
     check_selection("given", n, start, count)?;
-    let size = rows * cols;
+    let size = rows * cols * channels;
     let tiles = (start..start + count)
         .map(|i| {
             let label = labels.data()[i] as usize;
@@ -103,11 +104,16 @@ pub fn save_samples(
     render_samples(images, labels, start, count, class_names, title)?.save_png(path)
 }
 
-/// `(n, rows, cols)` of a `[n, rows, cols]` byte array.
-pub(crate) fn image_dims(images: &U8Tensor) -> Result<(usize, usize, usize)> {
+/// `(n, rows, cols, channels)` of a `[n, rows, cols]` (grayscale) or `[n, rows, cols, channels]`
+/// (1, 3 or 4 channels) byte array.
+pub(crate) fn image_dims(images: &U8Tensor) -> Result<(usize, usize, usize, usize)> {
     match *images.shape() {
-        [n, rows, cols] if rows > 0 && cols > 0 => Ok((n, rows, cols)),
-        _ => Err(Error::shape(format!("expected images of shape (n, rows, cols), found {}", images.shape_str()))),
+        [n, rows, cols] if rows > 0 && cols > 0 => Ok((n, rows, cols, 1)),
+        [n, rows, cols, c @ (1 | 3 | 4)] if rows > 0 && cols > 0 => Ok((n, rows, cols, c)),
+        _ => Err(Error::shape(format!(
+            "expected images of shape (n, rows, cols) or (n, rows, cols, 1|3|4), found {}",
+            images.shape_str()
+        ))),
     }
 }
 
@@ -161,7 +167,7 @@ impl SheetLayout {
     }
 }
 
-/// Lays `tiles` (each `rows × cols` pixels, drawn `scale` times larger) out in rows of
+/// Lays `tiles` (each `rows × cols` pixels of 1, 3 or 4 channels, drawn `scale` times larger) out in rows of
 /// `columns`, captions centred under each image, `title` (unless empty) above all.
 pub fn render_tiles(
     tiles: &[Tile],
@@ -191,12 +197,16 @@ pub fn render_tiles(
         )?;
     }
     for (i, tile) in tiles.iter().enumerate() {
-        if tile.pixels.len() != rows * cols {
-            return Err(Error::shape(format!("tile {i} has {} pixels, expected {rows}×{cols}", tile.pixels.len())));
+        let channels = tile.pixels.len() / (rows * cols).max(1);
+        if !matches!(channels, 1 | 3 | 4) || tile.pixels.len() != rows * cols * channels {
+            return Err(Error::shape(format!(
+                "tile {i} has {} values, expected {rows}×{cols} pixels of 1, 3 or 4 channels",
+                tile.pixels.len()
+            )));
         }
         let (x, y) = layout.origin(i);
         let (x, y) = (x as i64, y as i64);
-        canvas.draw_image(x, y, rows, cols, scale, |r, c| gray_r(tile.pixels[r * cols + c]));
+        canvas.draw_image(x, y, rows, cols, scale, |r, c| pixel_rgb(tile.pixels, r * cols + c, channels));
         if let Some(color) = tile.frame {
             canvas.stroke_rect(x - 4, y - 4, cw + 8, ih + 8, 3, color);
         }

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 use std::io::IsTerminal;
 
-use super::gray_r;
+use super::canvas::Rgb;
+use super::pixel_rgb;
 
 /// How colours are written: the 24 grays of the 256-colour palette (every terminal since
 /// xterm) or 24-bit colour where the terminal says it has it (`COLORTERM=truecolor`).
@@ -37,9 +38,15 @@ pub fn terminal_columns() -> usize {
     console::Term::stdout().size_checked().map(|(_, cols)| cols as usize).or_else(env).unwrap_or(80)
 }
 
-/// Draws `images` (each `rows × cols` bytes, shown `gray_r` like the PNG) side by side, as many
-/// per band as fit in `width` columns, each with its caption centred underneath.
-pub fn render_images(images: &[(&[u8], &str)], rows: usize, cols: usize, mode: ColorMode, width: usize) -> String {
+/// Draws `images` (each `rows × cols` pixels of `channels` bytes, coloured as the PNG:
+/// [`pixel_rgb`]) side by side, as many per band as fit in `width` columns, each with its
+/// caption centred underneath.
+pub fn render_images(
+    images: &[(&[u8], &str)],
+    (rows, cols, channels): (usize, usize, usize),
+    mode: ColorMode,
+    width: usize,
+) -> String {
     const GAP: usize = 2;
     let per_band = ((width + GAP) / (cols + GAP)).max(1);
     let mut out = String::new();
@@ -51,10 +58,10 @@ pub fn render_images(images: &[(&[u8], &str)], rows: usize, cols: usize, mode: C
                 }
                 let mut last = None;
                 for x in 0..cols {
-                    let top = pixels[y * cols + x];
+                    let top = pixel_rgb(pixels, y * cols + x, channels);
                     // An odd last row: the lower half is the white background.
-                    let bottom = if y + 1 < rows { pixels[(y + 1) * cols + x] } else { 0 };
-                    let cell = (gray_r(top)[0], gray_r(bottom)[0]);
+                    let bottom = if y + 1 < rows { pixel_rgb(pixels, (y + 1) * cols + x, channels) } else { WHITE };
+                    let cell = (top, bottom);
                     if last != Some(cell) {
                         push_colors(&mut out, cell.0, cell.1, mode);
                         last = Some(cell);
@@ -72,16 +79,35 @@ pub fn render_images(images: &[(&[u8], &str)], rows: usize, cols: usize, mode: C
     out
 }
 
-/// The colours of the next `▀` cells: foreground `top`, background `bottom` (gray levels).
-fn push_colors(out: &mut String, top: u8, bottom: u8, mode: ColorMode) {
+const WHITE: Rgb = [255, 255, 255];
+
+/// The colours of the next `▀` cells: foreground `top`, background `bottom`.
+fn push_colors(out: &mut String, top: Rgb, bottom: Rgb, mode: ColorMode) {
     match mode {
         ColorMode::TrueColor => {
-            let _ = write!(out, "\x1b[38;2;{top};{top};{top}m\x1b[48;2;{bottom};{bottom};{bottom}m");
+            let ([r, g, b], [br, bg, bb]) = (top, bottom);
+            let _ = write!(out, "\x1b[38;2;{r};{g};{b}m\x1b[48;2;{br};{bg};{bb}m");
         }
         ColorMode::Gray256 => {
-            let _ = write!(out, "\x1b[38;5;{}m\x1b[48;5;{}m", gray_index(top), gray_index(bottom));
+            let _ = write!(out, "\x1b[38;5;{}m\x1b[48;5;{}m", palette_index(top), palette_index(bottom));
         }
     }
+}
+
+/// The nearest colour of the 256-colour palette: a gray ([`gray_index`]) for a gray, else the
+/// nearest of the 6×6×6 colour cube (16 + 36 r + 6 g + b, levels 0, 95, 135, 175, 215, 255).
+pub fn palette_index([r, g, b]: Rgb) -> u8 {
+    if r == g && g == b {
+        return gray_index(r);
+    }
+    let level = |v: u8| {
+        [0u8, 95, 135, 175, 215, 255]
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, &l)| (l as i32 - v as i32).abs())
+            .map_or(0, |(i, _)| i as u8)
+    };
+    16 + 36 * level(r) + 6 * level(g) + level(b)
 }
 
 /// The nearest gray of the 256-colour palette: 16 (black), 232–255 (8, 18, …, 238), 231 (white).
@@ -124,7 +150,7 @@ mod tests {
     fn draws_two_pixels_per_cell_and_wraps_to_the_width() {
         // A 3×2 image: top row black ink (255), middle row white (0), bottom row gray (128).
         let img = [255, 255, 0, 0, 128, 128];
-        let s = render_images(&[(&img, "Bag"), (&img, "T-shirt/top")], 3, 2, ColorMode::TrueColor, 80);
+        let s = render_images(&[(&img, "Bag"), (&img, "T-shirt/top")], (3, 2, 1), ColorMode::TrueColor, 80);
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines.len(), 3, "two cell rows and a caption line: {s:?}");
         // Ink is dark on white: foreground black over a white background.
@@ -133,8 +159,20 @@ mod tests {
         assert_eq!(lines[0].matches('▀').count(), 4);
         assert_eq!(lines[2], "Ba  T-");
         // Four columns fit one 2-column image per band.
-        let narrow = render_images(&[(&img, "a"), (&img, "b")], 3, 2, ColorMode::Gray256, 4);
+        let narrow = render_images(&[(&img, "a"), (&img, "b")], (3, 2, 1), ColorMode::Gray256, 4);
         assert_eq!(narrow.lines().count(), 6);
         assert!(narrow.starts_with("\x1b[38;5;16m\x1b[48;5;231m▀"), "{narrow:?}");
+    }
+
+    #[test]
+    fn draws_colour_pictures_in_colour() {
+        // One column, two rows: red over half-transparent blue (over white: 128, 128, 255).
+        let rgba = [255, 0, 0, 255, 0, 0, 255, 128];
+        let s = render_images(&[(&rgba, "")], (2, 1, 4), ColorMode::TrueColor, 80);
+        assert!(s.starts_with("\x1b[38;2;255;0;0m\x1b[48;2;127;127;255m▀"), "{s:?}");
+        let rgb = [255, 0, 0, 0, 0, 255];
+        let s = render_images(&[(&rgb, "")], (2, 1, 3), ColorMode::Gray256, 80);
+        assert!(s.starts_with("\x1b[38;5;196m\x1b[48;5;21m▀"), "{s:?}");
+        assert_eq!((palette_index([128, 128, 128]), palette_index([0, 100, 0])), (244, 22));
     }
 }
