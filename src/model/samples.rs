@@ -126,6 +126,32 @@ impl Samples for ScaledBytes {
     }
 }
 
+/// Bytes as the numbers they are (0 to 255), as Keras casts a `uint8` array given to `fit`: for
+/// a model that scales its input itself (a first `Rescaling(1/255)` layer).
+impl Samples for U8Tensor {
+    fn shape(&self) -> &[usize] {
+        U8Tensor::shape(self)
+    }
+
+    fn gather_rows_into(&self, idx: &[usize], out: &mut Tensor) {
+        let w = self.row_len();
+        out.ensure_shape(idx.len(), &U8Tensor::shape(self)[1..]);
+        let (src, dst) = (self.data(), out.data_mut());
+        for (row, &i) in dst.chunks_exact_mut(w.max(1)).zip(idx) {
+            row.iter_mut().zip(&src[i * w..(i + 1) * w]).for_each(|(d, &b)| *d = b as f32);
+        }
+    }
+
+    fn copy_rows_into(&self, start: usize, end: usize, out: &mut Tensor) {
+        let idx: Vec<usize> = (start..end).collect();
+        self.gather_rows_into(&idx, out);
+    }
+
+    fn first_non_finite(&self) -> Option<(f32, usize)> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +168,16 @@ mod tests {
         assert_eq!(t, b.select_rows_div(&[1, 2], 255.0).reshape(&[2, 4]).unwrap());
         let e = ScaledBytes::new(b, 255.0, &[3]).unwrap_err().to_string();
         assert_eq!(e, "samples of 4 bytes ((3, 2, 2)) cannot be seen as shape (3,)");
+    }
+
+    #[test]
+    fn bytes_as_numbers() {
+        let b = U8Tensor::from_vec(&[3, 2], vec![0, 1, 128, 255, 7, 9]).unwrap();
+        let mut t = Tensor::default();
+        b.gather_rows_into(&[2, 0], &mut t);
+        assert_eq!((t.shape(), t.data()), (&[2, 2][..], &[7.0, 9.0, 0.0, 1.0][..]));
+        b.copy_rows_into(1, 2, &mut t);
+        assert_eq!(t.data(), &[128.0, 255.0]);
+        assert_eq!(Samples::rows(&b), 3);
     }
 }
