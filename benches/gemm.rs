@@ -1,4 +1,4 @@
-//! kiln's own GEMM (`kiln::tensor::matmul`, src/tensor/gemm/) against `matrixmultiply::sgemm`
+//! kiln's own GEMM (`kiln::tensor::ops::matmul`, src/tensor/cpu/gemm/) against `matrixmultiply::sgemm`
 //! and the `gemm` crate single-threaded and on 2 rayon threads, on the products kiln's
 //! lesson, MLP and CNN actually compute (f32, row-major, batch 32).
 //!
@@ -9,6 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gemm::Parallelism;
+use kiln::tensor::Mat;
 
 /// `c (m, n) = op(a) (m, k) · op(b) (k, n)`; `ta`: a stored (k, m), `tb`: b stored (n, k).
 #[derive(Clone, Copy)]
@@ -163,11 +164,12 @@ fn determinism_report() {
     }
 }
 
-fn transpose(t: bool) -> kiln::tensor::Transpose {
+/// An (rows, cols) operand stored as given, or stored transposed and read in place.
+fn operand(data: &[f32], rows: usize, cols: usize, t: bool) -> Mat<'_> {
     if t {
-        kiln::tensor::Transpose::Yes
+        Mat::new(data, cols, rows).t()
     } else {
-        kiln::tensor::Transpose::No
+        Mat::new(data, rows, cols)
     }
 }
 
@@ -177,9 +179,9 @@ fn bench(c: &mut Criterion) {
         let (a, b) = inputs(sh);
         let mut out = vec![0.0f32; sh.m * sh.n];
         let mut group = c.benchmark_group(sh.name);
-        let (ta, tb) = (transpose(sh.ta), transpose(sh.tb));
+        let (am, bm) = (operand(&a, sh.m, sh.k, sh.ta), operand(&b, sh.k, sh.n, sh.tb));
         group.bench_function(BenchmarkId::from_parameter("kiln"), |bn| {
-            bn.iter(|| kiln::tensor::matmul(sh.m, sh.k, sh.n, &a, ta, &b, tb, &mut out, 0.0))
+            bn.iter(|| kiln::tensor::ops::matmul(am, bm, &mut out, 0.0))
         });
         group.bench_function(BenchmarkId::from_parameter("matrixmultiply"), |bn| {
             bn.iter(|| with_matrixmultiply(sh, &a, &b, &mut out))

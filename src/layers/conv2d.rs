@@ -15,12 +15,12 @@ use serde_json::{json, Value};
 use super::registry::Cfg;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::limits::len_u128;
-use crate::tensor::{
-    col2im, im2col, matmul_serial, shape_str, winograd_conv, winograd_kernel, winograd_kernel_flipped,
-    winograd_kernel_grad, winograd_kernel_grad_part, winograd_scratch_len, Padding, Scratch, Size2, Tensor, Transpose,
-    Window2d,
+use crate::tensor::cpu::{
+    col2im, gemm, im2col, winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_kernel_grad,
+    winograd_kernel_grad_part, winograd_scratch_len, Scratch,
 };
+use crate::tensor::limits::len_u128;
+use crate::tensor::{shape_str, Mat, Padding, Size2, Tensor, Window2d};
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
 const CHUNK: usize = 4;
@@ -211,7 +211,7 @@ impl Layer for Conv2D {
             }
             // out (rows, F) = activation(cols (rows, K) · kernel (K, F) + bias), the bias and
             // activation applied in place while the chunk is still in cache.
-            matmul_serial(out.len() / f, k, f, cols, Transpose::No, w, Transpose::No, out, 0.0);
+            gemm(1, Mat::new(cols, out.len() / f, k), Mat::new(w, k, f), out, 0.0);
             act.forward_in_place(out, bias, f);
         };
         let keep = self.keeps_cols(b);
@@ -296,7 +296,7 @@ impl Layer for Conv2D {
                         };
                         // dkernel part (K, F) = cols^T (K, rows) · dz (rows, F), both read where
                         // they lie.
-                        matmul_serial(k, rows, f, cols, Transpose::Yes, dz, Transpose::No, dk, 0.0);
+                        gemm(1, Mat::new(cols, rows, k).t(), Mat::new(dz, rows, f), dk, 0.0);
                     }
                     // dbias part = column sums of dz.
                     db.fill(0.0);
@@ -308,7 +308,7 @@ impl Layer for Conv2D {
                     } else {
                         // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
                         let dcols = &mut cols[..rows * k];
-                        matmul_serial(rows, f, k, dz, Transpose::No, wt, Transpose::No, dcols, 0.0);
+                        gemm(1, Mat::new(dz, rows, f), Mat::new(wt, f, k), dcols, 0.0);
                         for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
                             col2im(&g, dcols, dx);
                         }

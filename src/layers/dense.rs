@@ -5,16 +5,7 @@ use serde_json::json;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::limits::len_u128;
-use crate::tensor::{matmul, matmul_strided, shape_str, transpose, Tensor, Transpose};
-
-/// Kernels with at least this many weights are worked on in two halves of their input rows,
-/// the first half always by the calling thread and the second by the pool's other thread
-/// (when it is free: `rayon::join`): the forward product as two partial sums, the kernel and
-/// input gradients as two halves of rows, and (in `optimizers`, at its middle value) the
-/// optimizer update. Each core then keeps using the same half of the kernel, its gradient and
-/// its optimizer state, which stay in that core's cache from step to step. Whether a layer
-/// splits depends on its shape alone, so the bits do not depend on the thread count.
-const SPLIT_MIN: usize = 1 << 16;
+use crate::tensor::{ops, shape_str, Mat, Tensor};
 
 /// Keras's `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`.
 pub struct Dense {
@@ -28,12 +19,10 @@ pub struct Dense {
     fused_backward: bool,
     kernel: Param,
     bias: Param,
-    z: Tensor,        // (B, units) pre-activation
-    out: Tensor,      // (B, units)
-    dz: Tensor,       // (B, units)
-    dinput: Tensor,   // (B, in)
-    dinput_t: Tensor, // (in, B): dL/dx transposed, as the product computes it
-    z_part: Tensor,   // (B, units): the second half's partial sum when the kernel is split
+    z: Tensor,      // (B, units) pre-activation
+    out: Tensor,    // (B, units)
+    dz: Tensor,     // (B, units)
+    dinput: Tensor, // (B, in)
 }
 
 impl Dense {
@@ -53,8 +42,6 @@ impl Dense {
             out: Tensor::default(),
             dz: Tensor::default(),
             dinput: Tensor::default(),
-            dinput_t: Tensor::default(),
-            z_part: Tensor::default(),
         }
     }
 
@@ -86,13 +73,6 @@ impl Dense {
 
     fn in_features(&self) -> usize {
         self.kernel.value.rows()
-    }
-
-    /// The first input row of the kernel's second half, when the kernel is worked on in two
-    /// (see [`SPLIT_MIN`]).
-    fn split(&self) -> Option<usize> {
-        let n_in = self.in_features();
-        (n_in * self.units >= SPLIT_MIN && n_in >= 2).then_some(n_in / 2)
     }
 }
 
@@ -132,27 +112,9 @@ impl Layer for Dense {
         let (b, n_in, units) = (x.rows(), self.in_features(), self.units);
         self.z.ensure_shape(b, &[units]);
         self.out.ensure_shape(b, &[units]);
-        let beta = if self.use_bias {
-            let bias = self.bias.value.data();
-            self.z.data_mut().chunks_exact_mut(units).for_each(|r| r.copy_from_slice(bias));
-            1.0
-        } else {
-            0.0
-        };
-        let (w, x) = (self.kernel.value.data(), x.data());
-        if let Some(k1) = self.split() {
-            // z = (bias + x[:, ..k1]·W[..k1]) + x[:, k1..]·W[k1..]
-            self.z_part.ensure_shape(b, &[units]);
-            let (z, zp) = (self.z.data_mut(), self.z_part.data_mut());
-            rayon::join(
-                || matmul_strided(b, k1, units, x, (n_in, 1), w, (units, 1), z, beta),
-                || matmul_strided(b, n_in - k1, units, &x[k1..], (n_in, 1), &w[k1 * units..], (units, 1), zp, 0.0),
-            );
-            z.iter_mut().zip(zp.iter()).for_each(|(z, &p)| *z += p);
-        } else {
-            matmul(b, n_in, units, x, Transpose::No, w, Transpose::No, self.z.data_mut(), beta);
-        }
-        self.activation.forward(self.z.data(), self.out.data_mut(), units);
+        let bias = self.use_bias.then(|| self.bias.value.data());
+        let w = Mat::new(self.kernel.value.data(), n_in, units);
+        ops::matmul_bias_act(Mat::of(x), w, bias, self.activation, self.z.data_mut(), self.out.data_mut());
     }
 
     fn output(&self) -> &Tensor {
@@ -165,50 +127,21 @@ impl Layer for Dense {
         if self.fused_backward {
             self.dz.data_mut().copy_from_slice(dout.data());
         } else {
-            let (out, dz) = (self.out.data(), self.dz.data_mut());
-            self.activation.backward(out, dout.data(), dz, units);
+            ops::activation_backward(self.activation, self.out.data(), dout.data(), self.dz.data_mut(), units);
         }
-        let dz = self.dz.data();
+        let dz = Mat::of(&self.dz);
         // dkernel (in, units) += x^T (in, B) · dz (B, units); beta 0 when the gradient is zero
-        let split = self.split();
         let (dw, beta) = self.kernel.grad_accumulator();
-        if let Some(k1) = split {
-            let x = x.data();
-            let (dw_lo, dw_hi) = dw.split_at_mut(k1 * units);
-            rayon::join(
-                || matmul_strided(k1, b, units, x, (1, n_in), dz, (units, 1), dw_lo, beta),
-                || matmul_strided(n_in - k1, b, units, &x[k1..], (1, n_in), dz, (units, 1), dw_hi, beta),
-            );
-        } else {
-            matmul(n_in, b, units, x.data(), Transpose::Yes, dz, Transpose::No, dw, beta);
-        }
+        ops::matmul(Mat::of(x).t(), dz, dw, beta);
         if self.use_bias {
             let (db, beta) = self.bias.grad_accumulator();
-            if beta == 0.0 {
-                db.fill(0.0);
-            }
-            for row in dz.chunks_exact(units) {
-                db.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
-            }
+            ops::col_sums(dz, db, beta);
         }
         if need_dinput {
-            // dx^T (in, B) = kernel (in, units) · dz^T (units, B), then transposed into dx (B, in).
-            // The direct dx = dz · kernel^T would make the GEMM pack all of the kernel
-            // transposed, which for a wide layer (3136 -> 100 after a CNN's Flatten) costs more
-            // than the product. Same sums in the same order, so the same bits.
+            // dx (B, in) = dz (B, units) · kernel^T (units, in)
             self.dinput.ensure_shape(b, &[n_in]);
-            self.dinput_t.ensure_shape(n_in, &[b]);
-            let (w, dxt) = (self.kernel.value.data(), self.dinput_t.data_mut());
-            if let Some(k1) = split {
-                let (lo, hi) = dxt.split_at_mut(k1 * b);
-                rayon::join(
-                    || matmul_strided(k1, units, b, w, (units, 1), dz, (1, units), lo, 0.0),
-                    || matmul_strided(n_in - k1, units, b, &w[k1 * units..], (units, 1), dz, (1, units), hi, 0.0),
-                );
-            } else {
-                matmul(n_in, units, b, w, Transpose::No, dz, Transpose::Yes, dxt, 0.0);
-            }
-            transpose(n_in, b, self.dinput_t.data(), self.dinput.data_mut());
+            let w = Mat::new(self.kernel.value.data(), n_in, units);
+            ops::matmul(dz, w.t(), self.dinput.data_mut(), 0.0);
         }
     }
 
@@ -304,7 +237,6 @@ mod tests {
         let mut rng = <Rng as rand::SeedableRng>::seed_from_u64(1);
         let mut layer = Dense::new(units).bias_initializer(Initializer::GlorotUniform);
         layer.build(&[n_in], &mut rng).unwrap();
-        assert_eq!(layer.split(), Some(512));
         let wave = |i: usize, f: f64| ((i as f64 + 1.0) * f).sin() as f32;
         let x = Tensor::from_vec(&[b, n_in], (0..b * n_in).map(|i| wave(i, 0.37)).collect()).unwrap();
         let dout = Tensor::from_vec(&[b, units], (0..b * units).map(|i| wave(i, 0.91)).collect()).unwrap();

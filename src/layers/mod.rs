@@ -44,7 +44,6 @@ macro_rules! layer_builders {
     };
 }
 
-mod activation;
 mod activation_layer;
 mod average_pooling2d;
 mod batch_normalization;
@@ -62,8 +61,8 @@ pub mod registry;
 mod reshape;
 pub mod spec;
 
+pub use crate::tensor::Activation;
 pub use crate::tensor::{Padding, Size2};
-pub use activation::Activation;
 pub use activation_layer::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;

@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 
 use super::{Callback, History, Progbar, Samples, Sequential};
 use crate::error::{Error, Result};
-use crate::tensor::pool::run_with_helpers;
+use crate::tensor::cpu::with_workers;
 use crate::tensor::{shape_str, Tensor};
 
 /// `fit`'s arguments with Keras's defaults (epochs 1, batch 32, verbose 1, shuffle).
@@ -99,7 +99,7 @@ impl Sequential {
             )));
         }
         // On a worker of the pool, with its other threads waiting for the jobs the loop hands out.
-        run_with_helpers(|| self.fit_loop(x, y, n_train, validation, opts))
+        with_workers(|| self.fit_loop(x, y, n_train, validation, opts))
     }
 
     fn fit_loop<X: Samples + ?Sized>(

@@ -13,7 +13,7 @@ use crate::layers::{count_params, Ctx, Layer, Rng};
 use crate::losses::Loss;
 use crate::optimizers::{Optimizer, OptimizerState};
 use crate::tensor::limits::{check_values, len_u128};
-use crate::tensor::{grow_pool_buffers, shape_str, Tensor};
+use crate::tensor::{cpu, shape_str, Tensor};
 
 /// What compile settled: the loss, the metric, the optimizer and its state.
 pub(crate) struct Compiled {
@@ -276,7 +276,7 @@ impl Sequential {
     /// Forward pass of the batch in `self.batch_x` through every layer.
     pub(crate) fn forward_batch(&mut self, training: bool) {
         // The packing buffers of every pool thread, grown to what the last step needed.
-        grow_pool_buffers();
+        cpu::between_steps();
         let mut ctx = Ctx { training, rng: &mut self.dropout_rng };
         for i in 0..self.layers.len() {
             let (done, rest) = self.layers.split_at_mut(i);

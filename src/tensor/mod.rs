@@ -1,29 +1,24 @@
-//! The tensor core: one concrete type, `f32`, row-major, contiguous.
+//! The tensor core: one concrete type, `f32`, row-major, contiguous; the operations on it
+//! ([`ops`]) and the backend that runs them ([`cpu`]).
 //!
 //! Buffers are reused across training steps: [`Tensor::resize_rows`] changes the leading (batch)
 //! dimension within the already reserved capacity, so a steady-state step allocates nothing.
 
-mod gemm;
-mod im2col;
+mod activation;
+pub mod cpu;
 pub mod limits;
-pub mod pool;
-mod run_delay;
-mod scratch;
-mod threads;
-mod transpose;
+mod mat;
+pub mod ops;
+mod storage;
 mod u8_tensor;
-mod winograd;
+mod window;
 
-pub use gemm::{grow_pool_buffers, matmul, matmul_serial, matmul_strided, Transpose};
-pub use im2col::{col2im, im2col, window_axis, Padding, Size2, Window2d};
-pub use scratch::Scratch;
-pub use threads::{num_threads, set_num_threads};
-pub use transpose::transpose;
+pub use activation::Activation;
+pub use cpu::{num_threads, set_num_threads};
+pub use mat::Mat;
+pub use storage::Storage;
 pub use u8_tensor::U8Tensor;
-pub use winograd::{
-    winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_kernel_grad, winograd_kernel_grad_part,
-    winograd_scratch_len,
-};
+pub use window::{window_axis, Padding, Size2, Window2d};
 
 use crate::error::{Error, Result};
 
@@ -31,7 +26,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, Default)]
 pub struct Tensor {
     shape: Vec<usize>,
-    data: Vec<f32>,
+    storage: Storage,
     /// Known to hold only finite values, by construction (zeros; images made from bytes), so
     /// checks of a training set can skip scanning it. Any mutable access clears it.
     finite: bool,
@@ -40,14 +35,14 @@ pub struct Tensor {
 /// Equal shapes and values (what is known about them aside).
 impl PartialEq for Tensor {
     fn eq(&self, other: &Tensor) -> bool {
-        self.shape == other.shape && self.data == other.data
+        self.shape == other.shape && self.storage == other.storage
     }
 }
 
 impl Tensor {
     /// A tensor of zeros.
     pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor { shape: shape.to_vec(), data: vec![0.0; shape.iter().product()], finite: true }
+        Tensor { shape: shape.to_vec(), storage: Storage::Cpu(vec![0.0; shape.iter().product()]), finite: true }
     }
 
     /// A tensor over `data`; the error names both sizes when they differ.
@@ -60,7 +55,7 @@ impl Tensor {
                 data.len()
             )));
         }
-        Ok(Tensor { shape: shape.to_vec(), data, finite: false })
+        Ok(Tensor { shape: shape.to_vec(), storage: Storage::Cpu(data), finite: false })
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -68,12 +63,12 @@ impl Tensor {
     }
 
     pub fn data(&self) -> &[f32] {
-        &self.data
+        self.storage.as_slice()
     }
 
     pub fn data_mut(&mut self) -> &mut [f32] {
         self.finite = false;
-        &mut self.data
+        self.storage.as_mut_slice()
     }
 
     /// Whether every value is known to be finite without looking: true for zeros and for
@@ -85,21 +80,21 @@ impl Tensor {
 
     /// Marks the values as finite: for constructors that guarantee it.
     pub(crate) fn with_known_finite(mut self) -> Tensor {
-        debug_assert!(self.data.iter().all(|v| v.is_finite()));
+        debug_assert!(self.data().iter().all(|v| v.is_finite()));
         self.finite = true;
         self
     }
 
     pub fn into_vec(self) -> Vec<f32> {
-        self.data
+        self.storage.into_vec()
     }
 
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.data().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.data().is_empty()
     }
 
     /// Size of the leading (batch) dimension; 0 for a scalar.
@@ -114,7 +109,7 @@ impl Tensor {
 
     pub fn row(&self, i: usize) -> &[f32] {
         let w = self.row_len();
-        &self.data[i * w..(i + 1) * w]
+        &self.data()[i * w..(i + 1) * w]
     }
 
     /// The same values with a new shape; one dimension may be -1 (inferred), as numpy's reshape.
@@ -133,7 +128,7 @@ impl Tensor {
         }
         let n = rows * self.row_len();
         self.finite = false;
-        self.data.resize(n, 0.0);
+        self.storage.host_vec().resize(n, 0.0);
     }
 
     /// Makes this tensor `(rows, row_shape...)`, reusing its buffer when the row shape is unchanged.
@@ -150,7 +145,7 @@ impl Tensor {
     #[track_caller]
     pub fn set_shape(&mut self, shape: &[usize]) {
         let n: usize = shape.iter().product();
-        assert_eq!(n, self.data.len(), "set_shape: {} does not hold {} values", shape_str(shape), self.data.len());
+        assert_eq!(n, self.len(), "set_shape: {} does not hold {} values", shape_str(shape), self.len());
         self.shape.clear();
         self.shape.extend_from_slice(shape);
     }
@@ -158,11 +153,8 @@ impl Tensor {
     /// Copies rows `idx` of `self` into `out` (resized to `idx.len()` rows).
     #[track_caller]
     pub fn gather_rows_into(&self, idx: &[usize], out: &mut Tensor) {
-        let w = self.row_len();
         out.ensure_shape(idx.len(), &self.shape[1..]);
-        for (dst, &i) in out.data.chunks_exact_mut(w.max(1)).zip(idx) {
-            dst.copy_from_slice(&self.data[i * w..(i + 1) * w]);
-        }
+        ops::gather_rows(Mat::of(self), idx, out.storage.as_mut_slice());
         out.finite = self.finite;
     }
 
@@ -178,20 +170,20 @@ impl Tensor {
         let w = self.row_len();
         let mut shape = self.shape.clone();
         shape[0] = end - start;
-        Tensor { shape, data: self.data[start * w..end * w].to_vec(), finite: self.finite }
+        Tensor { shape, storage: Storage::Cpu(self.data()[start * w..end * w].to_vec()), finite: self.finite }
     }
 
     /// Multiplies every value by `factor` in place.
     pub fn scale(mut self, factor: f32) -> Tensor {
         self.finite = false;
-        self.data.iter_mut().for_each(|v| *v *= factor);
+        self.storage.as_mut_slice().iter_mut().for_each(|v| *v *= factor);
         self
     }
 
     /// Index of the largest value of each row (first one on ties), as numpy's argmax(axis=-1).
     pub fn argmax_rows(&self) -> Vec<usize> {
         let w = self.row_len().max(1);
-        self.data.chunks_exact(w).map(argmax).collect()
+        self.data().chunks_exact(w).map(argmax).collect()
     }
 
     /// The shape as Python prints it: `(60000, 28, 28)`, `(60000,)`.

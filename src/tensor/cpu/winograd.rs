@@ -20,8 +20,8 @@
 //! Layouts: U is `[ξ][c][f]`; a block's V is `[ξ][tile][c]` and M `[ξ][tile][f]`. Tiles are
 //! numbered sample by sample, row by row, `ceil(H/2) × ceil(W/2)` per sample.
 
-use super::gemm::matmul_serial;
-use super::Transpose;
+use super::gemm::gemm;
+use crate::tensor::Mat;
 
 /// Tiles per block: 8 slivers of the GEMM's 8-row kernel; V and M of a block take
 /// 16·64·(C + F) floats (384 KiB for 32 → 64 channels).
@@ -85,7 +85,7 @@ pub fn winograd_kernel_flipped(u: &[f32], c: usize, f: usize, u_t: &mut [f32]) {
     let cf = c * f;
     for (xi, out) in u_t[..16 * cf].chunks_exact_mut(cf).enumerate() {
         let src = &u[(P[xi / 4] * 4 + P[xi % 4]) * cf..][..cf];
-        super::transpose(c, f, src, out);
+        super::transpose::transpose(c, f, src, out);
     }
 }
 
@@ -142,7 +142,7 @@ pub fn winograd_conv(
             for xi in 0..16 {
                 // M_ξ (nb, F) = V_ξ (nb, C) · U_ξ (C, F)
                 let (a, b, cm) = (&v[xi * xc..], &u[xi * c * f..], &mut m[xi * xf..]);
-                matmul_serial(nb, c, f, a, Transpose::No, b, Transpose::No, cm, 0.0);
+                gemm(1, Mat::new(a, nb, c), Mat::new(b, c, f), cm, 0.0);
             }
         },
         |m, t, s, ty, tx| output_tile(m, t, h, w, f, ty, tx, &mut out[s * sample_out..][..sample_out]),
@@ -240,7 +240,7 @@ pub fn winograd_kernel_grad_part(
             for xi in 0..16 {
                 // du_ξ (C, F) += V_ξᵀ (C, nb) · dM_ξ (nb, F); V_ξ is stored (nb, C).
                 let (a, b, cd) = (&v[xi * xc..], &dm[xi * xf..], &mut du[xi * c * f..]);
-                matmul_serial(c, nb, f, a, Transpose::Yes, b, Transpose::No, cd, beta);
+                gemm(1, Mat::new(a, nb, c).t(), Mat::new(b, nb, f), cd, beta);
             }
         },
         |_, _, _, _, _| {},

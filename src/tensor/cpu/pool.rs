@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::num_threads;
 use super::run_delay::RunDelay;
+use super::threads::num_threads;
 
 /// How often a polling thread reads the waits.
 const CHECK_EVERY: Duration = Duration::from_millis(2);

@@ -1,6 +1,6 @@
 //! kiln's GEMM: `C = beta·C + op(A)·op(B)`, f32, a Goto-style blocked product with packed
 //! panels and a register-tiled micro-kernel, compiled for AVX-512 and AVX2+FMA and chosen at run
-//! time. Every product in kiln goes through [`matmul`].
+//! time. Every product in kiln goes through it (`tensor::ops::matmul`, the convolutions).
 //!
 //! Why our own: the GEMM crates allocate their packing buffers on every call, and kiln's
 //! training step must not allocate; ours keeps them per thread. Results are bit-identical for
@@ -12,14 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::num_threads;
-
-/// Whether an operand is stored transposed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transpose {
-    No,
-    Yes,
-}
+use crate::tensor::Mat;
 
 /// Depth of one packed block: the sum over k runs in chunks of this size.
 const KC: usize = 256;
@@ -37,6 +30,11 @@ thread_local! {
     /// runs.
     static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static PACK_B: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether a product of this shape is large enough for the GEMM to split its rows over the pool.
+pub(crate) fn parallel_pays(m: usize, k: usize, n: usize) -> bool {
+    m * n * k >= PARALLEL_MIN
 }
 
 /// A's buffer holds one partial sliver: at most KC steps of the widest MR (16).
@@ -86,124 +84,31 @@ struct View<'a> {
     cs: usize,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    fn of(m: Mat<'a>) -> View<'a> {
+        View { data: m.data(), rs: m.strides().0, cs: m.strides().1 }
+    }
+
     #[inline(always)]
     fn at(&self, i: usize, j: usize) -> f32 {
         self.data[i * self.rs + j * self.cs]
     }
 }
 
-/// `c = op(a) · op(b) + beta · c`, with `op(a)`: (m, k), `op(b)`: (k, n), `c`: (m, n), all
-/// row-major. `a` is stored (m, k), or (k, m) when `ta` is [`Transpose::Yes`]; likewise `b`.
-/// `beta` is 0 (overwrite) or 1 (accumulate, as gradients do).
+/// `c = a · b + beta · c`, with `a`: (m, k), `b`: (k, n) read through their strides and `c`:
+/// (m, n) row-major, on up to `threads` threads. `beta` is 0 (overwrite) or 1 (accumulate, as
+/// gradients do); other values scale `c` first.
 #[track_caller]
-#[allow(clippy::too_many_arguments)]
-pub fn matmul(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    ta: Transpose,
-    b: &[f32],
-    tb: Transpose,
-    c: &mut [f32],
-    beta: f32,
-) {
-    gemm(num_threads(), m, k, n, a, ta, b, tb, c, beta);
-}
-
-/// [`matmul`] on the calling thread only: for products inside a loop that is already split
-/// over the pool (a convolution's chunks of samples), where splitting each product again would
-/// cost more in hand-offs than it gives. Same bits as [`matmul`].
-#[track_caller]
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_serial(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    ta: Transpose,
-    b: &[f32],
-    tb: Transpose,
-    c: &mut [f32],
-    beta: f32,
-) {
-    gemm(1, m, k, n, a, ta, b, tb, c, beta);
-}
-
-#[track_caller]
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    threads: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    ta: Transpose,
-    b: &[f32],
-    tb: Transpose,
-    c: &mut [f32],
-    beta: f32,
-) {
-    let a_strides = if ta == Transpose::No { (k, 1) } else { (1, m) };
-    let b_strides = if tb == Transpose::No { (n, 1) } else { (1, k) };
-    gemm_strided(threads, m, k, n, a, a_strides, b, b_strides, c, beta);
-}
-
-/// [`matmul_serial`] for operands given by their strides, with element (i, j) of `a` at
-/// `a[i·rs + j·cs]` for `a_strides = (rs, cs)`, likewise `b`: one part of a larger product,
-/// such as a range of its rows or of its sum, read where it lies. `c` is (m, n), row-major.
-#[track_caller]
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_strided(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_strides: (usize, usize),
-    b: &[f32],
-    b_strides: (usize, usize),
-    c: &mut [f32],
-    beta: f32,
-) {
-    gemm_strided(1, m, k, n, a, a_strides, b, b_strides, c, beta);
-}
-
-/// Checks that the operands hold every value their shapes and strides reach, then multiplies.
-#[track_caller]
-#[allow(clippy::too_many_arguments)]
-fn gemm_strided(
-    threads: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    a_strides: (usize, usize),
-    b: &[f32],
-    b_strides: (usize, usize),
-    c: &mut [f32],
-    beta: f32,
-) {
-    // The values a (rows, cols) operand reaches: rows·cols when it is contiguous.
-    let extent = |rows: usize, cols: usize, (rs, cs): (usize, usize)| {
-        if rows == 0 || cols == 0 {
-            0
-        } else {
-            (rows - 1) * rs + (cols - 1) * cs + 1
-        }
-    };
-    let (need_a, need_b) = (extent(m, k, a_strides), extent(k, n, b_strides));
+pub(crate) fn gemm(threads: usize, a: Mat, b: Mat, c: &mut [f32], beta: f32) {
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
     assert!(
-        a.len() >= need_a && b.len() >= need_b && c.len() >= m * n,
-        "matmul: ({m}, {k}) x ({k}, {n}) needs {need_a} / {need_b} / {} values, got {} / {} / {}",
+        b.rows() == k && c.len() >= m * n,
+        "matmul: ({m}, {k}) x ({}, {n}) needs {} output values, got {}",
+        b.rows(),
         m * n,
-        a.len(),
-        b.len(),
         c.len()
     );
-    let a = View { data: a, rs: a_strides.0, cs: a_strides.1 };
-    let b = View { data: b, rs: b_strides.0, cs: b_strides.1 };
-    gemm_views(threads, m, k, n, a, b, c, beta);
+    gemm_views(threads, m, k, n, View::of(a), View::of(b), c, beta);
 }
 
 #[allow(clippy::too_many_arguments)]

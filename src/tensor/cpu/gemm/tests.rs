@@ -20,24 +20,18 @@ fn matches_f64_reference_for_every_shape_and_transpose() {
     let shapes = [(1, 1, 1), (5, 7, 3), (17, 33, 9), (32, 784, 10), (32, 100, 10), (49, 300, 33), (100, 513, 70)];
     for &(m, k, n) in &shapes {
         let (a, b) = (values(m * k, 1.0), values(k * n, 2.0));
-        for ta in [Transpose::No, Transpose::Yes] {
-            for tb in [Transpose::No, Transpose::Yes] {
-                let av = match ta {
-                    Transpose::No => View { data: &a, rs: k, cs: 1 },
-                    Transpose::Yes => View { data: &a, rs: 1, cs: m },
-                };
-                let bv = match tb {
-                    Transpose::No => View { data: &b, rs: n, cs: 1 },
-                    Transpose::Yes => View { data: &b, rs: 1, cs: k },
-                };
-                let want = naive(m, k, n, av, bv);
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let am = if ta { Mat::new(&a, k, m).t() } else { Mat::new(&a, m, k) };
+                let bm = if tb { Mat::new(&b, n, k).t() } else { Mat::new(&b, k, n) };
+                let want = naive(m, k, n, View::of(am), View::of(bm));
                 let mut c = vec![1.0f32; m * n];
-                matmul(m, k, n, &a, ta, &b, tb, &mut c, 1.0);
+                gemm(2, am, bm, &mut c, 1.0);
                 for (got, w) in c.iter().zip(&want) {
                     let tol = 1e-5 * (k as f64).sqrt() * (1.0 + w.abs());
                     assert!((*got as f64 - (w + 1.0)).abs() < tol, "({m},{k},{n}) {ta:?} {tb:?}: {got} vs {}", w + 1.0);
                 }
-                matmul(m, k, n, &a, ta, &b, tb, &mut c, 0.0);
+                gemm(1, am, bm, &mut c, 0.0);
                 assert!((c[0] as f64 - want[0]).abs() < 1e-3, "beta 0 overwrites");
             }
         }
@@ -90,7 +84,8 @@ fn a_strided_part_of_a_product_matches_the_reference() {
     let bv = View { data: &b[p0 * n..], rs: n, cs: 1 };
     let want = naive(m, k, n, av, bv);
     let mut c = vec![0.5f32; m * n];
-    matmul_strided(m, k, n, &a[p0 * big_m + i0..], (1, big_m), &b[p0 * n..], (n, 1), &mut c, 1.0);
+    let am = Mat::new(&a, big_k, big_m).t().row_range(i0..big_m).col_range(p0..big_k);
+    gemm(1, am, Mat::new(&b, big_k, n).row_range(p0..big_k), &mut c, 1.0);
     for (got, w) in c.iter().zip(&want) {
         assert!((*got as f64 - (w + 0.5)).abs() < 1e-5 * (1.0 + w.abs()), "{got} vs {}", w + 0.5);
     }

@@ -1,0 +1,73 @@
+//! Row-wise operations of `tensor::ops`: column sums (a bias gradient), gathering rows by index
+//! (an embedding, a batch) and adding rows back by index (an embedding's gradient).
+
+use crate::tensor::Mat;
+
+/// `out = beta·out + Σ_rows x` (beta 0: overwrite), summed row after row from zero.
+#[track_caller]
+pub(crate) fn col_sums(x: Mat, out: &mut [f32], beta: f32) {
+    assert_eq!(out.len(), x.cols(), "col_sums: {} outputs for {} columns", out.len(), x.cols());
+    if beta == 0.0 {
+        out.fill(0.0);
+    } else if beta != 1.0 {
+        out.iter_mut().for_each(|v| *v *= beta);
+    }
+    if x.is_row_major() {
+        for row in x.data()[..x.len()].chunks_exact(x.cols().max(1)) {
+            out.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
+        }
+    } else {
+        for i in 0..x.rows() {
+            out.iter_mut().enumerate().for_each(|(j, d)| *d += x.at(i, j));
+        }
+    }
+}
+
+/// `out[r] = table[idx[r]]`, out: (idx.len(), table.cols) row-major.
+#[track_caller]
+pub(crate) fn gather_rows(table: Mat, idx: &[usize], out: &mut [f32]) {
+    let w = table.cols();
+    assert!(out.len() >= idx.len() * w, "gather_rows: {} rows of {w} into {} values", idx.len(), out.len());
+    for (dst, &i) in out.chunks_exact_mut(w.max(1)).zip(idx) {
+        assert!(i < table.rows(), "gather_rows: row {i} of a table of {} rows", table.rows());
+        if table.is_row_major() {
+            dst.copy_from_slice(&table.data()[i * w..][..w]);
+        } else {
+            dst.iter_mut().enumerate().for_each(|(j, d)| *d = table.at(i, j));
+        }
+    }
+}
+
+/// `table[idx[r]] += rows[r]`, in the order of `idx` (a row gathered twice gets both).
+#[track_caller]
+pub(crate) fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
+    let w = rows.cols();
+    assert_eq!(rows.rows(), idx.len(), "scatter_add_rows: {} rows for {} indices", rows.rows(), idx.len());
+    for (r, &i) in idx.iter().enumerate() {
+        let dst = &mut table[i * w..][..w];
+        dst.iter_mut().enumerate().for_each(|(j, d)| *d += rows.at(r, j));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_gathers_and_scatters_rows() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // (3, 2)
+        let mut s = [10.0, 10.0];
+        col_sums(Mat::new(&x, 3, 2), &mut s, 1.0);
+        assert_eq!(s, [19.0, 22.0]);
+        col_sums(Mat::new(&x, 3, 2).t(), &mut [0.0; 3], 0.0); // strided: no panic
+        let mut t = [0.0; 3];
+        col_sums(Mat::new(&x, 3, 2).t(), &mut t, 0.0);
+        assert_eq!(t, [3.0, 7.0, 11.0]);
+        let mut g = [0.0; 4];
+        gather_rows(Mat::new(&x, 3, 2), &[2, 0], &mut g);
+        assert_eq!(g, [5.0, 6.0, 1.0, 2.0]);
+        let mut table = [0.0; 6];
+        scatter_add_rows(Mat::new(&[1.0, 1.0, 2.0, 2.0, 3.0, 3.0], 3, 2), &[1, 0, 1], &mut table);
+        assert_eq!(table, [2.0, 2.0, 4.0, 4.0, 0.0, 0.0]);
+    }
+}

@@ -1,0 +1,90 @@
+//! The operations layers, losses, optimizers and `fit` compute with: they say what to compute;
+//! the backend (today the CPU's, `tensor::cpu`) decides how and where — threads, splits,
+//! scratch and packing buffers, the kernel (GEMM, im2col, Winograd).
+//!
+//! Operands are [`Mat`] descriptors (shape and strides over a tensor's values), so a product
+//! reads a transposed operand, a range of rows or one time step of a sequence where it lies.
+//! Output buffers are the caller's (a layer's named fields, sized once): no operation allocates
+//! on a steady-state step.
+//!
+//! ```
+//! use kiln::tensor::{ops, Activation, Mat};
+//! // z = x·w + bias, out = relu(z): x (2, 3), w (3, 2)
+//! let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+//! let w = [1.0, 0.0, 0.0, 1.0, -1.0, 0.0];
+//! let (mut z, mut out) = ([0.0; 4], [0.0; 4]);
+//! ops::matmul_bias_act(Mat::new(&x, 2, 3), Mat::new(&w, 3, 2), Some(&[0.5, -3.0]), Activation::Relu, &mut z, &mut out);
+//! assert_eq!(z, [-1.5, -1.0, -1.5, 2.0]);
+//! assert_eq!(out, [0.0, 0.0, 0.0, 2.0]);
+//! ```
+
+use super::cpu;
+use super::{Activation, Mat};
+
+/// `c = a·b + beta·c`: a (m, k), b (k, n), c (m, n) row-major. `beta` 0 overwrites `c`, 1
+/// accumulates into it (gradients). Every output value is summed in the same order (over k)
+/// whatever the threads, so the bits do not depend on them. Panics naming the shapes when they
+/// do not agree.
+#[track_caller]
+pub fn matmul(a: Mat, b: Mat, c: &mut [f32], beta: f32) {
+    cpu::matmul(a, b, c, beta)
+}
+
+/// `z = x·w + bias` (bias: one value per column; `None`: `z = x·w`): a dense layer's
+/// pre-activation, z: (x.rows, w.cols) row-major. A large `w` (a kernel of 65,536 values or
+/// more) is summed as two partial sums over its two halves of rows, added after: the bits then
+/// depend on the shape alone, never on the threads.
+#[track_caller]
+pub fn matmul_bias(x: Mat, w: Mat, bias: Option<&[f32]>, z: &mut [f32]) {
+    cpu::matmul_bias(x, w, bias, z)
+}
+
+/// [`matmul_bias`], then `out = act(z)` over rows of `w.cols` values; `z` keeps the
+/// pre-activation (the logits a fused loss reads).
+#[track_caller]
+pub fn matmul_bias_act(x: Mat, w: Mat, bias: Option<&[f32]>, act: Activation, z: &mut [f32], out: &mut [f32]) {
+    let n = x.rows() * w.cols();
+    cpu::matmul_bias(x, w, bias, z);
+    act.forward(&z[..n], &mut out[..n], w.cols());
+}
+
+/// `out = act(z)` over rows of `width` values (softmax is per row).
+#[track_caller]
+pub fn activation(act: Activation, z: &[f32], out: &mut [f32], width: usize) {
+    act.forward(z, out, width)
+}
+
+/// `v = act(v + bias)` in place over rows of `width` values (`bias` empty: none).
+#[track_caller]
+pub fn bias_activation_in_place(act: Activation, v: &mut [f32], bias: &[f32], width: usize) {
+    act.forward_in_place(v, bias, width)
+}
+
+/// `dz = dout · act'(z)`, from the forward output `out` = act(z) (each derivative can be written
+/// with it), over rows of `width` values.
+#[track_caller]
+pub fn activation_backward(act: Activation, out: &[f32], dout: &[f32], dz: &mut [f32], width: usize) {
+    act.backward(out, dout, dz, width)
+}
+
+/// `out = beta·out + Σ_rows x`: a bias gradient from dL/dz. `beta` 0 overwrites.
+#[track_caller]
+pub fn col_sums(x: Mat, out: &mut [f32], beta: f32) {
+    cpu::col_sums(x, out, beta)
+}
+
+/// `out[r] = table[idx[r]]` (an embedding's lookup), out: (idx.len(), table.cols) row-major.
+/// Panics naming the index when one is past the table.
+#[track_caller]
+pub fn gather_rows(table: Mat, idx: &[usize], out: &mut [f32]) {
+    cpu::gather_rows(table, idx, out)
+}
+
+/// `table[idx[r]] += rows[r]` (an embedding's gradient), in the order of `idx`.
+#[track_caller]
+pub fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
+    cpu::scatter_add_rows(rows, idx, table)
+}
+
+#[cfg(test)]
+mod tests;
