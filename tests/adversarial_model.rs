@@ -277,7 +277,7 @@ fn names_cannot_break_the_file_format() {
              optimizer's state"
         );
         let spec = format!("dense(2, name={name})");
-        assert_eq!(err_text(parse_layers(&spec)), format!("{spec} in --layers at position 1: {want}"));
+        assert_eq!(err_text(parse_layers(&spec)), format!("column 1 (in '{spec}'): {want}"));
         let mut m = Sequential::new();
         m.add(Dense::new(2).name(name).input_shape(&[3]));
         assert_eq!(err_text(m.compile(Compile::new("mse"))), want);

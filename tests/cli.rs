@@ -93,7 +93,7 @@ fn a_saved_model_evaluates_predicts_and_summarises() {
 #[test]
 fn bad_input_gives_clear_errors() {
     let err = error_of(&kiln(&["train", "--layers", "flatten, dense2(10)"]));
-    assert!(err.starts_with("unknown layer 'dense2' in --layers at position 2; valid layers: dense,"), "{err}");
+    assert!(err.starts_with("--layers: column 10: unknown layer 'dense2'; valid layers: dense,"), "{err}");
 
     let err = error_of(&kiln(&["train", "--layers", "dense(0)"]));
     assert!(err.ends_with("expected a positive integer, received units=0"), "{err}");

@@ -29,7 +29,7 @@ impl ModelArgs {
         Ok(match (&self.layers, &self.model) {
             (Some(spec), _) => {
                 let mut m = Sequential::new();
-                for layer in parse_layers(spec)? {
+                for layer in parse_layers(spec).map_err(|e| Error::value(format!("--layers: {e}")))? {
                     m.add_boxed(layer);
                 }
                 m

@@ -34,10 +34,15 @@ pub struct Cli {
     command: Command,
 }
 
+/// `kiln train --help`'s list of the layers and activations `--layers` takes.
+fn layers_help() -> String {
+    format!("Layers for --layers (arguments by position, then key=...):\n{}", kiln::layers::grammar_help())
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Load Fashion-MNIST, split it, train a model, evaluate it (the lesson).
-    #[command(after_help = kiln::layers::grammar_help())]
+    #[command(after_help = layers_help())]
     Train(train::TrainArgs),
     /// Where the data was found (or that it was downloaded), its shapes and per-class counts;
     /// with --data, a folder's classes and the files of each subset in Keras's order.

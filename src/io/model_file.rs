@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::write_atomic;
 use crate::error::{Error, Result};
-use crate::layers::registry::unknown_key;
+use crate::layers::config::unknown_key;
 use crate::losses::Loss;
 use crate::model::{Metric, Sequential};
 

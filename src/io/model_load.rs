@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::model_file::{architecture, f32_values, parse, read_file, OPTIMIZER_PREFIX};
 use crate::error::{Error, Result};
-use crate::layers::registry::unknown_key;
+use crate::layers::config::unknown_key;
 use crate::model::{Compile, Sequential};
 use crate::optimizers::{self, OptimizerState};
 use crate::tensor::{shape_str, Tensor};

@@ -3,7 +3,8 @@
 
 use serde_json::json;
 
-use super::{Activation, Ctx, Layer, Rng};
+use super::registry::{ArgKind::*, LayerKind};
+use super::{Activation, Ctx, Layer, LayerConfig, Rng};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -20,6 +21,19 @@ pub struct ActivationLayer {
 }
 
 impl ActivationLayer {
+    /// Activation in the registry: class name, grammar row `activation(relu)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "Activation",
+        positional: &["activation"],
+        required: 1,
+        args: &[("activation", Word)],
+        from_config: |c| {
+            let a = c.wrap(Activation::parse(c.required(LayerConfig::str, "activation")?))?;
+            Ok(Box::new(ActivationLayer::new(a)))
+        },
+    };
+
+    /// Keras's `Activation(activation)`.
     pub fn new(activation: Activation) -> ActivationLayer {
         ActivationLayer {
             activation,
@@ -37,7 +51,7 @@ impl ActivationLayer {
 }
 
 impl Layer for ActivationLayer {
-    layer_identity!("Activation", "activation");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.width = input_shape.last().copied().unwrap_or(1).max(1);

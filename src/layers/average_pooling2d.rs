@@ -6,7 +6,8 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::max_pooling2d::{pool_builders, Pool2d};
-use super::{Ctx, Layer, Rng};
+use super::registry::{typed_from_config, LayerKind};
+use super::{Ctx, Layer, LayerConfig, Rng};
 use crate::error::Result;
 use crate::tensor::{Padding, Size2, Tensor};
 
@@ -18,20 +19,33 @@ pub struct AveragePooling2D {
 }
 
 impl AveragePooling2D {
+    /// AveragePooling2D in the registry: class name, grammar row `average_pooling2d(2)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "AveragePooling2D",
+        positional: &["pool_size"],
+        required: 0,
+        args: Pool2d::ARGS,
+        from_config: |c| Ok(Box::new(AveragePooling2D::read_config(c)?)),
+    };
+
+    fn read_config(c: &LayerConfig) -> Result<AveragePooling2D> {
+        Ok(AveragePooling2D { pool: Pool2d::from_config(c)?, ..AveragePooling2D::new(1) })
+    }
+
     /// `AveragePooling2D::new(2)` or `AveragePooling2D::new((2, 3))`.
     pub fn new(pool_size: impl Into<Size2>) -> AveragePooling2D {
         let pool = Pool2d::new(pool_size.into());
         AveragePooling2D { pool, out: Tensor::default(), dinput: Tensor::default() }
     }
     pool_builders!();
+    /// Rebuilds the layer from [`Layer::config`]'s JSON; errors name the layer and the key.
     pub fn from_config(config: &Value) -> Result<AveragePooling2D> {
-        let pool = Pool2d::from_config("AveragePooling2D", config)?;
-        Ok(AveragePooling2D { pool, ..AveragePooling2D::new(1) })
+        typed_from_config(Self::KIND.class, config, AveragePooling2D::read_config)
     }
 }
 
 impl Layer for AveragePooling2D {
-    layer_identity!("AveragePooling2D", "average_pooling2d", pool);
+    layer_identity!(pool);
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.pool.build("AveragePooling2D", input_shape)

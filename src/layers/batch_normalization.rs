@@ -4,8 +4,9 @@
 
 use serde_json::json;
 
-use super::registry::f32_json;
-use super::{Ctx, Layer, Param, Rng};
+use super::config::f32_json;
+use super::registry::{ArgKind::*, LayerKind};
+use super::{Ctx, Layer, LayerConfig, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{shape_str, Tensor};
 
@@ -37,6 +38,31 @@ impl Default for BatchNormalization {
 }
 
 impl BatchNormalization {
+    /// BatchNormalization in the registry: class name, grammar row
+    /// `batch_normalization(momentum=0.9)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "BatchNormalization",
+        positional: &[],
+        required: 0,
+        args: &[("momentum", Number), ("epsilon", Number), ("center", Bool), ("scale", Bool)],
+        from_config: |c| Ok(Box::new(BatchNormalization::read_config(c)?)),
+    };
+
+    fn read_config(c: &LayerConfig) -> Result<BatchNormalization> {
+        let mut bn = BatchNormalization::new().name(c.name());
+        if let Some(m) = c.float("momentum")? {
+            bn.momentum = m as f32;
+        }
+        if let Some(e) = c.float("epsilon")? {
+            bn.epsilon = e as f32;
+        }
+        bn.center = c.bool("center")?.unwrap_or(true);
+        bn.scale = c.bool("scale")?.unwrap_or(true);
+        bn.check()?;
+        Ok(bn)
+    }
+
+    /// Keras's `BatchNormalization()`: momentum 0.99, epsilon 1e-3, with gamma and beta.
     pub fn new() -> BatchNormalization {
         let empty = |name| Param::new(name, Tensor::default());
         BatchNormalization {
@@ -60,11 +86,13 @@ impl BatchNormalization {
         }
     }
 
+    /// How much of the moving statistics each batch keeps (0.99).
     pub fn momentum(mut self, momentum: f32) -> Self {
         self.momentum = momentum;
         self
     }
 
+    /// Added to the variance before its square root (1e-3).
     pub fn epsilon(mut self, epsilon: f32) -> Self {
         self.epsilon = epsilon;
         self
@@ -100,7 +128,7 @@ impl BatchNormalization {
 }
 
 impl Layer for BatchNormalization {
-    layer_identity!("BatchNormalization", "batch_normalization");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.check()?;

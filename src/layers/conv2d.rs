@@ -12,7 +12,8 @@
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use super::registry::Cfg;
+use super::registry::{typed_from_config, ArgKind::*, LayerKind};
+use super::LayerConfig;
 use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::cpu::{
@@ -129,11 +130,32 @@ impl Conv2D {
     }
     layer_builders!();
 
+    /// Conv2D in the registry: class name, grammar row `conv2d(32, 3, padding=same)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "Conv2D",
+        positional: &["filters", "kernel_size"],
+        required: 2,
+        args: &[
+            ("filters", PositiveInt),
+            ("kernel_size", PositiveInt),
+            ("strides", PositiveInt),
+            ("padding", Word),
+            ("activation", Word),
+            ("kernel_initializer", Word),
+            ("bias_initializer", Word),
+            ("use_bias", Bool),
+        ],
+        from_config: |c| Ok(Box::new(Conv2D::read_config(c)?)),
+    };
+
     /// Rebuilds the layer from [`Layer::config`]'s JSON (Keras's keys; sizes as an int or a
     /// pair). Values are checked here; errors name the layer and the key.
     pub fn from_config(config: &Value) -> Result<Conv2D> {
-        let c = Cfg::new("Conv2D", config)?;
-        let filters = c.required(Cfg::positive_int, "filters")?;
+        typed_from_config(Self::KIND.class, config, Conv2D::read_config)
+    }
+
+    fn read_config(c: &LayerConfig) -> Result<Conv2D> {
+        let filters = c.required(LayerConfig::positive_int, "filters")?;
         let mut layer = Conv2D::new(filters, c.required(read_size2, "kernel_size")?);
         c.data_format()?;
         layer.strides = read_size2(&c, "strides")?.unwrap_or(Size2(1, 1));
@@ -150,12 +172,12 @@ impl Conv2D {
             layer.bias_initializer = c.wrap(Initializer::parse(i))?;
         }
         layer.use_bias = c.bool("use_bias")?.unwrap_or(true);
-        c.with_shape(layer, Conv2D::input_shape).map(|l| l.name(c.name()))
+        Ok(layer)
     }
 }
 
 impl Layer for Conv2D {
-    layer_identity!("Conv2D", "conv2d");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let who = format!("layer '{}' (Conv2D)", self.name);
@@ -435,7 +457,7 @@ pub(crate) fn window(
 }
 
 /// A window size or strides: an int (square) or a pair of positive integers, as Keras takes.
-pub(crate) fn read_size2(c: &Cfg, key: &str) -> Result<Option<Size2>> {
+pub(crate) fn read_size2(c: &LayerConfig, key: &str) -> Result<Option<Size2>> {
     let as_int = c.positive_int(key);
     if let Ok(n) = as_int {
         return Ok(n.map(Size2::from));

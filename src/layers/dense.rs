@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
+use super::registry::{ArgKind::*, LayerKind};
+use super::{Activation, Ctx, Initializer, Layer, LayerConfig, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::limits::len_u128;
 use crate::tensor::{ops, shape_str, Mat, Tensor};
@@ -26,6 +27,37 @@ pub struct Dense {
 }
 
 impl Dense {
+    /// Dense in the registry: class name, grammar row `dense(10, activation=relu)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "Dense",
+        positional: &["units"],
+        required: 1,
+        args: &[
+            ("units", PositiveInt),
+            ("activation", Word),
+            ("use_bias", Bool),
+            ("kernel_initializer", Word),
+            ("bias_initializer", Word),
+        ],
+        from_config: |c| Ok(Box::new(Dense::read_config(c)?)),
+    };
+
+    fn read_config(c: &LayerConfig) -> Result<Dense> {
+        let mut d = Dense::new(c.required(LayerConfig::positive_int, "units")?);
+        if let Some(a) = c.str("activation")? {
+            d.activation = c.wrap(Activation::parse(a))?;
+        }
+        d.use_bias = c.bool("use_bias")?.unwrap_or(true);
+        if let Some(i) = c.str("kernel_initializer")? {
+            d.kernel_initializer = c.wrap(Initializer::parse(i))?;
+        }
+        if let Some(i) = c.str("bias_initializer")? {
+            d.bias_initializer = c.wrap(Initializer::parse(i))?;
+        }
+        Ok(d)
+    }
+
+    /// Keras's `Dense(units)`: linear, with a bias, glorot_uniform kernel, zero bias.
     pub fn new(units: usize) -> Dense {
         Dense {
             units,
@@ -45,21 +77,25 @@ impl Dense {
         }
     }
 
+    /// The activation applied to `x · kernel + bias` (linear by default).
     pub fn activation(mut self, activation: Activation) -> Self {
         self.activation = activation;
         self
     }
 
+    /// Whether to add a bias (true by default).
     pub fn use_bias(mut self, use_bias: bool) -> Self {
         self.use_bias = use_bias;
         self
     }
 
+    /// How the kernel starts (glorot_uniform by default).
     pub fn kernel_initializer(mut self, init: Initializer) -> Self {
         self.kernel_initializer = init;
         self
     }
 
+    /// How the bias starts (zeros by default).
     pub fn bias_initializer(mut self, init: Initializer) -> Self {
         self.bias_initializer = init;
         self
@@ -67,6 +103,7 @@ impl Dense {
 
     layer_builders!();
 
+    /// The kernel, (in, units).
     pub fn kernel(&self) -> &Tensor {
         &self.kernel.value
     }
@@ -77,7 +114,7 @@ impl Dense {
 }
 
 impl Layer for Dense {
-    layer_identity!("Dense", "dense");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         if self.units == 0 {

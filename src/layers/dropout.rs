@@ -4,8 +4,9 @@
 use rand::Rng as _;
 use serde_json::json;
 
-use super::registry::f32_json;
-use super::{Ctx, Layer, Rng};
+use super::config::f32_json;
+use super::registry::{ArgKind::*, LayerKind};
+use super::{Ctx, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -21,6 +22,20 @@ pub struct Dropout {
 }
 
 impl Dropout {
+    /// Dropout in the registry: class name, grammar row `dropout(0.3)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "Dropout",
+        positional: &["rate"],
+        required: 1,
+        args: &[("rate", Number)],
+        from_config: |c| {
+            let d = Dropout::new(c.required(LayerConfig::float, "rate")? as f32).name(c.name());
+            d.check()?;
+            Ok(Box::new(d))
+        },
+    };
+
+    /// Keras's `Dropout(rate)`: `rate` in [0, 1), the fraction of values zeroed in training.
     pub fn new(rate: f32) -> Dropout {
         Dropout {
             rate,
@@ -48,7 +63,7 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
-    layer_identity!("Dropout", "dropout");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.check()?;

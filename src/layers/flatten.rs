@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::registry::LayerKind;
 use super::{Ctx, Layer, Rng};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -17,6 +18,16 @@ pub struct Flatten {
 }
 
 impl Flatten {
+    /// Flatten in the registry: class name, grammar row `flatten`, config (no arguments).
+    pub const KIND: LayerKind = LayerKind {
+        class: "Flatten",
+        positional: &[],
+        required: 0,
+        args: &[],
+        from_config: |_| Ok(Box::new(Flatten::new())),
+    };
+
+    /// Keras's `Flatten()`.
     pub fn new() -> Flatten {
         Flatten::default()
     }
@@ -25,7 +36,7 @@ impl Flatten {
 }
 
 impl Layer for Flatten {
-    layer_identity!("Flatten", "flatten");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.in_shape = input_shape.to_vec();

@@ -7,8 +7,8 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::conv2d::{read_size2, window};
-use super::registry::Cfg;
-use super::{Ctx, Layer, Rng};
+use super::registry::{typed_from_config, ArgKind, ArgKind::*, LayerKind};
+use super::{Ctx, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{Padding, Size2, Tensor, Window2d};
 
@@ -46,20 +46,19 @@ impl Pool2d {
         })
     }
 
+    /// The grammar and config arguments of both pooling layers.
+    pub const ARGS: &'static [(&'static str, ArgKind)] =
+        &[("pool_size", PositiveInt), ("strides", PositiveInt), ("padding", Word)];
+
     /// Reads a pooling layer's config; Keras's defaults: pool_size 2, strides = pool_size.
-    pub fn from_config(class: &str, config: &Value) -> Result<Pool2d> {
-        let c = Cfg::new(class, config)?;
+    pub fn from_config(c: &LayerConfig) -> Result<Pool2d> {
         let mut pool = Pool2d::new(read_size2(&c, "pool_size")?.unwrap_or(Size2(2, 2)));
         pool.strides = read_size2(&c, "strides")?;
         c.data_format()?;
         if let Some(p) = c.str("padding")? {
             pool.padding = c.wrap(Padding::parse(p))?;
         }
-        pool.name = c.name().to_string();
-        c.with_shape(pool, |mut p, s| {
-            p.input_shape = Some(s.to_vec());
-            p
-        })
+        Ok(pool)
     }
 }
 
@@ -92,15 +91,28 @@ macro_rules! pool_builders {
 pub(crate) use pool_builders;
 
 impl MaxPooling2D {
+    /// MaxPooling2D in the registry: class name, grammar row `max_pooling2d(2)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "MaxPooling2D",
+        positional: &["pool_size"],
+        required: 0,
+        args: Pool2d::ARGS,
+        from_config: |c| Ok(Box::new(MaxPooling2D::read_config(c)?)),
+    };
+
+    fn read_config(c: &LayerConfig) -> Result<MaxPooling2D> {
+        Ok(MaxPooling2D { pool: Pool2d::from_config(c)?, ..MaxPooling2D::new(1) })
+    }
+
     /// `MaxPooling2D::new(2)` or `MaxPooling2D::new((2, 3))`.
     pub fn new(pool_size: impl Into<Size2>) -> MaxPooling2D {
         let pool = Pool2d::new(pool_size.into());
         MaxPooling2D { pool, out: Tensor::default(), argmax: Vec::new(), dinput: Tensor::default(), relu_below: false }
     }
     pool_builders!();
+    /// Rebuilds the layer from [`Layer::config`]'s JSON; errors name the layer and the key.
     pub fn from_config(config: &Value) -> Result<MaxPooling2D> {
-        let pool = Pool2d::from_config("MaxPooling2D", config)?;
-        Ok(MaxPooling2D { pool, ..MaxPooling2D::new(1) })
+        typed_from_config(Self::KIND.class, config, MaxPooling2D::read_config)
     }
 }
 
@@ -167,7 +179,7 @@ fn pool_2x2(g: &Window2d, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
 }
 
 impl Layer for MaxPooling2D {
-    layer_identity!("MaxPooling2D", "max_pooling2d", pool);
+    layer_identity!(pool);
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         let out = self.pool.build("MaxPooling2D", input_shape)?;

@@ -3,16 +3,13 @@
 //! A layer owns its parameters ([`Param`]), its output buffer and its input-gradient buffer.
 //! Buffers are sized on the first batch and reused, so a steady-state step allocates nothing.
 
-/// Inside `impl Layer for T`: the identity every layer has — Keras's class name, the prefix
-/// of generated names, its name and the input shape given to a first layer — for a struct
-/// holding `name: String` and `input_shape: Option<Vec<usize>>` (or a field that does).
+/// Inside `impl Layer for T`: the identity every layer has — Keras's class name (from the
+/// layer's `KIND`), its name and the input shape given to a first layer — for a struct holding
+/// `name: String` and `input_shape: Option<Vec<usize>>` (or a field that does).
 macro_rules! layer_identity {
-    ($class:literal, $base:literal $(, $field:ident)?) => {
+    ($($field:ident)?) => {
         fn class_name(&self) -> &'static str {
-            $class
-        }
-        fn base_name(&self) -> &'static str {
-            $base
+            Self::KIND.class
         }
         fn name(&self) -> &str {
             &self$(.$field)?.name
@@ -22,6 +19,9 @@ macro_rules! layer_identity {
         }
         fn declared_input_shape(&self) -> Option<&[usize]> {
             self$(.$field)?.input_shape.as_deref()
+        }
+        fn set_declared_input_shape(&mut self, shape: Vec<usize>) {
+            self$(.$field)?.input_shape = Some(shape);
         }
     };
 }
@@ -47,6 +47,7 @@ macro_rules! layer_builders {
 mod activation_layer;
 mod average_pooling2d;
 mod batch_normalization;
+pub mod config;
 mod conv2d;
 mod dense;
 mod dropout;
@@ -58,6 +59,7 @@ mod max_pooling2d;
 pub mod names;
 mod param;
 pub mod registry;
+mod rescaling;
 mod reshape;
 pub mod spec;
 
@@ -66,6 +68,7 @@ pub use crate::tensor::{Padding, Size2};
 pub use activation_layer::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
 pub use batch_normalization::BatchNormalization;
+pub use config::LayerConfig;
 pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
@@ -73,7 +76,8 @@ pub use flatten::Flatten;
 pub use initializers::Initializer;
 pub use max_pooling2d::MaxPooling2D;
 pub use param::Param;
-pub use registry::{layer_from_config, layer_to_config};
+pub use registry::{layer_from_config, layer_to_config, register_layer, ArgKind, LayerKind};
+pub use rescaling::Rescaling;
 pub use reshape::Reshape;
 pub use spec::{grammar_help, parse_layers};
 
@@ -93,16 +97,20 @@ pub struct Ctx<'a> {
 
 /// A layer of a [`crate::model::Sequential`] model.
 pub trait Layer: Send {
-    /// Keras's class name: "Dense", "Flatten", ...
+    /// Keras's class name: "Dense", "Flatten", ... (its [`LayerKind::class`]). Generated
+    /// names start with its snake case ([`names::base_name`]).
     fn class_name(&self) -> &'static str;
-    /// The prefix of generated names: "dense" gives dense, dense_1, ...
-    fn base_name(&self) -> &'static str;
+    /// The layer's name: unique in a model, the prefix of its parameters' names.
     fn name(&self) -> &str;
+    /// Sets the name (a model names unnamed layers as they are added).
     fn set_name(&mut self, name: String);
     /// The per-sample input shape given at construction (Keras's `input_shape`), if any.
     fn declared_input_shape(&self) -> Option<&[usize]> {
         None
     }
+    /// Sets the per-sample input shape a first layer carries (from a config); a layer that
+    /// keeps none ignores it, and the registry then reports the key as unsupported.
+    fn set_declared_input_shape(&mut self, _shape: Vec<usize>) {}
     /// Creates the parameters for a per-sample `input_shape` and returns the per-sample output
     /// shape. Errors name the layer and the shapes.
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>>;

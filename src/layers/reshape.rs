@@ -3,7 +3,8 @@
 
 use serde_json::json;
 
-use super::{Ctx, Layer, Rng};
+use super::registry::{ArgKind::*, LayerKind};
+use super::{Ctx, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::limits::len_u128;
 use crate::tensor::{shape_str, Tensor};
@@ -27,6 +28,20 @@ fn target_str(target: &[isize]) -> String {
 }
 
 impl Reshape {
+    /// Reshape in the registry: class name, grammar row `reshape(28, 28, 1)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "Reshape",
+        positional: &["target_shape"],
+        required: 1,
+        args: &[("target_shape", Sizes)],
+        from_config: |c| {
+            let r = Reshape::new(&c.required(LayerConfig::int_list, "target_shape")?).name(c.name());
+            r.check()?;
+            Ok(Box::new(r))
+        },
+    };
+
+    /// Keras's `Reshape(target_shape)`; one dimension may be -1.
     pub fn new(target_shape: &[isize]) -> Reshape {
         Reshape {
             target_shape: target_shape.to_vec(),
@@ -56,7 +71,7 @@ impl Reshape {
 }
 
 impl Layer for Reshape {
-    layer_identity!("Reshape", "reshape");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         self.check()?;

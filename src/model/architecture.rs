@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::Sequential;
 use crate::error::{Error, Result};
-use crate::layers::registry::unknown_key;
+use crate::layers::config::unknown_key;
 use crate::layers::{layer_from_config, layer_to_config};
 
 impl Sequential {

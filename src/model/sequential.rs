@@ -121,7 +121,7 @@ impl Sequential {
 
     /// [`Sequential::add`] for a boxed layer.
     pub fn add_boxed(&mut self, mut layer: Box<dyn Layer>) {
-        let name = self.names.name(layer.base_name(), layer.name());
+        let name = self.names.name(layer.class_name(), layer.name());
         layer.set_name(name);
         if self.layers.is_empty() {
             self.input_shape = layer.declared_input_shape().map(|s| s.to_vec());

@@ -157,7 +157,7 @@ pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Box<dyn Opt
     let written = defaults.config();
     let valid: Vec<&str> = written.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
     if let Some(key) = map.keys().find(|k| !valid.contains(&k.as_str())) {
-        return Err(Error::value(format!("optimizer '{name}': {}", crate::layers::registry::unknown_key(key, &valid))));
+        return Err(Error::value(format!("optimizer '{name}': {}", crate::layers::config::unknown_key(key, &valid))));
     }
     let f = |key: &str| number(name, key, map.get(key).unwrap_or(&written[key]));
     let nesterov = match map.get("nesterov") {

@@ -10,29 +10,11 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::io::model_view::ModelView;
+use crate::layers::names::snake_case;
 
-/// The options kiln reads, per class (besides `name`).
-fn kiln_keys(class: &str) -> Option<&'static [&'static str]> {
-    Some(match class {
-        "Dense" => &["units", "activation", "use_bias", "kernel_initializer", "bias_initializer"],
-        "Conv2D" => &[
-            "filters",
-            "kernel_size",
-            "strides",
-            "padding",
-            "activation",
-            "use_bias",
-            "kernel_initializer",
-            "bias_initializer",
-        ],
-        "MaxPooling2D" | "AveragePooling2D" => &["pool_size", "strides", "padding"],
-        "BatchNormalization" => &["momentum", "epsilon", "center", "scale"],
-        "Dropout" => &["rate"],
-        "Activation" => &["activation"],
-        "Reshape" => &["target_shape"],
-        "Flatten" => &[],
-        _ => return None,
-    })
+/// The options kiln reads, per class (besides `name`): the layer kind's arguments.
+fn kiln_keys(class: &str) -> Option<Vec<&'static str>> {
+    crate::layers::registry::layer_kind(class).map(|k| k.args.iter().map(|a| a.0).collect())
 }
 
 /// Whether an option kiln does not read holds the value under which ignoring it changes nothing.
@@ -74,20 +56,6 @@ fn initializer_name(v: &Value) -> std::result::Result<String, String> {
         other => return Err(other.to_string()),
     };
     crate::layers::Initializer::parse(&name).map(|i| i.name().to_string()).map_err(|_| name)
-}
-
-/// Keras's `to_snake_case`: "GlorotUniform" → "glorot_uniform", "MaxPooling2D" → "max_pooling2d".
-pub(crate) fn snake_case(name: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = name.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-        if c.is_uppercase() && i > 0 && (chars[i - 1].is_lowercase() || next_lower) {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 /// A shape after its batch dimension: `[null, 28, 28]` → `[28, 28]`.
@@ -195,19 +163,6 @@ pub(crate) fn to_keras(view: &ModelView) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snake_case_matches_keras() {
-        for (class, want) in [
-            ("GlorotUniform", "glorot_uniform"),
-            ("MaxPooling2D", "max_pooling2d"),
-            ("Conv2D", "conv2d"),
-            ("BatchNormalization", "batch_normalization"),
-            ("Dense", "dense"),
-        ] {
-            assert_eq!(snake_case(class), want);
-        }
-    }
 
     #[test]
     fn initializer_objects_and_strings_both_read() {

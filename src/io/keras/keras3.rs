@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::config::{from_keras, snake_case, to_keras};
+use super::config::{from_keras, to_keras};
 use super::h5::H5;
 use super::{model_from_architecture, KERAS_VERSION};
 use crate::error::{Error, Result};
@@ -25,7 +25,7 @@ fn layer_keys(layers: &[LayerView]) -> Vec<String> {
     layers
         .iter()
         .map(|l| {
-            let base = snake_case(&l.class);
+            let base = crate::layers::names::base_name(&l.class);
             let n = used.entry(base.clone()).and_modify(|n| *n += 1).or_insert(0);
             if *n == 0 {
                 format!("layers/{base}")
