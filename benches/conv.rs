@@ -7,7 +7,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::{Rng as _, SeedableRng};
 
-use kiln::layers::{Activation, Conv2D, Ctx, Dense, Layer, MaxPooling2D, Padding, Rng};
+use kiln::layers::{Activation, Backward, Conv2D, Ctx, Dense, Layer, MaxPooling2D, Padding, Rng};
 use kiln::Tensor;
 
 const BATCH: usize = 32;
@@ -57,7 +57,7 @@ fn conv(c: &mut Criterion) {
         c.bench_function(&format!("{name}/forward_backward"), |b| {
             b.iter(|| {
                 layer.forward(&x, &mut Ctx { training: true, rng: &mut fwd_rng });
-                layer.backward(&x, &dout, need_dinput);
+                layer.backward(&x, &dout, Backward::new(need_dinput));
             })
         });
     }
@@ -99,7 +99,7 @@ fn cnn_step(c: &mut Criterion) {
                 let input = before.last().map_or(&x, |l| l.output());
                 let dout = after.first().map_or(&dlogits, |l| l.dinput());
                 layer.visit_params(&mut |p| p.zero_grad());
-                layer.backward(input, dout, i > 0);
+                layer.backward(input, dout, Backward::new(i > 0));
             }
         })
     });

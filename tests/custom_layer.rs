@@ -1,7 +1,7 @@
 //! A layer defined by the program using kiln: registered once, it is built from the grammar,
 //! trained, saved and loaded back by `load_model` like a built-in layer.
 
-use kiln::layers::{register_layer, ArgKind, Ctx, Layer, LayerConfig, LayerKind, Param, Rng};
+use kiln::layers::{register_layer, ArgKind, Backward, Ctx, Layer, LayerConfig, LayerKind, Param, Rng};
 use kiln::model::{Compile, FitOptions, Sequential};
 use kiln::{Result, Tensor};
 use serde_json::json;
@@ -64,14 +64,14 @@ impl Layer for Shift {
     fn output(&self) -> &Tensor {
         &self.out
     }
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
         let n = x.row_len();
         let (dbias, beta) = self.bias.grad_accumulator();
         for (j, d) in dbias.iter_mut().enumerate() {
             let sum: f32 = dout.data().iter().skip(j).step_by(n).sum();
             *d = if beta == 0.0 { sum } else { *d + sum };
         }
-        if need_dinput {
+        if how.need_dinput {
             self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
             for (d, g) in self.dinput.data_mut().iter_mut().zip(dout.data()) {
                 *d = g * self.factor;

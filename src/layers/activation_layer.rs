@@ -4,16 +4,15 @@
 use serde_json::json;
 
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Activation, Ctx, Layer, LayerConfig, Rng};
+use super::{Activation, Backward, Ctx, Fusion, Layer, LayerConfig, Rng};
 use crate::error::Result;
-use crate::tensor::Tensor;
+use crate::tensor::{ops, Tensor};
 
 /// Keras's `Activation('relu')` layer (the functions themselves are [`Activation`]).
 pub struct ActivationLayer {
     activation: Activation,
     input_shape: Option<Vec<usize>>,
     name: String,
-    fused_backward: bool,
     width: usize,   // size of the last axis: softmax works on rows of it
     z: Tensor,      // (B, ..., F) the input, kept as logits for the fused loss
     out: Tensor,    // (B, ..., F)
@@ -39,7 +38,6 @@ impl ActivationLayer {
             activation,
             input_shape: None,
             name: String::new(),
-            fused_backward: false,
             width: 1,
             z: Tensor::default(),
             out: Tensor::default(),
@@ -63,24 +61,24 @@ impl Layer for ActivationLayer {
         self.z.ensure_shape(b, row_shape);
         self.out.ensure_shape(b, row_shape);
         self.z.data_mut().copy_from_slice(x.data());
-        self.activation.forward(x.data(), self.out.data_mut(), self.width);
+        ops::activation(self.activation, x.data(), self.out.data_mut(), self.width);
     }
 
     fn output(&self) -> &Tensor {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        if !need_dinput {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        if !how.need_dinput {
             return;
         }
         self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
-        if self.fused_backward {
-            // The loss already gave dL/d(logits).
+        if how.activation_done {
+            // The loss (or the layer above) already gave dL/d(logits).
             self.dinput.data_mut().copy_from_slice(dout.data());
         } else {
             let (out, dx) = (self.out.data(), self.dinput.data_mut());
-            self.activation.backward(out, dout.data(), dx, self.width);
+            ops::activation_backward(self.activation, out, dout.data(), dx, self.width);
         }
     }
 
@@ -88,20 +86,8 @@ impl Layer for ActivationLayer {
         &self.dinput
     }
 
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
-
-    fn set_fused_backward(&mut self, fused: bool) {
-        self.fused_backward = fused;
-    }
-
-    fn ends_in_relu(&self) -> bool {
-        self.activation == Activation::Relu
-    }
-
-    fn logits(&self) -> Option<&Tensor> {
-        Some(&self.z)
+    fn fusion(&self) -> Fusion<'_> {
+        Fusion { activation: Some(self.activation), logits: Some(&self.z), takes_relu_below: false }
     }
 
     fn config(&self) -> serde_json::Value {
@@ -135,11 +121,10 @@ mod tests {
         let x = Tensor::from_vec(&[1, 2, 2], vec![0.0, 0.0, 1.0, 1.0]).unwrap();
         layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
         assert_eq!(layer.output().data(), &[0.5; 4]);
-        assert_eq!(layer.logits(), Some(&x));
-        assert_eq!(layer.output_activation(), Some(Activation::Softmax));
-        layer.set_fused_backward(true);
+        let fusion = layer.fusion();
+        assert_eq!((fusion.logits, fusion.activation), (Some(&x), Some(Activation::Softmax)));
         let g = Tensor::from_vec(&[1, 2, 2], vec![0.1, -0.1, 0.2, -0.2]).unwrap();
-        layer.backward(&x, &g, true);
+        layer.backward(&x, &g, Backward { need_dinput: true, activation_done: true, relu_below: false });
         assert_eq!(layer.dinput(), &g);
         assert_eq!(layer.config(), json!({"name": "probs", "activation": "softmax", "input_shape": null}));
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::max_pooling2d::{pool_builders, Pool2d};
 use super::registry::{typed_from_config, LayerKind};
-use super::{Ctx, Layer, LayerConfig, Rng};
+use super::{Backward, Ctx, Layer, LayerConfig, Rng};
 use crate::error::Result;
 use crate::tensor::{Padding, Size2, Tensor};
 
@@ -86,8 +86,8 @@ impl Layer for AveragePooling2D {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        if !need_dinput {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        if !how.need_dinput {
             return;
         }
         let (b, g) = (x.rows(), self.pool.g);

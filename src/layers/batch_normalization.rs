@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::config::f32_json;
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Ctx, Layer, LayerConfig, Param, Rng};
+use super::{Backward, Ctx, Layer, LayerConfig, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{shape_str, Tensor};
 
@@ -209,7 +209,7 @@ impl Layer for BatchNormalization {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
         let c = self.mean.len();
         let n = (x.len() / c) as f32;
         // Per channel: Σ dout (= dbeta) and Σ dout·xhat (= dgamma).
@@ -231,7 +231,7 @@ impl Layer for BatchNormalization {
                 grad.iter_mut().zip(sums).for_each(|(d, &s)| *d += s as f32);
             }
         }
-        if !need_dinput {
+        if !how.need_dinput {
             return;
         }
         self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::registry::{typed_from_config, ArgKind::*, LayerKind};
 use super::LayerConfig;
-use super::{Activation, Ctx, Initializer, Layer, Param, Rng};
+use super::{Activation, Backward, Ctx, Fusion, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::cpu::{
     col2im, gemm, im2col, winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_kernel_grad,
@@ -43,7 +43,6 @@ pub struct Conv2D {
     bias_initializer: Initializer,
     input_shape: Option<Vec<usize>>,
     name: String,
-    fused_backward: bool, // backward gets dL/dz (see Layer::ends_in_relu)
     g: Window2d,
     kernel: Param,
     bias: Param,
@@ -72,7 +71,6 @@ impl Conv2D {
             bias_initializer: Initializer::Zeros,
             input_shape: None,
             name: String::new(),
-            fused_backward: false,
             g: Window2d::default(),
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
@@ -253,7 +251,7 @@ impl Layer for Conv2D {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
         let (b, g, f) = (x.rows(), self.g, self.filters);
         let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
         let winograd = self.winograd();
@@ -262,11 +260,11 @@ impl Layer for Conv2D {
         let part = dk_len + f;
         self.dz.ensure_shape(b, &[g.oh, g.ow, f]);
         self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
-        if need_dinput && winograd {
+        if how.need_dinput && winograd {
             // The forward pass left the transformed kernel in wino_u.
             self.wino_ut.ensure_shape(16, &[f * g.c]);
             winograd_kernel_flipped(self.wino_u.data(), g.c, f, self.wino_ut.data_mut());
-        } else if need_dinput {
+        } else if how.need_dinput {
             // kernel^T (F, K), contiguous, so the GEMM copies its rows rather than gathering.
             self.kernel_t.ensure_shape(f, &[k]);
             let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
@@ -274,7 +272,7 @@ impl Layer for Conv2D {
                 row.iter().enumerate().for_each(|(ff, &v)| wt[ff * k + kk] = v);
             }
         }
-        if need_dinput {
+        if how.need_dinput {
             self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
         }
         let wino_len = if winograd {
@@ -285,7 +283,7 @@ impl Layer for Conv2D {
         let cols_len = if winograd { 0 } else { CHUNK * p * k };
         self.cols.ensure(cols_len.max(wino_len));
         let (act, out, wt, cols, fused) =
-            (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, self.fused_backward);
+            (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, how.activation_done);
         let ut = self.wino_ut.data();
         // The forward pass's im2col rows, when it kept them (see KEEP_COLS_MAX).
         let kept = if self.keeps_cols(b) { self.kept_cols.data() } else { &[][..] };
@@ -340,7 +338,7 @@ impl Layer for Conv2D {
         let dz = self.dz.data_mut().par_chunks_mut(CHUNK * p * f);
         let chunks = dz.zip(out.par_chunks(CHUNK * p * f)).zip(dout.data().par_chunks(CHUNK * p * f));
         let chunks = chunks.zip(x.data().par_chunks(CHUNK * n_in)).zip(self.dparts.data_mut().par_chunks_mut(part));
-        if need_dinput {
+        if how.need_dinput {
             let dx = self.dinput.data_mut().par_chunks_mut(CHUNK * n_in);
             let chunks = chunks.zip(dx).enumerate();
             chunks.for_each(|(i, (((((dz, out), dout), x), dp), dx))| work(i, dz, out, dout, x, dp, Some(dx)));
@@ -372,12 +370,9 @@ impl Layer for Conv2D {
         &self.dinput
     }
 
-    fn ends_in_relu(&self) -> bool {
-        self.activation == Activation::Relu
-    }
-
-    fn set_fused_backward(&mut self, fused: bool) {
-        self.fused_backward = fused;
+    fn fusion(&self) -> Fusion<'_> {
+        // The activation is applied in place: no logits kept.
+        Fusion { activation: Some(self.activation), logits: None, takes_relu_below: false }
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
@@ -536,7 +531,7 @@ mod tests {
                     layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
                     let g: Vec<f32> = (0..layer.out.len()).map(|_| rng.random_range(-1.0..1.0)).collect();
                     let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
-                    layer.backward(&x, &dout, true);
+                    layer.backward(&x, &dout, Backward::new(true));
                     let grads: Vec<Vec<f32>> = layer.params().iter().map(|p| p.grad_to_vec()).collect();
                     (layer.out.clone(), grads, layer.dinput.clone())
                 })
@@ -579,7 +574,7 @@ mod tests {
         let dout = Tensor::from_vec(&[b, h, w, f], (0..b * h * w * f).map(|i| value(i, 2)).collect()).unwrap();
         layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
         layer.visit_params(&mut |p| p.zero_grad());
-        layer.backward(&x, &dout, true);
+        layer.backward(&x, &dout, Backward::new(true));
         let (kernel, bias) = (layer.kernel.value.data(), layer.bias.value.data());
         let mut dx = vec![0f64; b * h * w * c];
         let mut dk = vec![0f64; 9 * c * f];

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Activation, Ctx, Initializer, Layer, LayerConfig, Param, Rng};
+use super::{Activation, Backward, Ctx, Fusion, Initializer, Layer, LayerConfig, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::limits::len_u128;
 use crate::tensor::{ops, shape_str, Mat, Tensor};
@@ -17,7 +17,6 @@ pub struct Dense {
     bias_initializer: Initializer,
     input_shape: Option<Vec<usize>>,
     name: String,
-    fused_backward: bool,
     kernel: Param,
     bias: Param,
     z: Tensor,      // (B, units) pre-activation
@@ -67,7 +66,6 @@ impl Dense {
             bias_initializer: Initializer::Zeros,
             input_shape: None,
             name: String::new(),
-            fused_backward: false,
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
             z: Tensor::default(),
@@ -158,10 +156,10 @@ impl Layer for Dense {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
         let (b, n_in, units) = (x.rows(), self.in_features(), self.units);
         self.dz.ensure_shape(b, &[units]);
-        if self.fused_backward {
+        if how.activation_done {
             self.dz.data_mut().copy_from_slice(dout.data());
         } else {
             ops::activation_backward(self.activation, self.out.data(), dout.data(), self.dz.data_mut(), units);
@@ -174,7 +172,7 @@ impl Layer for Dense {
             let (db, beta) = self.bias.grad_accumulator();
             ops::col_sums(dz, db, beta);
         }
-        if need_dinput {
+        if how.need_dinput {
             // dx (B, in) = dz (B, units) · kernel^T (units, in)
             self.dinput.ensure_shape(b, &[n_in]);
             let w = Mat::new(self.kernel.value.data(), n_in, units);
@@ -201,16 +199,8 @@ impl Layer for Dense {
         }
     }
 
-    fn output_activation(&self) -> Option<Activation> {
-        Some(self.activation)
-    }
-
-    fn set_fused_backward(&mut self, fused: bool) {
-        self.fused_backward = fused;
-    }
-
-    fn logits(&self) -> Option<&Tensor> {
-        Some(&self.z)
+    fn fusion(&self) -> Fusion<'_> {
+        Fusion { activation: Some(self.activation), logits: Some(&self.z), takes_relu_below: false }
     }
 
     fn config(&self) -> serde_json::Value {
@@ -251,9 +241,9 @@ mod tests {
         layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
         let grads = |layer: &mut Dense| -> Vec<Vec<f32>> { layer.params().iter().map(|p| p.grad_to_vec()).collect() };
         layer.visit_params(&mut |p| p.zero_grad());
-        layer.backward(&x, &dout, false);
+        layer.backward(&x, &dout, Backward::new(false));
         let once = grads(&mut layer);
-        layer.backward(&x, &dout, false);
+        layer.backward(&x, &dout, Backward::new(false));
         let twice = grads(&mut layer);
         for (o, t) in once.iter().flatten().zip(twice.iter().flatten()) {
             assert!((2.0 * o - t).abs() <= 1e-6 * t.abs().max(1.0), "the second pass adds again: {o} then {t}");
@@ -261,7 +251,7 @@ mod tests {
         assert!(once.iter().flatten().any(|&g| g != 0.0));
         layer.visit_params(&mut |p| p.zero_grad());
         assert!(grads(&mut layer).iter().flatten().all(|&g| g == 0.0), "zero_grad zeroes");
-        layer.backward(&x, &dout, false);
+        layer.backward(&x, &dout, Backward::new(false));
         assert_eq!(grads(&mut layer), once, "after zero_grad, one pass alone");
     }
 
@@ -279,8 +269,8 @@ mod tests {
         let dout = Tensor::from_vec(&[b, units], (0..b * units).map(|i| wave(i, 0.91)).collect()).unwrap();
         layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
         layer.visit_params(&mut |p| p.zero_grad());
-        layer.backward(&x, &dout, true);
-        layer.backward(&x, &dout, true); // accumulates: every gradient twice
+        layer.backward(&x, &dout, Backward::new(true));
+        layer.backward(&x, &dout, Backward::new(true)); // accumulates: every gradient twice
         let (w, bias) = (layer.kernel.value.data(), layer.bias.value.data());
         let (xd, gd) = (x.data(), dout.data());
         let close = |got: f32, want: f64, what: &str| {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::config::f32_json;
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Ctx, Layer, LayerConfig, Rng};
+use super::{Backward, Ctx, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -91,8 +91,8 @@ impl Layer for Dropout {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        if !need_dinput {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        if !how.need_dinput {
             return;
         }
         self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::registry::LayerKind;
-use super::{Ctx, Layer, Rng};
+use super::{Backward, Ctx, Layer, Rng};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -52,8 +52,8 @@ impl Layer for Flatten {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        if need_dinput {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        if how.need_dinput {
             // dx has x's shape and dout's values, in the same row-major order.
             self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
             self.dinput.data_mut().copy_from_slice(dout.data());

@@ -2,7 +2,7 @@
 
 use rand::{Rng as _, SeedableRng as _};
 
-use super::{Ctx, Layer, Rng};
+use super::{Backward, Ctx, Layer, Rng};
 use crate::tensor::Tensor;
 
 /// Builds the layer from `make` for per-sample `input_shape`, runs a batch of `batch` random
@@ -34,7 +34,7 @@ pub fn check_layer(make: impl Fn() -> Box<dyn Layer>, input_shape: &[usize], bat
         p.grad_accumulator().0.fill(1e3);
         p.zero_grad();
     });
-    layer.backward(&x, &dout, true);
+    layer.backward(&x, &dout, Backward::new(true));
 
     let loss = |layer: &mut Box<dyn Layer>, x: &Tensor, fwd: &mut dyn FnMut(&mut Box<dyn Layer>, &Tensor)| {
         fwd(layer, x);

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::conv2d::{read_size2, window};
 use super::registry::{typed_from_config, ArgKind, ArgKind::*, LayerKind};
-use super::{Ctx, Layer, LayerConfig, Rng};
+use super::{Backward, Ctx, Fusion, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{Padding, Size2, Tensor, Window2d};
 
@@ -68,7 +68,6 @@ pub struct MaxPooling2D {
     out: Tensor,      // (B, OH, OW, C)
     argmax: Vec<u32>, // (B, OH, OW, C): index of each maximum within its sample's (H, W, C)
     dinput: Tensor,   // (B, H, W, C)
-    relu_below: bool, // the gradient also goes through the relu below (see Layer::set_relu_below)
 }
 
 /// The builders both pooling layers have: `strides` (default: `pool_size`), `padding`, and the
@@ -107,7 +106,7 @@ impl MaxPooling2D {
     /// `MaxPooling2D::new(2)` or `MaxPooling2D::new((2, 3))`.
     pub fn new(pool_size: impl Into<Size2>) -> MaxPooling2D {
         let pool = Pool2d::new(pool_size.into());
-        MaxPooling2D { pool, out: Tensor::default(), argmax: Vec::new(), dinput: Tensor::default(), relu_below: false }
+        MaxPooling2D { pool, out: Tensor::default(), argmax: Vec::new(), dinput: Tensor::default() }
     }
     pool_builders!();
     /// Rebuilds the layer from [`Layer::config`]'s JSON; errors name the layer and the key.
@@ -221,14 +220,14 @@ impl Layer for MaxPooling2D {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        if !need_dinput {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        if !how.need_dinput {
             return;
         }
         let (b, g) = (x.rows(), self.pool.g);
         let (n_in, n_out) = (g.in_len(), g.positions() * g.c);
         self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
-        let relu_below = self.relu_below;
+        let relu_below = how.relu_below;
         let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
         let samples = samples.zip(self.argmax.par_chunks(n_out)).zip(self.out.data().par_chunks(n_out));
         samples.for_each(|(((dx, dout), arg), out)| {
@@ -249,9 +248,8 @@ impl Layer for MaxPooling2D {
         &self.dinput
     }
 
-    fn set_relu_below(&mut self, on: bool) -> bool {
-        self.relu_below = on;
-        true
+    fn fusion(&self) -> Fusion<'_> {
+        Fusion { takes_relu_below: true, ..Fusion::default() }
     }
 
     fn config(&self) -> Value {
@@ -312,7 +310,7 @@ mod tests {
         let mut layer = MaxPooling2D::new(3).strides((2, 1)).padding(Padding::Same);
         let out = run(&mut layer, &x);
         let g: Vec<f32> = (0..out.len()).map(|i| (i as f32 * 0.37).sin()).collect();
-        layer.backward(&x, &Tensor::from_vec(out.shape(), g.clone()).unwrap(), true);
+        layer.backward(&x, &Tensor::from_vec(out.shape(), g.clone()).unwrap(), Backward::new(true));
         let loss = |layer: &mut MaxPooling2D, x: &Tensor| -> f64 {
             let out = run(layer, x);
             out.data().iter().zip(&g).map(|(&o, &g)| o as f64 * g as f64).sum()
@@ -338,7 +336,7 @@ mod tests {
             let out = run(&mut layer, &x);
             let (oh, ow) = (out.shape()[1], out.shape()[2]);
             let dout = Tensor::from_vec(out.shape(), (0..out.len()).map(|i| i as f32 + 1.0).collect()).unwrap();
-            layer.backward(&x, &dout, true);
+            layer.backward(&x, &dout, Backward::new(true));
             let mut want_dx = vec![0.0; n];
             for b in 0..2 {
                 for (i, j, ch) in (0..oh).flat_map(|i| (0..ow).flat_map(move |j| (0..c).map(move |ch| (i, j, ch)))) {
@@ -362,8 +360,8 @@ mod tests {
         }
     }
 
-    /// With the relu below folded in (`set_relu_below` here, `set_fused_backward` on the
-    /// convolution), the convolution's input and parameter gradients are the same bits as
+    /// With the relu below folded in (`relu_below` here, `activation_done` on the
+    /// convolution, as the fusion plan asks), the convolution's input and parameter gradients are the same bits as
     /// with relu's own backward pass, for 2x2 pools and for overlapping ones.
     #[test]
     fn folding_in_the_relu_below_gives_the_same_gradients() {
@@ -383,11 +381,15 @@ mod tests {
             let dout =
                 Tensor::from_vec(pool.output().shape(), (0..m).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap();
             let mut run = |fold: bool| {
-                assert!(pool.set_relu_below(fold));
-                conv.set_fused_backward(fold);
+                assert!(pool.fusion().takes_relu_below);
                 conv.visit_params(&mut |p| p.zero_grad());
-                pool.backward(conv.output(), &dout, true);
-                conv.backward(&x, pool.dinput(), true);
+                let above = Backward { need_dinput: true, relu_below: fold, activation_done: false };
+                pool.backward(conv.output(), &dout, above);
+                conv.backward(
+                    &x,
+                    pool.dinput(),
+                    Backward { need_dinput: true, activation_done: fold, relu_below: false },
+                );
                 let grads: Vec<Vec<f32>> = conv.params().iter().map(|p| p.grad_to_vec()).collect();
                 (conv.dinput().clone(), grads)
             };
@@ -403,7 +405,7 @@ mod tests {
         let x = Tensor::from_vec(&[1, 2, 2, 1], vec![1.0, 3.0, 3.0, 2.0]).unwrap();
         let mut layer = MaxPooling2D::new(2);
         assert_eq!(run(&mut layer, &x).data(), &[3.0]);
-        layer.backward(&x, &Tensor::from_vec(&[1, 1, 1, 1], vec![5.0]).unwrap(), true);
+        layer.backward(&x, &Tensor::from_vec(&[1, 1, 1, 1], vec![5.0]).unwrap(), Backward::new(true));
         assert_eq!(layer.dinput().data(), &[0.0, 5.0, 0.0, 0.0]);
     }
 

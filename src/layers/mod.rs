@@ -64,6 +64,7 @@ mod reshape;
 pub mod spec;
 
 pub use crate::tensor::Activation;
+
 pub use crate::tensor::{Padding, Size2};
 pub use activation_layer::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
@@ -128,10 +129,11 @@ pub trait Layer: Send {
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx);
     /// The output of the last forward pass.
     fn output(&self) -> &Tensor;
-    /// Given `dout` = dL/d(output) for the input `x` of the last forward pass, accumulates the
-    /// parameters' gradients (through [`Param::grad_accumulator`], which writes when the
-    /// gradient was zeroed) and, if `need_dinput`, computes dL/dx into [`Layer::dinput`].
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool);
+    /// Given `dout` = dL/d(output) for the input `x` of the last forward pass (or
+    /// dL/d(pre-activation) when `how.activation_done`), accumulates the parameters' gradients
+    /// (through [`Param::grad_accumulator`], which writes when the gradient was zeroed) and, if
+    /// `how.need_dinput`, computes dL/dx into [`Layer::dinput`].
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward);
     /// dL/dx from the last backward pass.
     fn dinput(&self) -> &Tensor;
     /// Visits the parameters in a stable order (trainable and not).
@@ -140,31 +142,47 @@ pub trait Layer: Send {
     fn params(&self) -> Vec<&Param> {
         Vec::new()
     }
-    /// The activation this layer ends in, if the loss may fuse with it.
-    fn output_activation(&self) -> Option<Activation> {
-        None
-    }
-    /// Asks the layer to take dL/d(pre-activation) in `backward` instead of dL/d(output), so the
-    /// loss can hand it the fused, stable softmax/sigmoid + crossentropy gradient.
-    fn set_fused_backward(&mut self, _fused: bool) {}
-    /// Whether the layer ends in relu and takes dL/d(pre-activation) when asked through
-    /// [`Layer::set_fused_backward`]: a layer above that zeroes the gradient where its input is
-    /// not positive ([`Layer::set_relu_below`]) has then done relu's backward for it.
-    fn ends_in_relu(&self) -> bool {
-        false
-    }
-    /// Asks the layer to zero its input gradient wherever its input is not positive, as the relu
-    /// below it would (max pooling: where the window's maximum is not positive, the same bits as
-    /// relu's backward after its own). Returns whether it does; by default it cannot.
-    fn set_relu_below(&mut self, _on: bool) -> bool {
-        false
-    }
-    /// The pre-activation values of the last forward pass (logits), when the layer has them.
-    fn logits(&self) -> Option<&Tensor> {
-        None
+    /// What the layer offers the model's fusion plan (settled at compile time): the activation
+    /// it ends in, its pre-activation values, whether its backward can do a relu below's.
+    fn fusion(&self) -> Fusion<'_> {
+        Fusion::default()
     }
     /// The constructor arguments as Keras's layer config (JSON), for saving the architecture.
     fn config(&self) -> serde_json::Value;
+}
+
+/// What a layer offers the fusion plan ([`Layer::fusion`]); the plan, not the layer, decides.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fusion<'a> {
+    /// The activation the layer ends in, whose backward the layer skips when
+    /// [`Backward::activation_done`] (the loss or the layer above did it).
+    pub activation: Option<Activation>,
+    /// The values before that activation in the last forward pass (logits), which a fused
+    /// crossentropy reads; `None` for layers that apply the activation in place.
+    pub logits: Option<&'a Tensor>,
+    /// Whether [`Layer::backward`] can also do the backward of a relu right below the layer
+    /// ([`Backward::relu_below`]): max pooling, whose gradient goes to where its input was largest.
+    pub takes_relu_below: bool,
+}
+
+/// How a layer's backward runs in this step: its part of the model's fusion plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backward {
+    /// Compute dL/dx into [`Layer::dinput`] (layers below the first with parameters need none).
+    pub need_dinput: bool,
+    /// `dout` is already dL/d(pre-activation): the loss (softmax/sigmoid + crossentropy) or the
+    /// layer above (a relu into max pooling) did the backward of this layer's activation.
+    pub activation_done: bool,
+    /// Also do the backward of the relu right below: zero dL/dx wherever the input is not
+    /// positive (asked only of layers whose [`Fusion::takes_relu_below`]).
+    pub relu_below: bool,
+}
+
+impl Backward {
+    /// A plain backward pass, with or without dL/dx.
+    pub fn new(need_dinput: bool) -> Backward {
+        Backward { need_dinput, ..Backward::default() }
+    }
 }
 
 /// Number of values in all parameters of `layer` (Keras's `count_params`), and how many of them

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::config::f32_json;
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Ctx, Layer, LayerConfig, Rng};
+use super::{Backward, Ctx, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -78,8 +78,8 @@ impl Layer for Rescaling {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        if need_dinput {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        if how.need_dinput {
             // dL/dx = dL/dout · scale
             self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
             for (d, &g) in self.dinput.data_mut().iter_mut().zip(dout.data()) {

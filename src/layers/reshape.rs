@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Ctx, Layer, LayerConfig, Rng};
+use super::{Backward, Ctx, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::limits::len_u128;
 use crate::tensor::{shape_str, Tensor};
@@ -103,8 +103,8 @@ impl Layer for Reshape {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        if need_dinput {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        if how.need_dinput {
             self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
             self.dinput.data_mut().copy_from_slice(dout.data());
         }

@@ -1,6 +1,9 @@
-//! `compile`'s arguments: optimizer (RMSprop when none is named, as Keras), loss, metrics.
+//! `compile`'s arguments: optimizer (RMSprop when none is named, as Keras), loss, metrics; and
+//! the fusion plan of the training step that compiling a built model settles.
 
 use crate::error::Result;
+use crate::layers::{Activation, Backward, Layer};
+use crate::losses::Loss;
 use crate::optimizers::{self, Optimizer};
 
 /// What `Sequential::compile` takes, built Keras-style:
@@ -51,5 +54,77 @@ impl OptimizerArg {
             OptimizerArg::Name(name) => optimizers::from_name(&name),
             OptimizerArg::Built(opt) => Ok(opt),
         }
+    }
+}
+
+/// The fusions of a training step, settled once the model is compiled and built: which layer's
+/// activation the loss takes over, and which relus the layer above takes over. Layers carry no
+/// flags that neighbours set: the step hands each layer its part of the plan.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Plan {
+    /// The loss reads the last layer's logits and hands it dL/d(logits): softmax (sigmoid) and
+    /// a crossentropy, one stable gradient `p - y` (Keras's `fit` does the same).
+    pub loss_takes_activation: bool,
+    /// Per layer, how its backward runs (`need_dinput` is the step's to set).
+    pub backward: Vec<Backward>,
+}
+
+impl Plan {
+    /// The plan for `layers` (built) trained with `loss`:
+    /// - the last layer ends in softmax/sigmoid, keeps its logits, and the loss is a matching
+    ///   crossentropy: the loss computes from the logits and the layer skips its activation's
+    ///   backward;
+    /// - a layer ends in relu and the layer above can do relu's backward along with its own (max
+    ///   pooling: the gradient goes where the window's maximum was, and relu's mask there is
+    ///   whether that maximum is positive): the upper layer does both, the lower one skips it.
+    pub(crate) fn new(layers: &[Box<dyn Layer>], loss: Loss) -> Plan {
+        let mut backward = vec![Backward::default(); layers.len()];
+        let last = layers.last().map(|l| l.fusion());
+        let loss_takes_activation =
+            last.is_some_and(|f| f.logits.is_some() && f.activation.is_some_and(|a| loss.fuses_with(a)));
+        if let (true, Some(b)) = (loss_takes_activation, backward.last_mut()) {
+            b.activation_done = true;
+        }
+        for i in 1..layers.len() {
+            let below_relu = layers[i - 1].fusion().activation == Some(Activation::Relu);
+            if below_relu && layers[i].fusion().takes_relu_below {
+                backward[i].relu_below = true;
+                backward[i - 1].activation_done = true;
+            }
+        }
+        Plan { loss_takes_activation, backward }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::{parse_layers, Rng};
+
+    fn plan(spec: &str, input: &[usize], loss: Loss) -> Plan {
+        let mut layers = parse_layers(spec).unwrap();
+        let (mut shape, mut rng) = (input.to_vec(), <Rng as rand::SeedableRng>::seed_from_u64(0));
+        for l in &mut layers {
+            shape = l.build(&shape, &mut rng).unwrap();
+        }
+        Plan::new(&layers, loss)
+    }
+
+    #[test]
+    fn the_loss_takes_a_matching_output_activation_and_pooling_takes_the_relu_below() {
+        let spec = "conv2d(4, 3, activation=relu), max_pooling2d(2), conv2d(4, 3), max_pooling2d(2), flatten, \
+                    dense(10, activation=softmax)";
+        let p = plan(spec, &[12, 12, 1], Loss::SparseCategoricalCrossentropy);
+        assert!(p.loss_takes_activation);
+        let (done, relu): (Vec<bool>, Vec<bool>) = p.backward.iter().map(|b| (b.activation_done, b.relu_below)).unzip();
+        assert_eq!(done, [true, false, false, false, false, true], "relu'd conv and the fused output");
+        assert_eq!(relu, [false, true, false, false, false, false], "only the pooling above a relu");
+        // A sigmoid output with a categorical loss, or softmax with MSE: nothing fused.
+        let p = plan("dense(3, activation=sigmoid)", &[4], Loss::SparseCategoricalCrossentropy);
+        assert_eq!(p, Plan { loss_takes_activation: false, backward: vec![Backward::default()] });
+        let p = plan("dense(3, activation=softmax)", &[4], Loss::MeanSquaredError);
+        assert!(!p.loss_takes_activation);
+        let p = plan("dense(3), activation(sigmoid)", &[4], Loss::BinaryCrossentropy);
+        assert!(p.loss_takes_activation && p.backward[1].activation_done && !p.backward[0].activation_done);
     }
 }

@@ -243,11 +243,9 @@ impl Sequential {
             x.copy_rows_into(start, end, &mut self.batch_x);
             y.copy_rows_into(start, end, &mut self.batch_y);
             self.forward_batch(false);
-            let c = self.compiled.as_ref().expect("checked");
-            let last = self.layers.last().expect("built");
-            let logits = if c.fused { last.logits() } else { None };
-            loss_sum += c.loss.compute(last.output(), logits, &self.batch_y, None);
-            metric_sum += c.metric.map_or(0.0, |m| m.sum(last.output(), &self.batch_y));
+            loss_sum += self.batch_loss(false);
+            let metric = self.compiled.as_ref().and_then(|c| c.metric);
+            metric_sum += metric.map_or(0.0, |m| m.sum(self.layers.last().expect("built").output(), &self.batch_y));
             bar.update(step + 1, self.running_logs(loss_sum, metric_sum, end).as_slice());
         }
         let logs = self.running_logs(loss_sum, metric_sum, n);
@@ -281,7 +279,10 @@ impl Sequential {
             return Err(Error::value(format!("the input is empty: shape {}", shape_str(x.shape()))));
         }
         self.ensure_built(&x.shape()[1..])?;
-        if self.compiled.is_some() && self.compiled.as_ref().is_some_and(|c| !c.fused) {
+        let planned = |c: &super::sequential::Compiled| {
+            c.plan.loss_takes_activation && c.plan.backward.len() == self.layers.len()
+        };
+        if self.compiled.as_ref().is_some_and(|c| !planned(c)) {
             self.check_output_fits_loss()?;
         }
         let want = self.input_shape.as_deref().unwrap_or(&[]);

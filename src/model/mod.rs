@@ -11,6 +11,7 @@ mod metrics;
 mod progress;
 mod samples;
 mod sequential;
+mod step;
 mod summary;
 mod training_state;
 mod weights;

@@ -5,15 +5,16 @@ use std::collections::HashSet;
 
 use rand::SeedableRng as _;
 
+use super::compile::Plan;
 use super::memory::{check_layer_output, check_layer_weights};
 use super::{Compile, Metric};
 use crate::error::{Error, Result};
 use crate::layers::names::{check_name, Namer};
-use crate::layers::{count_params, Ctx, Layer, Rng};
+use crate::layers::{count_params, Layer, Rng};
 use crate::losses::Loss;
 use crate::optimizers::{Optimizer, OptimizerState};
 use crate::tensor::limits::{check_values, len_u128};
-use crate::tensor::{cpu, shape_str, Tensor};
+use crate::tensor::{shape_str, Tensor};
 
 /// What compile settled: the loss, the metric, the optimizer and its state.
 pub(crate) struct Compiled {
@@ -21,7 +22,8 @@ pub(crate) struct Compiled {
     pub metric: Option<Metric>,
     pub optimizer: Box<dyn Optimizer>,
     pub state: OptimizerState,
-    pub fused: bool,
+    /// The step's fusions, settled once the model is built ([`Plan::new`]).
+    pub plan: Plan,
 }
 
 /// Keras's `Sequential` model.
@@ -204,7 +206,8 @@ impl Sequential {
                 self.build(&shape)?;
             }
         }
-        self.compiled = Some(Compiled { loss, metric, optimizer, state: OptimizerState::default(), fused: false });
+        let plan = Plan::default();
+        self.compiled = Some(Compiled { loss, metric, optimizer, state: OptimizerState::default(), plan });
         if self.is_built() {
             self.check_output_fits_loss()?;
         }
@@ -212,10 +215,10 @@ impl Sequential {
     }
 
     /// After build: a loss whose labels do not fit the output is an error at compile time; the
-    /// output layer fuses its softmax/sigmoid with a crossentropy.
+    /// step's fusion plan is settled.
     pub(crate) fn check_output_fits_loss(&mut self) -> Result<()> {
         let Some(c) = self.compiled.as_mut() else { return Ok(()) };
-        let last = self.layers.last_mut().expect("built models have layers");
+        let last = self.layers.last().expect("built models have layers");
         if self.output_shape.len() != 1 {
             return Err(Error::shape(format!(
                 "the model's output has shape {} per sample; {} needs 1-D outputs (add Flatten and Dense)",
@@ -231,16 +234,7 @@ impl Sequential {
                 last.name()
             )));
         }
-        c.fused = last.output_activation().is_some_and(|a| c.loss.fuses_with(a));
-        last.set_fused_backward(c.fused);
-        // A relu followed by a layer that can zero the gradient where relu's would (max
-        // pooling): the upper layer does both, the lower one skips relu's backward pass. Every
-        // layer below the last is set, so a layer that was last before more were added is reset.
-        for i in 1..self.layers.len() {
-            let below_relu = self.layers[i - 1].ends_in_relu();
-            let fused = self.layers[i].set_relu_below(below_relu) && below_relu;
-            self.layers[i - 1].set_fused_backward(fused);
-        }
+        c.plan = Plan::new(&self.layers, c.loss);
         Ok(())
     }
 
@@ -271,56 +265,6 @@ impl Sequential {
             names.push(m.name());
         }
         names
-    }
-
-    /// Forward pass of the batch in `self.batch_x` through every layer.
-    pub(crate) fn forward_batch(&mut self, training: bool) {
-        // The packing buffers of every pool thread, grown to what the last step needed.
-        cpu::between_steps();
-        let mut ctx = Ctx { training, rng: &mut self.dropout_rng };
-        for i in 0..self.layers.len() {
-            let (done, rest) = self.layers.split_at_mut(i);
-            let x = done.last().map_or(&self.batch_x, |l| l.output());
-            rest[0].forward(x, &mut ctx);
-        }
-    }
-
-    /// One training step on the batch in `batch_x`/`batch_y`; returns (sum of losses, metric sum).
-    /// Allocates nothing once the buffers have seen a batch this size.
-    pub(crate) fn train_batch(&mut self) -> (f64, f64) {
-        self.forward_batch(true);
-        let c = self.compiled.as_mut().expect("fit checks compile");
-        let last = self.layers.last().expect("built");
-        let out = last.output();
-        self.loss_grad.ensure_shape(out.rows(), &out.shape()[1..]);
-        let logits = if c.fused { last.logits() } else { None };
-        let loss = c.loss.compute(out, logits, &self.batch_y, Some(&mut self.loss_grad));
-        let metric = c.metric.map_or(0.0, |m| m.sum(out, &self.batch_y));
-        for layer in &mut self.layers {
-            layer.visit_params(&mut |p| p.zero_grad()); // lazily: the first backward writes
-        }
-        for i in (0..self.layers.len()).rev() {
-            let (before, rest) = self.layers.split_at_mut(i);
-            let (cur, after) = rest.split_at_mut(1);
-            let x = before.last().map_or(&self.batch_x, |l| l.output());
-            let dout = after.first().map_or(&self.loss_grad, |l| l.dinput());
-            // Below the first layer with parameters nobody needs dL/dx: skip computing it.
-            cur[0].backward(x, dout, i > self.first_with_params);
-            if i <= self.first_with_params {
-                break;
-            }
-        }
-        c.state.begin_step();
-        let mut index = 0;
-        for layer in &mut self.layers {
-            layer.visit_params(&mut |p| {
-                if p.trainable {
-                    c.state.apply(c.optimizer.as_ref(), index, p);
-                    index += 1;
-                }
-            });
-        }
-        (loss, metric)
     }
 
     /// Total and trainable parameter counts.
