@@ -12,7 +12,7 @@ use kiln::model::{
     TerminateOnNaN,
 };
 use kiln::model::{Samples, ScaledBytes};
-use kiln::optimizers::{self, Optimizer};
+use kiln::optimizers::{self, Optimizer, RMSprop, Sgd};
 use kiln::{Error, Result, Tensor};
 
 use super::common::{check_output_path, image_input_shape, model_input_shape, Lesson, ModelArgs};
@@ -135,32 +135,31 @@ fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
     Ok((model, splits))
 }
 
-/// The optimizer from its name and the flags that tune it; flags it has no use for are errors.
+/// The optimizer from its name and the flags that tune it, as a typed config; flags it has no
+/// use for are errors.
 fn optimizer(args: &TrainArgs) -> Result<Box<dyn Optimizer>> {
-    let mut config = optimizers::from_name(&args.optimizer)?.config();
-    let name = args.optimizer.trim().to_ascii_lowercase();
+    let mut opt = optimizers::from_name(&args.optimizer)?;
+    let name = opt.name();
     if let Some(lr) = args.learning_rate {
         if !(lr > 0.0 && lr.is_finite()) {
             return Err(Error::value(format!("--learning-rate must be a positive number, received {lr}")));
         }
-        config["learning_rate"] = json!(lr);
+        opt.set_learning_rate(lr);
     }
-    if let Some(m) = args.momentum {
-        if config.get("momentum").is_none() {
-            return Err(Error::value(format!("--momentum applies to sgd and rmsprop, not {name}")));
-        }
-        if !(0.0..1.0).contains(&m) {
-            return Err(Error::value(format!("--momentum must be in [0, 1), received {m}")));
-        }
-        config["momentum"] = json!(m);
+    if let Some(m) = args.momentum.filter(|m| !(0.0..1.0).contains(m)) {
+        return Err(Error::value(format!("--momentum must be in [0, 1), received {m}")));
     }
-    if args.nesterov {
-        if name != "sgd" {
-            return Err(Error::value(format!("--nesterov applies to sgd, not {name}")));
+    let momentum = args.momentum;
+    let learning_rate = opt.learning_rate();
+    Ok(match (name, momentum, args.nesterov) {
+        (_, None, false) => opt,
+        ("sgd", m, nesterov) => Box::new(Sgd { learning_rate, momentum: m.unwrap_or(0.0), nesterov }),
+        ("rmsprop", Some(momentum), false) => Box::new(RMSprop { learning_rate, momentum, ..Default::default() }),
+        (n, Some(_), _) if n != "rmsprop" => {
+            return Err(Error::value(format!("--momentum applies to sgd and rmsprop, not {name}")))
         }
-        config["nesterov"] = json!(true);
-    }
-    optimizers::from_config(&name, &config)
+        _ => return Err(Error::value(format!("--nesterov applies to sgd, not {name}"))),
+    })
 }
 
 /// The files a run writes, checked before anything is loaded or trained: each can be written,

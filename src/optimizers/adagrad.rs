@@ -1,13 +1,18 @@
 //! Adagrad (Keras's rule): acc += g²; w −= lr·g / sqrt(acc + epsilon); acc starts at 0.1.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::Optimizer;
+use super::{read_config, Optimizer, OptimizerKind};
 
-#[derive(Clone, Debug, PartialEq)]
+/// Keras's `Adagrad` optimizer; its fields are its config, a missing key taking [`Default`]'s value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Adagrad {
+    /// The step size.
     pub learning_rate: f32,
+    /// The value the accumulators start from.
     pub initial_accumulator_value: f32,
+    /// Added to the denominator for stability.
     pub epsilon: f32,
 }
 
@@ -17,9 +22,14 @@ impl Default for Adagrad {
     }
 }
 
+impl Adagrad {
+    /// Adagrad in the optimizer table: its name and its config reader.
+    pub const KIND: OptimizerKind = OptimizerKind { name: "adagrad", from_config: read_config::<Adagrad> };
+}
+
 impl Optimizer for Adagrad {
     fn name(&self) -> &'static str {
-        "adagrad"
+        Self::KIND.name
     }
     fn learning_rate(&self) -> f32 {
         self.learning_rate
@@ -28,8 +38,7 @@ impl Optimizer for Adagrad {
         self.learning_rate = learning_rate;
     }
     fn config(&self) -> serde_json::Value {
-        json!({"learning_rate": self.learning_rate,
-               "initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon})
+        serde_json::to_value(self).expect("a config serializes")
     }
     fn slot_names(&self) -> &'static [&'static str] {
         &["accumulator"]

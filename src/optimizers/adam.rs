@@ -1,15 +1,21 @@
 //! Adam (Keras's rule): alpha = lr·sqrt(1 − β2^t) / (1 − β1^t); m += (g − m)(1 − β1);
 //! v += (g² − v)(1 − β2); w −= alpha·m / (sqrt(v) + epsilon).
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::{flush, Optimizer};
+use super::{flush, read_config, Optimizer, OptimizerKind};
 
-#[derive(Clone, Debug, PartialEq)]
+/// Keras's `Adam` optimizer; its fields are its config, a missing key taking [`Default`]'s value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Adam {
+    /// The step size.
     pub learning_rate: f32,
+    /// The decay of the first moment.
     pub beta_1: f32,
+    /// The decay of the second moment.
     pub beta_2: f32,
+    /// Added to the denominator for stability.
     pub epsilon: f32,
 }
 
@@ -19,9 +25,14 @@ impl Default for Adam {
     }
 }
 
+impl Adam {
+    /// Adam in the optimizer table: its name and its config reader.
+    pub const KIND: OptimizerKind = OptimizerKind { name: "adam", from_config: read_config::<Adam> };
+}
+
 impl Optimizer for Adam {
     fn name(&self) -> &'static str {
-        "adam"
+        Self::KIND.name
     }
     fn learning_rate(&self) -> f32 {
         self.learning_rate
@@ -30,8 +41,7 @@ impl Optimizer for Adam {
         self.learning_rate = learning_rate;
     }
     fn config(&self) -> serde_json::Value {
-        json!({"learning_rate": self.learning_rate, "beta_1": self.beta_1, "beta_2": self.beta_2,
-               "epsilon": self.epsilon})
+        serde_json::to_value(self).expect("a config serializes")
     }
     fn slot_names(&self) -> &'static [&'static str] {
         &["m", "v"]

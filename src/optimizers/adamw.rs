@@ -1,12 +1,17 @@
 //! AdamW (Keras's rule): decoupled weight decay w −= w·weight_decay·lr, then Adam's update.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::{Adam, Optimizer};
+use super::{read_config, Adam, Optimizer, OptimizerKind};
 
-#[derive(Clone, Debug, PartialEq)]
+/// Keras's `AdamW` optimizer; its fields are its config, a missing key taking [`Default`]'s value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AdamW {
+    /// Adam's hyperparameters, flat in the config.
+    #[serde(flatten)]
     pub adam: Adam,
+    /// The decoupled weight decay, per unit of learning rate.
     pub weight_decay: f32,
 }
 
@@ -16,9 +21,14 @@ impl Default for AdamW {
     }
 }
 
+impl AdamW {
+    /// AdamW in the optimizer table: its name and its config reader.
+    pub const KIND: OptimizerKind = OptimizerKind { name: "adamw", from_config: read_config::<AdamW> };
+}
+
 impl Optimizer for AdamW {
     fn name(&self) -> &'static str {
-        "adamw"
+        Self::KIND.name
     }
     fn learning_rate(&self) -> f32 {
         self.adam.learning_rate
@@ -27,9 +37,7 @@ impl Optimizer for AdamW {
         self.adam.learning_rate = learning_rate;
     }
     fn config(&self) -> serde_json::Value {
-        let mut c = self.adam.config();
-        c["weight_decay"] = json!(self.weight_decay);
-        c
+        serde_json::to_value(self).expect("a config serializes")
     }
     fn slot_names(&self) -> &'static [&'static str] {
         self.adam.slot_names()

@@ -7,16 +7,17 @@
 mod adagrad;
 mod adam;
 mod adamw;
+mod config;
 mod rmsprop;
 mod sgd;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamw::AdamW;
+pub use config::{from_config, from_name, names, read_config, OptimizerKind, OPTIMIZERS};
 pub use rmsprop::RMSprop;
 pub use sgd::Sgd;
 
-use crate::error::{Error, Result};
 use crate::layers::Param;
 
 /// Flushes a subnormal value to zero, as TensorFlow's CPU kernels do (they run with the
@@ -36,11 +37,11 @@ pub(crate) fn flush(x: f32) -> f32 {
 
 /// An optimizer's update rule.
 pub trait Optimizer: Send + Sync {
-    /// Keras's name: "sgd", "rmsprop", "adam", "adagrad", "adamw".
+    /// Keras's name: "sgd", "rmsprop", "adam", "adagrad", "adamw" (its [`OptimizerKind::name`]).
     fn name(&self) -> &'static str;
     fn learning_rate(&self) -> f32;
     fn set_learning_rate(&mut self, learning_rate: f32);
-    /// The hyperparameters as Keras's optimizer config (JSON).
+    /// The hyperparameters as Keras's optimizer config (JSON): the struct serialized.
     fn config(&self) -> serde_json::Value;
     /// Names of the state vectors kept per parameter ("momentum"; "m", "v").
     fn slot_names(&self) -> &'static [&'static str];
@@ -122,92 +123,6 @@ fn update_split(opt: &dyn Optimizer, value: &mut [f32], grad: &[f32], state: &mu
     rayon::join(|| opt.update(v_lo, g_lo, &mut lo[..k], step), || opt.update(v_hi, g_hi, &mut hi[..k], step));
 }
 
-/// The optimizer names [`from_name`] accepts.
-pub const NAMES: [&str; 5] = ["sgd", "rmsprop", "adam", "adamw", "adagrad"];
-
-/// Keras's optimizer strings ("adam", "rmsprop", ...) with Keras's defaults.
-pub fn from_name(name: &str) -> Result<Box<dyn Optimizer>> {
-    Ok(match name.trim().to_ascii_lowercase().as_str() {
-        "sgd" => Box::new(Sgd::default()),
-        "rmsprop" => Box::new(RMSprop::default()),
-        "adam" => Box::new(Adam::default()),
-        "adamw" => Box::new(AdamW::default()),
-        "adagrad" => Box::new(Adagrad::default()),
-        other => {
-            return Err(Error::value(format!("unknown optimizer '{other}'; valid optimizers: {}", NAMES.join(", "))))
-        }
-    })
-}
-
-/// Rebuilds an optimizer from the name and config that [`Optimizer::config`] wrote. Keys are
-/// checked as Keras's constructor checks its arguments: every key must be one the optimizer
-/// has, every value a number in its range (`nesterov` true or false); a missing key takes
-/// Keras's default. Errors name the optimizer, the key and the value.
-pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Box<dyn Optimizer>> {
-    let defaults = from_name(name)?;
-    let name = defaults.name();
-    let empty = serde_json::Map::new();
-    let map = match config {
-        serde_json::Value::Null => &empty,
-        serde_json::Value::Object(map) => map,
-        other => {
-            return Err(Error::value(format!("optimizer '{name}': the config must be a JSON object, received {other}")))
-        }
-    };
-    let written = defaults.config();
-    let valid: Vec<&str> = written.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
-    if let Some(key) = map.keys().find(|k| !valid.contains(&k.as_str())) {
-        return Err(Error::value(format!("optimizer '{name}': {}", crate::layers::config::unknown_key(key, &valid))));
-    }
-    let f = |key: &str| number(name, key, map.get(key).unwrap_or(&written[key]));
-    let nesterov = match map.get("nesterov") {
-        None => false,
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(v) => {
-            return Err(Error::value(format!("optimizer '{name}': expected true or false, received nesterov={v}")))
-        }
-    };
-    Ok(match name {
-        "sgd" => Box::new(Sgd { learning_rate: f("learning_rate")?, momentum: f("momentum")?, nesterov }),
-        "rmsprop" => Box::new(RMSprop {
-            learning_rate: f("learning_rate")?,
-            rho: f("rho")?,
-            momentum: f("momentum")?,
-            epsilon: f("epsilon")?,
-        }),
-        "adam" | "adamw" => {
-            let adam = Adam {
-                learning_rate: f("learning_rate")?,
-                beta_1: f("beta_1")?,
-                beta_2: f("beta_2")?,
-                epsilon: f("epsilon")?,
-            };
-            match name {
-                "adamw" => Box::new(AdamW { adam, weight_decay: f("weight_decay")? }),
-                _ => Box::new(adam),
-            }
-        }
-        _ => Box::new(Adagrad {
-            learning_rate: f("learning_rate")?,
-            initial_accumulator_value: f("initial_accumulator_value")?,
-            epsilon: f("epsilon")?,
-        }),
-    })
-}
-
-/// One hyperparameter: a finite number (as f32) in the range Keras gives it.
-fn number(optimizer: &str, key: &str, v: &serde_json::Value) -> Result<f32> {
-    let (range, ok): (&str, fn(f32) -> bool) = match key {
-        "learning_rate" | "epsilon" => ("a positive number", |x| x > 0.0),
-        "momentum" | "rho" | "beta_1" | "beta_2" => ("a number in [0, 1)", |x| (0.0..1.0).contains(&x)),
-        _ => ("a number >= 0", |x| x >= 0.0),
-    };
-    match v.as_f64().map(|x| x as f32) {
-        Some(x) if x.is_finite() && ok(x) => Ok(x),
-        _ => Err(Error::value(format!("optimizer '{optimizer}': expected {range}, received {key}={v}"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +135,7 @@ mod tests {
         let n = SPLIT_MIN + 7;
         let value: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 / 101.0 - 0.5).collect();
         let grad: Vec<f32> = (0..n).map(|i| ((i * 53) % 97) as f32 / 97.0 - 0.4).collect();
-        for name in NAMES {
+        for name in names() {
             let opt = from_name(name).unwrap();
             let mut param = Param::new("kernel", Tensor::from_vec(&[n], value.clone()).unwrap());
             param.grad_accumulator().0.copy_from_slice(&grad);
@@ -254,19 +169,5 @@ mod tests {
             v = flush(0.9 * v);
         }
         assert_eq!(v, 0.0);
-    }
-
-    #[test]
-    fn names_parse_with_keras_defaults_and_round_trip_their_config() {
-        for name in NAMES {
-            let opt = from_name(name).unwrap();
-            assert_eq!(opt.name(), name);
-            let again = from_config(name, &opt.config()).unwrap();
-            assert_eq!(again.config(), opt.config());
-        }
-        assert_eq!(from_name("rmsprop").unwrap().learning_rate(), 0.001);
-        assert_eq!(from_name("SGD").unwrap().learning_rate(), 0.01);
-        let err = from_name("adamax").err().unwrap();
-        assert_eq!(err.to_string(), "unknown optimizer 'adamax'; valid optimizers: sgd, rmsprop, adam, adamw, adagrad");
     }
 }

@@ -1,15 +1,21 @@
 //! RMSprop (Keras's rule, not centered): v = rho·v + (1 − rho)·g²;
 //! inc = lr·g / sqrt(v + epsilon); with momentum m = momentum·m + inc, w −= m; else w −= inc.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::{flush, Optimizer};
+use super::{flush, read_config, Optimizer, OptimizerKind};
 
-#[derive(Clone, Debug, PartialEq)]
+/// Keras's `RMSprop` optimizer; its fields are its config, a missing key taking [`Default`]'s value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RMSprop {
+    /// The step size.
     pub learning_rate: f32,
+    /// The decay of the moving average of squared gradients.
     pub rho: f32,
+    /// The fraction of the previous update kept (0: none).
     pub momentum: f32,
+    /// Added to the denominator for stability.
     pub epsilon: f32,
 }
 
@@ -19,9 +25,14 @@ impl Default for RMSprop {
     }
 }
 
+impl RMSprop {
+    /// RMSprop in the optimizer table: its name and its config reader.
+    pub const KIND: OptimizerKind = OptimizerKind { name: "rmsprop", from_config: read_config::<RMSprop> };
+}
+
 impl Optimizer for RMSprop {
     fn name(&self) -> &'static str {
-        "rmsprop"
+        Self::KIND.name
     }
     fn learning_rate(&self) -> f32 {
         self.learning_rate
@@ -30,8 +41,7 @@ impl Optimizer for RMSprop {
         self.learning_rate = learning_rate;
     }
     fn config(&self) -> serde_json::Value {
-        json!({"learning_rate": self.learning_rate, "rho": self.rho, "momentum": self.momentum,
-               "epsilon": self.epsilon})
+        serde_json::to_value(self).expect("a config serializes")
     }
     fn slot_names(&self) -> &'static [&'static str] {
         if self.momentum > 0.0 {

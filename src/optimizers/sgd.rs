@@ -1,14 +1,19 @@
 //! SGD, with optional momentum and Nesterov momentum (Keras's rule):
 //! m = momentum·m − lr·g; w += m, or w += momentum·m − lr·g with Nesterov.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::{flush, Optimizer};
+use super::{flush, read_config, Optimizer, OptimizerKind};
 
-#[derive(Clone, Debug, PartialEq)]
+/// Keras's `SGD` optimizer; its fields are its config, a missing key taking [`Default`]'s value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Sgd {
+    /// The step size.
     pub learning_rate: f32,
+    /// The fraction of the previous update kept (0: none).
     pub momentum: f32,
+    /// Whether to use Nesterov momentum.
     pub nesterov: bool,
 }
 
@@ -18,9 +23,14 @@ impl Default for Sgd {
     }
 }
 
+impl Sgd {
+    /// Sgd in the optimizer table: its name and its config reader.
+    pub const KIND: OptimizerKind = OptimizerKind { name: "sgd", from_config: read_config::<Sgd> };
+}
+
 impl Optimizer for Sgd {
     fn name(&self) -> &'static str {
-        "sgd"
+        Self::KIND.name
     }
     fn learning_rate(&self) -> f32 {
         self.learning_rate
@@ -29,7 +39,7 @@ impl Optimizer for Sgd {
         self.learning_rate = learning_rate;
     }
     fn config(&self) -> serde_json::Value {
-        json!({"learning_rate": self.learning_rate, "momentum": self.momentum, "nesterov": self.nesterov})
+        serde_json::to_value(self).expect("a config serializes")
     }
     fn slot_names(&self) -> &'static [&'static str] {
         if self.momentum != 0.0 {
