@@ -82,3 +82,21 @@ fn the_hidden_layer_network_reaches_the_issue_bounds() {
     let adam = train(&["--layers", spec, "--optimizer", "adam"], dir.path(), "adam");
     assert!(val_accuracy(&adam) >= 0.865, "adam: {}", val_accuracy(&adam));
 }
+
+#[test]
+fn a_model_that_scales_its_own_bytes_learns_as_the_lesson_does() {
+    // Keras's way: the bytes go in as they are and Rescaling(1/255) divides them in the model;
+    // kiln then does not divide them again.
+    let dir = tempfile::tempdir().unwrap();
+    let layers = "rescaling(1/255), flatten, dense(10, activation=softmax)";
+    let r = train(&["--layers", layers, "--epochs", "2"], dir.path(), "r");
+    assert!(val_accuracy(&r) >= 0.83, "validation accuracy {}", val_accuracy(&r));
+    // Scaled twice, the inputs would be at most 1/255 and two epochs would not get there.
+    let plain = train(&["--layers", "flatten, dense(10, activation=softmax)", "--epochs", "2"], dir.path(), "p");
+    assert!(
+        (val_accuracy(&r) - val_accuracy(&plain)).abs() < 0.002,
+        "{} vs {}",
+        val_accuracy(&r),
+        val_accuracy(&plain)
+    );
+}

@@ -159,8 +159,10 @@ impl Split {
 }
 
 impl Lesson {
-    /// Loads and splits the data, samples seen as `shape`.
-    pub fn load(data: &DataArgs, validation_split: f64, shape: &[usize], verbose: bool) -> Result<Lesson> {
+    /// Loads and splits the data, samples shaped and scaled as `model` takes them
+    /// ([`image_input_shape`], [`byte_divisor`]).
+    pub fn load(data: &DataArgs, validation_split: f64, model: &Sequential, verbose: bool) -> Result<Lesson> {
+        let (shape, divisor) = (image_input_shape(model)?, byte_divisor(model));
         if !(validation_split > 0.0 && validation_split < 1.0) {
             return Err(Error::value(format!("--validation-split must be in (0, 1), received {validation_split}")));
         }
@@ -171,11 +173,11 @@ impl Lesson {
             kiln::outln!("{} {}", test_images.shape_str(), test_labels.shape_str());
         }
         let (train_idx, val_idx) = train_test_indices(train_images.rows(), validation_split, 42)?;
-        let images = |x: U8Tensor| ScaledBytes::new(x, 255.0, shape);
+        let images = |x: U8Tensor| ScaledBytes::new(x, divisor, &shape);
         let labels = |y: &U8Tensor, idx: &[usize]| y.select_rows(idx).to_f32();
         let val = (images(train_images.select_rows(&val_idx))?, labels(&train_labels, &val_idx));
-        let train = (images(train_images.select_rows(&train_idx))?, labels(&train_labels, &train_idx));
-        drop(train_images);
+        // The training rows are moved into place within the images' own buffer: no second copy.
+        let train = (images(train_images.into_rows(&train_idx))?, labels(&train_labels, &train_idx));
         let test_labels = test_labels.to_f32();
         Ok(Lesson { train, val, test: (images(test_images)?, test_labels) })
     }
@@ -187,6 +189,16 @@ impl Lesson {
             Split::Test => (&self.test.0, &self.test.1),
         };
         (x, y, x.bytes())
+    }
+}
+
+/// What the CLI divides pixel bytes by before the model sees them: 255, as the lesson's
+/// `train_input / 255.0`, unless the model scales its input itself (it starts with a
+/// `Rescaling` layer, as Keras's `Rescaling(1/255)`): then the bytes go in as they are.
+pub fn byte_divisor(model: &Sequential) -> f64 {
+    match model.layers().first().map(|l| l.class_name()) {
+        Some("Rescaling") => 1.0,
+        _ => 255.0,
     }
 }
 

@@ -9,7 +9,7 @@ use kiln::model::{Samples, Sequential};
 use kiln::viz::ConfusionMatrix;
 use kiln::{Error, Result, Tensor};
 
-use super::common::{check_output_path, check_ten_classes, image_input_shape, model_input_shape, Lesson, Split};
+use super::common::{byte_divisor, check_output_path, check_ten_classes, model_input_shape, Lesson, Split};
 use super::user_data::{self, BuiltIn};
 use super::DataArgs;
 
@@ -52,7 +52,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         return other_data(&args, &mut model);
     }
     check_ten_classes(&model, &args.model)?;
-    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
+    let data = Lesson::load(&args.data, 0.2, &model, false)?;
     let (x, y, _) = data.split(args.split);
     let names: Vec<String> = CLASS_NAMES.iter().map(|s| s.to_string()).collect();
     report(&args, &mut model, x, y, &names)
@@ -76,7 +76,7 @@ fn other_data(args: &EvaluateArgs, model: &mut Sequential) -> Result<()> {
             spec.class_names.join(", ")
         )));
     }
-    let x = x.into_samples(&model_input_shape(model, &spec.sample_shape)?)?;
+    let x = x.into_samples(&model_input_shape(model, &spec.sample_shape)?, byte_divisor(model))?;
     report(args, model, x.as_ref(), &y, &spec.class_names)
 }
 

@@ -7,7 +7,7 @@ use kiln::datasets::fashion_mnist::CLASS_NAMES;
 use kiln::viz::{Colormap, FeatureMaps, MapScale};
 use kiln::{Error, Result};
 
-use super::common::{check_output_path, image_input_shape, Lesson, Split};
+use super::common::{check_output_path, Lesson, Split};
 use super::DataArgs;
 
 /// The colour scale of the kernels, as the lesson draws them: `vmin=-0.5, vmax=0.5`.
@@ -76,7 +76,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
         }
     }
     if let Some(i) = args.feature_maps {
-        let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
+        let data = Lesson::load(&args.data, 0.2, &model, false)?;
         let (x, y, _) = data.split(Split::Test);
         if i >= x.rows() {
             return Err(Error::value(format!(

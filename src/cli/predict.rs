@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use kiln::datasets::fashion_mnist::CLASS_NAMES;
 use kiln::{Error, Result};
 
-use super::common::{check_output_path, check_ten_classes, image_input_shape, Lesson, Split};
+use super::common::{check_output_path, check_ten_classes, Lesson, Split};
 use super::DataArgs;
 
 /// Options of `kiln predict`.
@@ -51,7 +51,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
     }
     let mut model = kiln::io::load_model(&args.model)?;
     check_ten_classes(&model, &args.model)?;
-    let data = Lesson::load(&args.data, 0.2, &image_input_shape(&model)?, false)?;
+    let data = Lesson::load(&args.data, 0.2, &model, false)?;
     let (x, y, images) = data.split(args.split);
     let index = if args.index.is_empty() { (0..10.min(x.rows())).collect() } else { args.index.clone() };
     if let Some(&bad) = index.iter().find(|&&i| i >= x.rows()) {

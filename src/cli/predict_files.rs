@@ -68,7 +68,7 @@ fn spec_from_model(model: &Sequential, path: &Path) -> Result<InputSpec> {
         (10, 784) => kiln::datasets::fashion_mnist::CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         _ => (0..outputs).map(|i| i.to_string()).collect(),
     };
-    Ok(InputSpec::image(names, size, mode))
+    Ok(InputSpec { scale: (1.0 / super::common::byte_divisor(model)) as f32, ..InputSpec::image(names, size, mode) })
 }
 
 /// Decodes each picture as the model was trained on pictures, prints the 3 likeliest classes.

@@ -15,7 +15,7 @@ use kiln::model::{Samples, ScaledBytes};
 use kiln::optimizers::{self, Optimizer, RMSprop, Sgd};
 use kiln::{Error, Result, Tensor};
 
-use super::common::{check_output_path, image_input_shape, model_input_shape, Lesson, ModelArgs};
+use super::common::{byte_divisor, check_output_path, model_input_shape, Lesson, ModelArgs};
 use super::user_data::{self, SourceArgs};
 use super::{interrupt, DataArgs};
 
@@ -104,7 +104,7 @@ fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
             Some(path) => resumed(args, path, 10)?,
             None => args.model.build(args.seed)?,
         };
-        let d = Lesson::load(&args.data, args.validation_split, &image_input_shape(&model)?, args.verbose > 0)?;
+        let d = Lesson::load(&args.data, args.validation_split, &model, args.verbose > 0)?;
         let boxed = |(x, y): (ScaledBytes, Tensor)| (Box::new(x) as Box<dyn Samples>, y);
         let splits = Splits { train: boxed(d.train), val: boxed(d.val), test: Some(boxed(d.test)), spec: None };
         return Ok((model, splits));
@@ -129,9 +129,16 @@ fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
             n(&d.val)
         );
     }
-    let fit = |(x, y): user_data::Xy| -> Result<(Box<dyn Samples>, Tensor)> { Ok((x.into_samples(&shape)?, y)) };
+    let divisor = byte_divisor(&model);
+    let fit =
+        |(x, y): user_data::Xy| -> Result<(Box<dyn Samples>, Tensor)> { Ok((x.into_samples(&shape, divisor)?, y)) };
+    // What the saved model keeps: bytes reach it divided by `divisor`.
+    let mut spec = d.spec;
+    if spec.scale != 1.0 {
+        spec.scale = (1.0 / divisor) as f32;
+    }
     let test = d.test.map(fit).transpose()?;
-    let splits = Splits { train: fit(d.train)?, val: fit(d.val)?, test, spec: Some(d.spec) };
+    let splits = Splits { train: fit(d.train)?, val: fit(d.val)?, test, spec: Some(spec) };
     Ok((model, splits))
 }
 

@@ -112,10 +112,11 @@ impl Inputs {
         }
     }
 
-    /// The samples as the model reads them, each of `shape` (the same number of values).
-    pub fn into_samples(self, shape: &[usize]) -> Result<Box<dyn Samples>> {
+    /// The samples as the model reads them, each of `shape` (the same number of values), bytes
+    /// divided by `divisor`.
+    pub fn into_samples(self, shape: &[usize], divisor: f64) -> Result<Box<dyn Samples>> {
         Ok(match self {
-            Inputs::Bytes(b) => Box::new(ScaledBytes::new(b, 255.0, shape)?),
+            Inputs::Bytes(b) => Box::new(ScaledBytes::new(b, divisor, shape)?),
             Inputs::Floats(t) => Box::new(shaped(t, shape)?),
         })
     }
