@@ -143,3 +143,37 @@ fn fit_allocates_per_epoch_not_per_step() {
     let per_epoch = (three - one) / 2;
     assert!(per_epoch < 10, "{per_epoch} allocations per epoch of 101 steps");
 }
+
+#[test]
+fn recurrent_steps_allocate_nothing() {
+    use kiln::layers::{Embedding, Layer, SimpleRNN, GRU, LSTM};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The book's shape, small: ids of 50 words, 20 steps, batch 16; dropout draws masks each step.
+    let (b, t) = (16, 20);
+    let x = Tensor::from_vec(&[b, t], (0..b * t).map(|i| ((i * 7) % 50) as f32).collect()).unwrap();
+    let y = Tensor::from_vec(&[b, 1], (0..b).map(|i| (i % 2) as f32).collect()).unwrap();
+    let cases: [(&str, fn() -> Vec<Box<dyn Layer>>); 4] = [
+        ("lstm", || vec![Box::new(LSTM::new(8))]),
+        ("gru", || vec![Box::new(GRU::new(8).dropout(0.2).recurrent_dropout(0.2))]),
+        ("stacked lstm", || vec![Box::new(LSTM::new(8).return_sequences(true).dropout(0.3)), Box::new(LSTM::new(8))]),
+        ("simple_rnn", || vec![Box::new(SimpleRNN::new(8).go_backwards(true))]),
+    ];
+    for (name, rnn) in cases {
+        let mut m = Sequential::new().seed(4);
+        m.add(Embedding::new(50, 16).input_shape(&[t]));
+        rnn().into_iter().for_each(|l| m.add_boxed(l));
+        m.add(Dense::new(1).activation(Activation::Sigmoid));
+        m.compile(Compile::new("binary_crossentropy").optimizer("rmsprop")).unwrap();
+        let steady = rayon::scope(|_| {
+            for _ in 0..5 {
+                m.train_on_batch(&x, &y).unwrap();
+            }
+            let before = allocations();
+            for _ in 0..20 {
+                m.train_on_batch(&x, &y).unwrap();
+            }
+            allocations() - before
+        });
+        assert_eq!(steady, 0, "{name}: allocations in 20 steady-state steps");
+    }
+}

@@ -11,6 +11,7 @@ pub mod image_index;
 pub mod input_spec;
 mod mt19937;
 pub mod npy;
+pub mod sequences;
 pub mod split;
 
 pub use csv_table::{read_csv, CsvTable};
@@ -23,4 +24,5 @@ pub use image_folder::{
 pub use image_index::{index_directory, FileIndex, Labels, Subset, ALLOWLIST_FORMATS};
 pub use input_spec::{InputKind, InputSpec};
 pub use npy::{encode_npy, encode_npz, read_npy, Array, Npz};
-pub use split::{permutation, train_test_indices, train_test_split, Rows};
+pub use sequences::{pad_sequences, to_categorical, PadOptions, Side};
+pub use split::{permutation, permutations, train_test_indices, train_test_split, Rows};

@@ -139,6 +139,23 @@ impl Npz {
         names.map(|n| n.strip_suffix(".npy").unwrap_or(&n).to_string()).collect()
     }
 
+    /// The raw bytes of member `name.npy` (for dtypes [`Npz::array`] does not read, such as
+    /// the object arrays of IMDB's `imdb.npz`); the error lists the arrays when there is none.
+    pub fn member_bytes(&mut self, name: &str) -> Result<Vec<u8>> {
+        let (names, path) = (self.names(), self.path.clone());
+        let mut entry = self.zip.by_name(&format!("{name}.npy")).map_err(|e| match e {
+            zip::result::ZipError::FileNotFound => {
+                Error::format(&path, format!("has no array named \"{name}\"; its arrays are: {}", names.join(", ")))
+            }
+            e => Error::format(&path, format!("cannot read array \"{name}\": {e}")),
+        })?;
+        let mut bytes = Vec::new();
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::format(&path, format!("cannot read array \"{name}\": {e}")))?;
+        Ok(bytes)
+    }
+
     /// The array `name`; when there is none, the error lists the arrays the file has.
     pub fn array(&mut self, name: &str) -> Result<Array> {
         let member = format!("{name}.npy");

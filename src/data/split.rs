@@ -33,7 +33,18 @@ impl Rows for U8Tensor {
 
 /// `numpy.random.RandomState(random_state).permutation(n)`: legacy Fisher–Yates over `0..n`.
 pub fn permutation(n: usize, random_state: u32) -> Vec<usize> {
+    permutations(&[n], random_state).pop().expect("one size")
+}
+
+/// One `numpy.random.RandomState(random_state)` shuffling `arange(n)` for each `n` of `sizes` in
+/// turn, the generator carrying on from one to the next (as Keras's IMDB loader shuffles the
+/// training and then the test set).
+pub fn permutations(sizes: &[usize], random_state: u32) -> Vec<Vec<usize>> {
     let mut rng = Mt19937::new(random_state);
+    sizes.iter().map(|&n| shuffle(n, &mut rng)).collect()
+}
+
+fn shuffle(n: usize, rng: &mut Mt19937) -> Vec<usize> {
     let mut p: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
         // numpy draws 64-bit bounded integers above u32::MAX; no dataset here gets that large.

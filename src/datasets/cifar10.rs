@@ -121,14 +121,20 @@ fn batch(bytes: &[u8], path: &Path) -> Result<Batch> {
     if shape[..] != [n, 3072] || !dtype.ends_with("u1") || data.len() != n * 3072 {
         return Err(Error::format(path, format!("\"data\": expected (N, 3072) uint8, found {shape:?} {dtype}")));
     }
-    let Some(Value::List(labels)) = dict.get("labels") else {
-        return Err(Error::format(path, "expected a list of labels under \"labels\""));
+    let labels: &[i64] = match dict.get("labels") {
+        Some(Value::Ints(labels)) => labels,
+        Some(Value::List(l)) if l.is_empty() => &[],
+        Some(Value::List(l)) => {
+            let other = l.iter().find(|v| !matches!(v, Value::Int(_))).unwrap_or(&l[0]);
+            return Err(Error::format(path, format!("label {other:?} is not a class 0-9")));
+        }
+        _ => return Err(Error::format(path, "expected a list of labels under \"labels\"")),
     };
     let labels: Vec<u8> = labels
         .iter()
-        .map(|l| match l {
-            Value::Int(v) if (0..10).contains(v) => Ok(*v as u8),
-            other => Err(Error::format(path, format!("label {other:?} is not a class 0-9"))),
+        .map(|&v| match v {
+            0..10 => Ok(v as u8),
+            other => Err(Error::format(path, format!("label Int({other}) is not a class 0-9"))),
         })
         .collect::<Result<_>>()?;
     if labels.len() != n {

@@ -6,6 +6,7 @@
 pub mod cifar10;
 pub mod download;
 pub mod fashion_mnist;
+pub mod imdb;
 pub mod keras_file;
 pub mod locate;
 pub mod mnist;

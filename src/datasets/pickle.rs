@@ -14,6 +14,8 @@ pub enum Value {
     /// Python 2 `str` and Python 3 `bytes` (what `encoding="bytes"` gives) and `str`.
     Bytes(Vec<u8>),
     List(Vec<Value>),
+    /// A list whose items are all integers, kept compact (IMDB's reviews: millions of word ids).
+    Ints(Vec<i64>),
     Tuple(Vec<Value>),
     Dict(Vec<(Value, Value)>),
     /// `module.name`, not resolved.
@@ -25,6 +27,11 @@ pub enum Value {
         shape: Vec<usize>,
         dtype: String,
         data: Vec<u8>,
+    },
+    /// A NumPy object array (dtype `O`): its shape and its items, pickled one by one.
+    Objects {
+        shape: Vec<usize>,
+        items: Vec<Value>,
     },
 }
 
@@ -154,6 +161,21 @@ fn collect(op: u8, stack: &mut Vec<Value>, marks: &mut Vec<usize>) -> std::resul
         return Ok(());
     }
     match (stack.last_mut(), op) {
+        (Some(last @ Value::List(_)), b'e' | b'a') if items.iter().all(|v| matches!(v, Value::Int(_))) => {
+            let ints = items.into_iter().map(|v| if let Value::Int(i) = v { i } else { 0 });
+            match last {
+                Value::List(l) if l.is_empty() => *last = Value::Ints(ints.collect()),
+                Value::List(l) => l.extend(ints.map(Value::Int)),
+                _ => unreachable!("matched a list"),
+            }
+        }
+        (Some(Value::Ints(l)), b'e' | b'a') if items.iter().all(|v| matches!(v, Value::Int(_))) => {
+            l.extend(items.into_iter().map(|v| if let Value::Int(i) = v { i } else { 0 }))
+        }
+        (Some(last @ Value::Ints(_)), b'e' | b'a') => {
+            let Value::Ints(ints) = std::mem::replace(last, Value::None) else { unreachable!("matched") };
+            *last = Value::List(ints.into_iter().map(Value::Int).chain(items).collect());
+        }
         (Some(Value::List(l)), b'e' | b'a') => l.extend(items),
         (Some(Value::Dict(d)), b'u' | b's') => {
             let mut it = items.into_iter();
@@ -192,8 +214,16 @@ fn build(obj: Value, state: Value) -> std::result::Result<Value, String> {
             if s[3] != Value::Bool(false) && s[3] != Value::Int(0) {
                 return Err("Fortran-ordered arrays are not supported here".into());
             }
-            let Value::Bytes(data) = &s[4] else { return Err("array data is not a byte string".into()) };
-            Ok(Value::NdArray { shape, dtype, data: data.clone() })
+            match &s[4] {
+                Value::Bytes(data) => Ok(Value::NdArray { shape, dtype, data: data.clone() }),
+                Value::List(_) | Value::Ints(_) if dtype.starts_with('O') => {
+                    let Some(Value::List(items)) = s.into_iter().nth(4) else {
+                        return Err("an object array's items are not a list of objects".into());
+                    };
+                    Ok(Value::Objects { shape, items })
+                }
+                _ => Err("array data is not a byte string".into()),
+            }
         }
         (Value::Reduced(name, _), _) if name == "numpy.dtype" => Ok(obj),
         _ => Err("BUILD of an object other than a NumPy array or dtype".into()),
@@ -209,7 +239,7 @@ mod tests {
         // {b"a": [1, -2, 300], b"b": (True, None)} in protocol 2 (-2 as a LONG1).
         let p = b"\x80\x02}q\x00(U\x01aq\x01]q\x02(K\x01\x8a\x01\xfeM,\x01eU\x01b\x88N\x86u.";
         let v = parse(p, std::path::Path::new("p")).unwrap();
-        assert_eq!(v.get("a"), Some(&Value::List(vec![Value::Int(1), Value::Int(-2), Value::Int(300)])));
+        assert_eq!(v.get("a"), Some(&Value::Ints(vec![1, -2, 300])));
         assert_eq!(v.get("b"), Some(&Value::Tuple(vec![Value::Bool(true), Value::None])));
         // A call is recorded, never made.
         let v = parse(b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85R.", std::path::Path::new("p"));

@@ -55,4 +55,13 @@ impl Optimizer for Adagrad {
             *w -= lr * g / (*a + self.epsilon).sqrt();
         }
     }
+
+    fn update_sparse(&self, w: &mut [f32], g: &[f32], sq: &[f32], state: &mut [&mut [f32]], _step: u64) {
+        let [acc] = state else { unreachable!("Adagrad keeps one state vector") };
+        let lr = self.learning_rate;
+        for (((w, &g), a), &s) in w.iter_mut().zip(g).zip(acc.iter_mut()).zip(sq) {
+            *a += s;
+            *w -= lr * g / (*a + self.epsilon).sqrt();
+        }
+    }
 }

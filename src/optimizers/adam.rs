@@ -48,13 +48,33 @@ impl Optimizer for Adam {
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], step: u64) {
+        self.rule::<false>(w, g, &[], state, step)
+    }
+
+    fn update_sparse(&self, w: &mut [f32], g: &[f32], sq: &[f32], state: &mut [&mut [f32]], step: u64) {
+        self.rule::<true>(w, g, sq, state, step)
+    }
+}
+
+impl Adam {
+    /// The rule, with g² per value from `sq` when `SPARSE` (see [`Optimizer::update_sparse`]).
+    pub(crate) fn rule<const SPARSE: bool>(
+        &self,
+        w: &mut [f32],
+        g: &[f32],
+        sq: &[f32],
+        state: &mut [&mut [f32]],
+        step: u64,
+    ) {
         let [m, v] = state else { unreachable!("Adam keeps two state vectors") };
+        // Compiled twice: the dense rule never reads `sq`.
+        let g2 = |i: usize, g: f32| if SPARSE { sq[i] } else { g * g };
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let t = step as f32;
         let alpha = self.learning_rate * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
-        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        for (i, (((w, &g), m), v)) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).enumerate() {
             *m = flush(*m + (g - *m) * (1.0 - b1));
-            *v = flush(*v + (g * g - *v) * (1.0 - b2));
+            *v = flush(*v + (g2(i, g) - *v) * (1.0 - b2));
             *w -= alpha * *m / (v.sqrt() + eps);
         }
     }

@@ -48,6 +48,12 @@ impl Optimizer for AdamW {
         w.iter_mut().for_each(|w| *w -= *w * decay);
         self.adam.update(w, g, state, step);
     }
+
+    fn update_sparse(&self, w: &mut [f32], g: &[f32], sq: &[f32], state: &mut [&mut [f32]], step: u64) {
+        let decay = self.weight_decay * self.adam.learning_rate;
+        w.iter_mut().for_each(|w| *w -= *w * decay);
+        self.adam.rule::<true>(w, g, sq, state, step);
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,14 @@ pub trait Optimizer: Send + Sync {
     /// Each value's update must depend on that value alone: large parameters are updated in
     /// parts, on two threads.
     fn update(&self, value: &mut [f32], grad: &[f32], state: &mut [&mut [f32]], step: u64);
+    /// [`Optimizer::update`] for a lookup table (an Embedding's, Keras's `IndexedSlices`
+    /// gradient): `sq` holds per value the sum over its row's uses of each use's gradient
+    /// squared, which Keras's rules use where the dense rule squares `grad`. By default the
+    /// dense rule (right for rules that do not square the gradient: SGD).
+    fn update_sparse(&self, value: &mut [f32], grad: &[f32], sq: &[f32], state: &mut [&mut [f32]], step: u64) {
+        let _ = sq;
+        self.update(value, grad, state, step);
+    }
 }
 
 /// The optimizer's per-parameter state and its step counter (Keras's `iterations`).
@@ -85,8 +93,10 @@ impl OptimizerState {
         for (slot, v) in slots.iter_mut().zip(state.iter_mut()) {
             *slot = &mut v[..];
         }
-        let (value, grad) = param.value_and_grad();
-        update_split(opt, value, grad, &mut slots[..k], self.iterations);
+        match param.value_grad_sq() {
+            (value, grad, Some(sq)) => opt.update_sparse(value, grad, sq, &mut slots[..k], self.iterations),
+            (value, grad, None) => update_split(opt, value, grad, &mut slots[..k], self.iterations),
+        }
     }
 }
 

@@ -52,18 +52,31 @@ impl Optimizer for RMSprop {
     }
 
     fn update(&self, w: &mut [f32], g: &[f32], state: &mut [&mut [f32]], _step: u64) {
+        self.rule::<false>(w, g, &[], state)
+    }
+
+    fn update_sparse(&self, w: &mut [f32], g: &[f32], sq: &[f32], state: &mut [&mut [f32]], _step: u64) {
+        self.rule::<true>(w, g, sq, state)
+    }
+}
+
+impl RMSprop {
+    /// The rule, with g² per value from `sq` when `SPARSE` (see [`Optimizer::update_sparse`]).
+    fn rule<const SPARSE: bool>(&self, w: &mut [f32], g: &[f32], sq: &[f32], state: &mut [&mut [f32]]) {
         let (lr, rho, eps, mu) = (self.learning_rate, self.rho, self.epsilon, self.momentum);
+        // Compiled twice: the dense rule never reads `sq`.
+        let g2 = |i: usize, g: f32| if SPARSE { sq[i] } else { g * g };
         match state {
             [v, m] => {
-                for (((w, &g), v), m) in w.iter_mut().zip(g).zip(v.iter_mut()).zip(m.iter_mut()) {
-                    *v = flush(rho * *v + (1.0 - rho) * g * g);
+                for (i, (((w, &g), v), m)) in w.iter_mut().zip(g).zip(v.iter_mut()).zip(m.iter_mut()).enumerate() {
+                    *v = flush(rho * *v + (1.0 - rho) * g2(i, g));
                     *m = flush(mu * *m + lr * g / (*v + eps).sqrt());
                     *w -= *m;
                 }
             }
             [v] => {
-                for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
-                    *v = flush(rho * *v + (1.0 - rho) * g * g);
+                for (i, ((w, &g), v)) in w.iter_mut().zip(g).zip(v.iter_mut()).enumerate() {
+                    *v = flush(rho * *v + (1.0 - rho) * g2(i, g));
                     *w -= lr * g / (*v + eps).sqrt();
                 }
             }

@@ -1,0 +1,442 @@
+//! What SimpleRNN, LSTM and GRU share: Keras's common options, the three weights, and the
+//! sequence around a cell's loop. The input is laid out time-major in the order it is processed
+//! (reversed with `go_backwards`), dropout applied, and its projection `x·kernel` for every
+//! time step is one product before the loop; after the loop (in backward) the kernel's and
+//! recurrent kernel's gradients and the input gradient are one product each. Only the
+//! recurrent product and the cell's arithmetic run per step.
+
+use rand::Rng as _;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::layers::{Activation, Ctx, Initializer, Param, Rng};
+use crate::tensor::limits::len_u128;
+use crate::tensor::{matmul, shape_str, Tensor, Transpose};
+
+use super::gate_math;
+use super::orthogonal::orthogonal;
+
+/// The options and state every recurrent layer has (Keras's `RNN` around its cell).
+pub(crate) struct RnnCore {
+    pub units: usize,
+    pub activation: Activation,
+    pub recurrent_activation: Activation,
+    pub use_bias: bool,
+    pub return_sequences: bool,
+    pub go_backwards: bool,
+    pub dropout: f32,
+    pub recurrent_dropout: f32,
+    pub name: String,
+    pub input_shape: Option<Vec<usize>>,
+    /// (features, gates·units), Keras's gate order along the columns.
+    pub kernel: Param,
+    /// (units, gates·units).
+    pub recurrent_kernel: Param,
+    pub bias: Param,
+    /// Zeros in the bias's shape, what the cells add without `use_bias`.
+    zero_bias: Vec<f32>,
+    /// Sizes of the last forward: time steps, batch, features.
+    pub dims: (usize, usize, usize),
+    /// (T, B, F): the input in processing order, times the dropout mask.
+    pub xs: Tensor,
+    /// (T, B, gates·units): `x·kernel`, which the cell turns into its gates in place.
+    pub zs: Tensor,
+    /// (T + 1, B, U): the states, `hs[0]` the initial zeros.
+    pub hs: Tensor,
+    /// (T, B, U): the states times the recurrent dropout mask, what the recurrent product reads.
+    hd: Tensor,
+    /// (T, B, gates·units): dL/d(x·kernel + bias) per step, written by the cell's backward.
+    pub dzs: Tensor,
+    /// (B, U): dL/dh carried from step to step.
+    pub dh: Tensor,
+    dhr: Tensor,      // (B, U): the recurrent product's part of dL/dh before the mask
+    in_mask: Tensor,  // (B, F) 0 or 1/(1 - dropout), one per sequence
+    rec_mask: Tensor, // (B, U)
+    masked: bool,
+    rec_masked: bool,
+    out: Tensor,    // (B, U) or (B, T, U)
+    dxs: Tensor,    // (T, B, F)
+    dinput: Tensor, // (B, T, F)
+}
+
+impl RnnCore {
+    /// Keras's defaults: tanh, sigmoid gates, a bias, the last output only.
+    pub fn new(units: usize) -> RnnCore {
+        RnnCore {
+            units,
+            activation: Activation::Tanh,
+            recurrent_activation: Activation::Sigmoid,
+            use_bias: true,
+            return_sequences: false,
+            go_backwards: false,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+            name: String::new(),
+            input_shape: None,
+            kernel: Param::new("kernel", Tensor::default()),
+            recurrent_kernel: Param::new("recurrent_kernel", Tensor::default()),
+            bias: Param::new("bias", Tensor::default()),
+            zero_bias: Vec::new(),
+            dims: (0, 0, 0),
+            xs: Tensor::default(),
+            zs: Tensor::default(),
+            hs: Tensor::default(),
+            hd: Tensor::default(),
+            dzs: Tensor::default(),
+            dh: Tensor::default(),
+            dhr: Tensor::default(),
+            in_mask: Tensor::default(),
+            rec_mask: Tensor::default(),
+            masked: false,
+            rec_masked: false,
+            out: Tensor::default(),
+            dxs: Tensor::default(),
+            dinput: Tensor::default(),
+        }
+    }
+
+    /// Checks the options and the (timesteps, features) input shape, creates the weights
+    /// (glorot_uniform, orthogonal, zeros as Keras) and returns the per-sample output shape.
+    pub fn build(
+        &mut self,
+        class: &str,
+        gates: usize,
+        bias_shape: &[usize],
+        input_shape: &[usize],
+        rng: &mut Rng,
+    ) -> Result<Vec<usize>> {
+        let (name, units) = (&self.name, self.units);
+        if units == 0 {
+            return Err(Error::value(format!(
+                "layer '{name}' ({class}): expected a positive integer, received units=0"
+            )));
+        }
+        for (what, rate) in [("dropout", self.dropout), ("recurrent_dropout", self.recurrent_dropout)] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(Error::value(format!(
+                    "layer '{name}' ({class}): {what} must be in [0, 1), received {what}={rate}"
+                )));
+            }
+        }
+        gate_math::check(name, class, "activation", self.activation)?;
+        gate_math::check(name, class, "recurrent_activation", self.recurrent_activation)?;
+        let &[steps, features] = input_shape else {
+            return Err(Error::shape(format!(
+                "layer '{name}' ({class}) expects samples of shape (timesteps, features), got input shape {}",
+                shape_str(input_shape)
+            )));
+        };
+        if steps == 0 || features == 0 {
+            return Err(Error::shape(format!(
+                "layer '{name}' ({class}) expects at least one time step and one feature, got input shape {}",
+                shape_str(input_shape)
+            )));
+        }
+        let width = gates * units;
+        let mut kernel = Tensor::zeros(&[features, width]);
+        Initializer::GlorotUniform.fill(kernel.data_mut(), features, width, rng);
+        let mut recurrent = Tensor::zeros(&[units, width]);
+        orthogonal(recurrent.data_mut(), units, width, rng);
+        self.kernel = Param::new("kernel", kernel);
+        self.recurrent_kernel = Param::new("recurrent_kernel", recurrent);
+        self.zero_bias = vec![0.0; bias_shape.iter().product()];
+        self.bias = Param::new("bias", if self.use_bias { Tensor::zeros(bias_shape) } else { Tensor::default() });
+        Ok(if self.return_sequences { vec![steps, units] } else { vec![units] })
+    }
+
+    /// The number of weight values `build` makes (saturating).
+    pub fn weights_len(&self, gates: usize, bias_len: usize, input_shape: &[usize]) -> u128 {
+        let features = input_shape.last().map_or(0, |&f| f as u128);
+        let width = len_u128(&[gates, self.units]);
+        let bias = if self.use_bias { bias_len as u128 } else { 0 };
+        features.saturating_add(self.units as u128).saturating_mul(width).saturating_add(bias)
+    }
+
+    /// Sizes the buffers for `x` (B, T, F), draws the dropout masks when training, lays the
+    /// input out time-major and computes `zs = xs·kernel` for all steps in one product.
+    pub fn begin_forward(&mut self, x: &Tensor, ctx: &mut Ctx, gates: usize) {
+        let (b, t, f, u) = (x.shape()[0], x.shape()[1], x.shape()[2], self.units);
+        self.dims = (t, b, f);
+        self.masked = ctx.training && self.dropout > 0.0;
+        self.rec_masked = ctx.training && self.recurrent_dropout > 0.0;
+        if self.masked {
+            draw_mask(&mut self.in_mask, b, f, self.dropout, ctx.rng);
+        }
+        if self.rec_masked {
+            draw_mask(&mut self.rec_mask, b, u, self.recurrent_dropout, ctx.rng);
+            self.hd.ensure_shape(t, &[b, u]);
+        }
+        self.xs.ensure_shape(t, &[b, f]);
+        self.zs.ensure_shape(t, &[b, gates * u]);
+        self.hs.ensure_shape(t + 1, &[b, u]);
+        self.hs.data_mut()[..b * u].fill(0.0);
+        let (xd, xs, mask) = (x.data(), self.xs.data_mut(), self.in_mask.data());
+        for (s, step) in xs.chunks_exact_mut(b * f).enumerate() {
+            let tt = if self.go_backwards { t - 1 - s } else { s };
+            for (r, row) in step.chunks_exact_mut(f).enumerate() {
+                let src = &xd[(r * t + tt) * f..][..f];
+                if self.masked {
+                    row.iter_mut().zip(src).zip(&mask[r * f..]).for_each(|((d, &v), &m)| *d = v * m);
+                } else {
+                    row.copy_from_slice(src);
+                }
+            }
+        }
+        let k = self.kernel.value.data();
+        matmul(t * b, f, gates * u, self.xs.data(), Transpose::No, k, Transpose::No, self.zs.data_mut(), 0.0);
+    }
+
+    /// Step `s`'s slices: its gate block, its state before as the recurrent product reads it
+    /// (times the recurrent dropout mask) and as it is, the state it writes, and the weights.
+    pub fn step(&mut self, s: usize) -> Step<'_> {
+        let ((_, b, _), u) = (self.dims, self.units);
+        let w = self.zs.row_len() / b.max(1);
+        let z = &mut self.zs.data_mut()[s * b * w..(s + 1) * b * w];
+        let (before, after) = self.hs.data_mut().split_at_mut((s + 1) * b * u);
+        let (h_prev, h) = (&before[s * b * u..], &mut after[..b * u]);
+        let h_in = if self.rec_masked {
+            let hd = &mut self.hd.data_mut()[s * b * u..(s + 1) * b * u];
+            hd.iter_mut().zip(h_prev).zip(self.rec_mask.data()).for_each(|((d, &v), &m)| *d = v * m);
+            &*hd
+        } else {
+            h_prev
+        };
+        let bias = if self.use_bias { self.bias.value.data() } else { &self.zero_bias };
+        Step { b, u, z, h_in, h_prev, h, rk: self.recurrent_kernel.value.data(), bias }
+    }
+
+    /// Step `s`'s slices for backward (see [`BackStep`]).
+    pub fn back_step(&mut self, s: usize) -> BackStep<'_> {
+        let ((t, b, _), u) = (self.dims, self.units);
+        let w = self.zs.row_len() / b.max(1);
+        let hin = if self.rec_masked { self.hd.data() } else { &self.hs.data()[..t * b * u] };
+        BackStep {
+            b,
+            u,
+            gates: &self.zs.data()[s * b * w..(s + 1) * b * w],
+            dz: &mut self.dzs.data_mut()[s * b * w..(s + 1) * b * w],
+            h_in: &hin[s * b * u..(s + 1) * b * u],
+            h_prev: &self.hs.data()[s * b * u..(s + 1) * b * u],
+            dh: self.dh.data_mut(),
+            rk: self.recurrent_kernel.value.data(),
+        }
+    }
+
+    /// Writes the output from the states: all of them (B, T, U), or the last (B, U).
+    pub fn finish_forward(&mut self) {
+        let ((t, b, _), u) = (self.dims, self.units);
+        let hs = self.hs.data();
+        if self.return_sequences {
+            self.out.ensure_shape(b, &[t, u]);
+            let out = self.out.data_mut();
+            for s in 0..t {
+                for r in 0..b {
+                    out[(r * t + s) * u..][..u].copy_from_slice(&hs[((s + 1) * b + r) * u..][..u]);
+                }
+            }
+        } else {
+            self.out.ensure_shape(b, &[u]);
+            self.out.data_mut().copy_from_slice(&hs[t * b * u..]);
+        }
+    }
+
+    pub fn output(&self) -> &Tensor {
+        &self.out
+    }
+
+    /// Sizes the backward buffers; the carried dL/dh starts at zero.
+    pub fn begin_backward(&mut self, gates: usize) {
+        let ((t, b, _), u) = (self.dims, self.units);
+        self.dzs.ensure_shape(t, &[b, gates * u]);
+        self.dh.ensure_shape(b, &[u]);
+        self.dh.data_mut().fill(0.0);
+    }
+
+    /// Adds dL/d(output) of step `s` to the carried dL/dh.
+    pub fn add_dout(&mut self, dout: &Tensor, s: usize) {
+        let ((t, _, _), u) = (self.dims, self.units);
+        let (dh, g) = (self.dh.data_mut(), dout.data());
+        if self.return_sequences {
+            for (r, row) in dh.chunks_exact_mut(u).enumerate() {
+                row.iter_mut().zip(&g[(r * t + s) * u..]).for_each(|(d, &v)| *d += v);
+            }
+        } else if s == t - 1 {
+            dh.iter_mut().zip(g).for_each(|(d, &v)| *d += v);
+        }
+    }
+
+    /// Sets the carried dL/dh to that of the state before step `s`: `dz_rec · recurrent_kernelᵀ`
+    /// (times the recurrent dropout mask), `dz_rec` being step `s` of `rec` or, if `None`, of
+    /// `dzs`; `beta` 1 adds it to what the cell wrote there (its direct path), 0 overwrites.
+    pub fn carry_through_recurrent(&mut self, s: usize, rec: Option<&Tensor>, beta: f32) {
+        let (b, u, w) = (self.dims.1, self.units, self.recurrent_kernel.value.row_len());
+        let dz = &rec.unwrap_or(&self.dzs).data()[s * b * w..(s + 1) * b * w];
+        let rk = self.recurrent_kernel.value.data();
+        if !self.rec_masked {
+            matmul(b, w, u, dz, Transpose::No, rk, Transpose::Yes, self.dh.data_mut(), beta);
+            return;
+        }
+        if beta == 0.0 {
+            self.dh.data_mut().fill(0.0);
+        }
+        self.dhr.ensure_shape(b, &[u]);
+        matmul(b, w, u, dz, Transpose::No, rk, Transpose::Yes, self.dhr.data_mut(), 0.0);
+        let (dh, dhr, mask) = (self.dh.data_mut(), self.dhr.data(), self.rec_mask.data());
+        dh.iter_mut().zip(dhr).zip(mask).for_each(|((d, &p), &m)| *d += p * m);
+    }
+
+    /// Adds `part` = dL/d(the state as the recurrent products read it) to the carried dL/dh,
+    /// through the recurrent dropout mask.
+    pub fn carry_add(&mut self, part: &[f32]) {
+        let dh = self.dh.data_mut();
+        if self.rec_masked {
+            dh.iter_mut().zip(part).zip(self.rec_mask.data()).for_each(|((d, &p), &m)| *d += p * m);
+        } else {
+            dh.iter_mut().zip(part).for_each(|(d, &p)| *d += p);
+        }
+    }
+
+    /// The states before each step as the recurrent product read them, (T·B, U).
+    pub fn recurrent_inputs(&self) -> &[f32] {
+        let ((t, b, _), u) = (self.dims, self.units);
+        if self.rec_masked {
+            self.hd.data()
+        } else {
+            &self.hs.data()[..t * b * u]
+        }
+    }
+
+    /// After the loop: the kernel's gradient `xsᵀ·dzs` and, if asked, the input gradient
+    /// `dzs·kernelᵀ`, back in (B, T, F) order and through the dropout mask.
+    pub fn finish_backward(&mut self, need_dinput: bool) {
+        let ((t, b, f), w) = (self.dims, self.kernel.value.row_len());
+        let (dk, beta) = self.kernel.grad_accumulator();
+        matmul(f, t * b, w, self.xs.data(), Transpose::Yes, self.dzs.data(), Transpose::No, dk, beta);
+        if !need_dinput {
+            return;
+        }
+        self.dxs.ensure_shape(t, &[b, f]);
+        let k = self.kernel.value.data();
+        matmul(t * b, w, f, self.dzs.data(), Transpose::No, k, Transpose::Yes, self.dxs.data_mut(), 0.0);
+        self.dinput.ensure_shape(b, &[t, f]);
+        let (dx, dxs, mask) = (self.dinput.data_mut(), self.dxs.data(), self.in_mask.data());
+        for (s, step) in dxs.chunks_exact(b * f).enumerate() {
+            let tt = if self.go_backwards { t - 1 - s } else { s };
+            for (r, row) in step.chunks_exact(f).enumerate() {
+                let dst = &mut dx[(r * t + tt) * f..][..f];
+                if self.masked {
+                    dst.iter_mut().zip(row).zip(&mask[r * f..]).for_each(|((d, &v), &m)| *d = v * m);
+                } else {
+                    dst.copy_from_slice(row);
+                }
+            }
+        }
+    }
+
+    /// The recurrent kernel's gradient `h_prevᵀ·dz_rec` over all steps, `dz_rec` = `rec` or
+    /// `dzs`: one product.
+    pub fn recurrent_kernel_grad(&mut self, rec: Option<&Tensor>) {
+        let ((t, b, _), u, w) = (self.dims, self.units, self.kernel.value.row_len());
+        let dz_rec = rec.unwrap_or(&self.dzs).data();
+        let hin = if self.rec_masked { self.hd.data() } else { &self.hs.data()[..t * b * u] };
+        let (drk, beta) = self.recurrent_kernel.grad_accumulator();
+        matmul(u, t * b, w, hin, Transpose::Yes, dz_rec, Transpose::No, drk, beta);
+    }
+
+    pub fn dinput(&self) -> &Tensor {
+        &self.dinput
+    }
+
+    /// Keras's weight order: kernel, recurrent_kernel, bias.
+    pub fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        f(&mut self.kernel);
+        f(&mut self.recurrent_kernel);
+        if self.use_bias {
+            f(&mut self.bias);
+        }
+    }
+
+    pub fn params(&self) -> Vec<&Param> {
+        let mut params = vec![&self.kernel, &self.recurrent_kernel];
+        if self.use_bias {
+            params.push(&self.bias);
+        }
+        params
+    }
+
+    /// Keras's config keys every recurrent layer has.
+    pub fn config(&self) -> serde_json::Map<String, Value> {
+        let v = json!({
+            "name": self.name,
+            "units": self.units,
+            "activation": self.activation.name(),
+            "recurrent_activation": self.recurrent_activation.name(),
+            "use_bias": self.use_bias,
+            "return_sequences": self.return_sequences,
+            "go_backwards": self.go_backwards,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "kernel_initializer": "glorot_uniform",
+            "recurrent_initializer": "orthogonal",
+            "bias_initializer": "zeros",
+            "input_shape": self.input_shape,
+        });
+        match v {
+            Value::Object(map) => map,
+            _ => unreachable!("a JSON object literal"),
+        }
+    }
+}
+
+/// `dst (width) = beta·dst + Σ rows of src (n, width)`: a bias gradient.
+pub(crate) fn column_sums(src: &[f32], width: usize, dst: &mut [f32], beta: f32) {
+    if beta == 0.0 {
+        dst.fill(0.0);
+    }
+    for row in src.chunks_exact(width) {
+        dst.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+    }
+}
+
+/// One step's slices (see [`RnnCore::step`]); `bias` is zeros without `use_bias`.
+pub(crate) struct Step<'a> {
+    pub b: usize,
+    pub u: usize,
+    /// (B, gates·U): `x·kernel` of this step on entry; the cell leaves its gates here.
+    pub z: &'a mut [f32],
+    /// (B, U): the state before, as the recurrent product reads it.
+    pub h_in: &'a [f32],
+    /// (B, U): the state before.
+    pub h_prev: &'a [f32],
+    /// (B, U): the state after.
+    pub h: &'a mut [f32],
+    /// (U, gates·U).
+    pub rk: &'a [f32],
+    pub bias: &'a [f32],
+}
+
+/// One step's slices for backward (see [`RnnCore::back_step`]).
+pub(crate) struct BackStep<'a> {
+    pub b: usize,
+    pub u: usize,
+    /// (B, gates·U): the gates forward left.
+    pub gates: &'a [f32],
+    /// (B, gates·U): dL/d(pre-activations), to write.
+    pub dz: &'a mut [f32],
+    /// (B, U): the state before, as the recurrent product read it.
+    pub h_in: &'a [f32],
+    /// (B, U): the state before.
+    pub h_prev: &'a [f32],
+    /// (B, U): the carried dL/dh.
+    pub dh: &'a mut [f32],
+    /// (U, gates·U).
+    pub rk: &'a [f32],
+}
+
+/// One mask per sequence, as Keras's recurrent dropout: 0 with probability `rate`, else
+/// 1/(1 - rate).
+fn draw_mask(mask: &mut Tensor, rows: usize, width: usize, rate: f32, rng: &mut Rng) {
+    mask.ensure_shape(rows, &[width]);
+    let keep = 1.0 / (1.0 - rate);
+    mask.data_mut().iter_mut().for_each(|m| *m = if rng.random::<f32>() < rate { 0.0 } else { keep });
+}

@@ -1,0 +1,240 @@
+//! GRU, Keras's: gates z, r, h along the kernels' columns; `h' = z·h + (1 - z)·h̃`. With
+//! `reset_after` (Keras 3's default) the reset gate multiplies the recurrent product:
+//! `h̃ = tanh(x·W_h + b_h + r·(h·U_h + b'_h))`, with separate input and recurrent biases
+//! (bias shape (2, 3·units)); without it, it multiplies the state before the product:
+//! `h̃ = tanh(x·W_h + b_h + (r·h)·U_h)`, one bias (3·units).
+
+use super::base::{column_sums, RnnCore, Step};
+use super::gate_math::{act, deriv, with_acts};
+use crate::error::Result;
+use crate::layers::{Ctx, Layer, Param, Rng};
+use crate::tensor::{matmul, matmul_strided, Tensor, Transpose};
+
+/// Keras's `GRU(units, activation, recurrent_activation, use_bias, return_sequences,
+/// go_backwards, dropout, recurrent_dropout, reset_after)`.
+#[allow(clippy::upper_case_acronyms)]
+pub struct GRU {
+    core: RnnCore,
+    reset_after: bool,
+    /// reset_after: (T, B, 3U) the recurrent product plus its bias, per step. Without
+    /// reset_after: (T, B, U) `r·h_prev`, what U_h multiplied.
+    rec: Tensor,
+    /// reset_after: (T, B, 3U) dL/d(the recurrent product). Without: (B, 2U + U) scratch.
+    drec: Tensor,
+    scratch: Tensor, // without reset_after: (B, 3U) the step's recurrent products
+    du: Tensor,      // without reset_after: (U, 3U) parts of the recurrent kernel's gradient
+}
+
+impl GRU {
+    /// A GRU of `units` units with Keras's defaults.
+    pub fn new(units: usize) -> GRU {
+        GRU {
+            core: RnnCore::new(units),
+            reset_after: true,
+            rec: Tensor::default(),
+            drec: Tensor::default(),
+            scratch: Tensor::default(),
+            du: Tensor::default(),
+        }
+    }
+
+    /// Apply the reset gate after the recurrent product (Keras 3's default true).
+    pub fn reset_after(mut self, on: bool) -> Self {
+        self.reset_after = on;
+        self
+    }
+
+    super::rnn_builders!();
+    layer_builders!(core);
+}
+
+/// One step forward with reset_after: `rec = h_in·U` (B, 3U), then the gates in place of `z`
+/// and `rec`'s h part replaced by itself plus its bias (what backward needs).
+fn forward_after<const A: u8, const R: u8>(st: Step, rec: &mut [f32]) {
+    let (b, u) = (st.b, st.u);
+    matmul(b, u, 3 * u, st.h_in, Transpose::No, st.rk, Transpose::No, rec, 0.0);
+    let (bx, brec) = st.bias.split_at(3 * u);
+    for (r, (x3, r3)) in st.z.chunks_exact_mut(3 * u).zip(rec.chunks_exact_mut(3 * u)).enumerate() {
+        let (hp, h) = (&st.h_prev[r * u..(r + 1) * u], &mut st.h[r * u..(r + 1) * u]);
+        let (xz, rest) = x3.split_at_mut(u);
+        let (xr, xh) = rest.split_at_mut(u);
+        for j in 0..u {
+            let rh = r3[2 * u + j] + brec[2 * u + j];
+            let z = act::<R>(xz[j] + bx[j] + (r3[j] + brec[j]));
+            let rg = act::<R>(xr[j] + bx[u + j] + (r3[u + j] + brec[u + j]));
+            let hh = act::<A>(xh[j] + bx[2 * u + j] + rg * rh);
+            (xz[j], xr[j], xh[j], r3[2 * u + j]) = (z, rg, hh, rh);
+            h[j] = z * hp[j] + (1.0 - z) * hh;
+        }
+    }
+}
+
+/// One step back with reset_after: dL/d(pre-activations) on the input side into `dx`, on the
+/// recurrent side into `drec`, and `dh` becomes its direct part `dh·z`.
+fn backward_after<const A: u8, const R: u8>(
+    u: usize,
+    gates: &[f32],
+    rec: &[f32],
+    h_prev: &[f32],
+    dh: &mut [f32],
+    dx: &mut [f32],
+    drec: &mut [f32],
+) {
+    let rows = gates.chunks_exact(3 * u).zip(rec.chunks_exact(3 * u)).zip(dx.chunks_exact_mut(3 * u));
+    for (r, ((g3, r3), d3)) in rows.enumerate() {
+        let (hp, dh) = (&h_prev[r * u..(r + 1) * u], &mut dh[r * u..(r + 1) * u]);
+        let dr3 = &mut drec[r * 3 * u..(r + 1) * 3 * u];
+        for j in 0..u {
+            let (z, rg, hh, rh) = (g3[j], g3[u + j], g3[2 * u + j], r3[2 * u + j]);
+            let dph = dh[j] * (1.0 - z) * deriv::<A>(hh);
+            let dpz = dh[j] * (hp[j] - hh) * deriv::<R>(z);
+            let dpr = dph * rh * deriv::<R>(rg);
+            (d3[j], d3[u + j], d3[2 * u + j]) = (dpz, dpr, dph);
+            (dr3[j], dr3[u + j], dr3[2 * u + j]) = (dpz, dpr, dph * rg);
+            dh[j] *= z;
+        }
+    }
+}
+
+/// One step forward without reset_after: z and r from `h_in·U_zr`, then `r·h_in` into `rhp`
+/// and h̃ from `rhp·U_h`. `scratch` is (B, 3U).
+fn forward_before<const A: u8, const R: u8>(st: Step, rhp: &mut [f32], scratch: &mut [f32]) {
+    let (b, u) = (st.b, st.u);
+    let (rzr, rh) = scratch.split_at_mut(2 * b * u);
+    matmul_strided(b, u, 2 * u, st.h_in, (u, 1), st.rk, (3 * u, 1), rzr, 0.0);
+    for (r, x3) in st.z.chunks_exact_mut(3 * u).enumerate() {
+        for j in 0..u {
+            let z = act::<R>(x3[j] + st.bias[j] + rzr[r * 2 * u + j]);
+            let rg = act::<R>(x3[u + j] + st.bias[u + j] + rzr[r * 2 * u + u + j]);
+            (x3[j], x3[u + j]) = (z, rg);
+            rhp[r * u + j] = rg * st.h_in[r * u + j];
+        }
+    }
+    matmul_strided(b, u, u, rhp, (u, 1), &st.rk[2 * u..], (3 * u, 1), rh, 0.0);
+    for (r, x3) in st.z.chunks_exact_mut(3 * u).enumerate() {
+        for j in 0..u {
+            let hh = act::<A>(x3[2 * u + j] + st.bias[2 * u + j] + rh[r * u + j]);
+            x3[2 * u + j] = hh;
+            let z = x3[j];
+            st.h[r * u + j] = z * st.h_prev[r * u + j] + (1.0 - z) * hh;
+        }
+    }
+}
+
+impl GRU {
+    fn forward_steps(&mut self) {
+        let ((t, b, _), u) = (self.core.dims, self.core.units);
+        let (a, r) = (self.core.activation, self.core.recurrent_activation);
+        if self.reset_after {
+            self.rec.ensure_shape(t, &[b, 3 * u]);
+            for s in 0..t {
+                let rec = &mut self.rec.data_mut()[s * b * 3 * u..(s + 1) * b * 3 * u];
+                with_acts!(a, r, forward_after(self.core.step(s), rec));
+            }
+        } else {
+            self.rec.ensure_shape(t, &[b, u]);
+            self.scratch.ensure_shape(b, &[3 * u]);
+            for s in 0..t {
+                let rhp = &mut self.rec.data_mut()[s * b * u..(s + 1) * b * u];
+                with_acts!(a, r, forward_before(self.core.step(s), rhp, self.scratch.data_mut()));
+            }
+        }
+    }
+
+    fn backward_after_steps(&mut self, dout: &Tensor) {
+        let ((t, b, _), u) = (self.core.dims, self.core.units);
+        let (a, r, n) = (self.core.activation, self.core.recurrent_activation, b * 3 * u);
+        self.drec.ensure_shape(t, &[b, 3 * u]);
+        for s in (0..t).rev() {
+            self.core.add_dout(dout, s);
+            let core = &mut self.core;
+            let (gates, dx) = (&core.zs.data()[s * n..][..n], &mut core.dzs.data_mut()[s * n..][..n]);
+            let h_prev = &core.hs.data()[s * b * u..(s + 1) * b * u];
+            let (rec, drec) = (&self.rec.data()[s * n..][..n], &mut self.drec.data_mut()[s * n..][..n]);
+            with_acts!(a, r, backward_after(u, gates, rec, h_prev, core.dh.data_mut(), dx, drec));
+            if s > 0 {
+                self.core.carry_through_recurrent(s, Some(&self.drec), 1.0);
+            }
+        }
+        self.core.recurrent_kernel_grad(Some(&self.drec));
+        if self.core.use_bias {
+            let (db, beta) = self.core.bias.grad_accumulator();
+            let (dbx, dbr) = db.split_at_mut(3 * u);
+            column_sums(self.core.dzs.data(), 3 * u, dbx, beta);
+            column_sums(self.drec.data(), 3 * u, dbr, beta);
+        }
+    }
+}
+
+impl Layer for GRU {
+    layer_identity!("GRU", "gru", core);
+
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+        let u = self.core.units;
+        let bias_shape = if self.reset_after { vec![2, 3 * u] } else { vec![3 * u] };
+        self.core.build("GRU", 3, &bias_shape, input_shape, rng)
+    }
+
+    fn weights_len(&self, input_shape: &[usize]) -> u128 {
+        let u = self.core.units;
+        self.core.weights_len(3, if self.reset_after { 6 * u } else { 3 * u }, input_shape)
+    }
+
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) {
+        self.core.begin_forward(x, ctx, 3);
+        self.forward_steps();
+        self.core.finish_forward();
+    }
+
+    fn output(&self) -> &Tensor {
+        self.core.output()
+    }
+
+    fn backward(&mut self, _x: &Tensor, dout: &Tensor, need_dinput: bool) {
+        self.core.begin_backward(3);
+        if self.reset_after {
+            self.backward_after_steps(dout);
+        } else {
+            self.backward_before_steps(dout);
+        }
+        self.core.finish_backward(need_dinput);
+    }
+
+    fn dinput(&self) -> &Tensor {
+        self.core.dinput()
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        self.core.visit_params(f);
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        self.core.params()
+    }
+
+    fn config(&self) -> serde_json::Value {
+        let mut config = self.core.config();
+        config.insert("reset_after".into(), self.reset_after.into());
+        config.into()
+    }
+}
+
+#[path = "gru_reset_before.rs"]
+mod reset_before;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::check_layer;
+    use crate::layers::Activation;
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        check_layer(|| Box::new(GRU::new(3)), &[4, 2], 2);
+        check_layer(|| Box::new(GRU::new(2).return_sequences(true).go_backwards(true)), &[3, 2], 2);
+        check_layer(|| Box::new(GRU::new(3).reset_after(false)), &[4, 2], 2);
+        check_layer(|| Box::new(GRU::new(2).reset_after(false).recurrent_dropout(0.4)), &[3, 2], 3);
+        check_layer(|| Box::new(GRU::new(2).activation(Activation::Linear).use_bias(false)), &[3, 2], 2);
+        check_layer(|| Box::new(GRU::new(3).dropout(0.3).recurrent_dropout(0.4)), &[4, 3], 3);
+    }
+}

@@ -1,0 +1,121 @@
+//! SimpleRNN, Keras's: `h' = activation(x·kernel + h·recurrent_kernel + bias)`.
+
+use super::base::{column_sums, RnnCore, Step};
+use super::gate_math::{act, deriv, with_acts};
+use crate::error::Result;
+use crate::layers::{Ctx, Layer, Param, Rng};
+use crate::tensor::{matmul, Tensor, Transpose};
+
+/// Keras's `SimpleRNN(units, activation, use_bias, return_sequences, go_backwards, dropout,
+/// recurrent_dropout)`.
+#[allow(clippy::upper_case_acronyms)]
+pub struct SimpleRNN {
+    core: RnnCore,
+}
+
+impl SimpleRNN {
+    /// A SimpleRNN of `units` units with Keras's defaults.
+    pub fn new(units: usize) -> SimpleRNN {
+        SimpleRNN { core: RnnCore::new(units) }
+    }
+
+    super::rnn_builders!();
+    layer_builders!(core);
+}
+
+/// One step forward: `z += h_in·U`, `h = activation(z + bias)`, also left in `z`.
+fn forward_step<const A: u8, const R: u8>(st: Step) {
+    let (b, u) = (st.b, st.u);
+    matmul(b, u, u, st.h_in, Transpose::No, st.rk, Transpose::No, st.z, 1.0);
+    for (z, h) in st.z.chunks_exact_mut(u).zip(st.h.chunks_exact_mut(u)) {
+        for j in 0..u {
+            z[j] = act::<A>(z[j] + st.bias[j]);
+            h[j] = z[j];
+        }
+    }
+}
+
+/// One step back: `dz = dh · activation'`.
+fn backward_step<const A: u8, const R: u8>(out: &[f32], dh: &[f32], dz: &mut [f32]) {
+    for ((d, &o), &g) in dz.iter_mut().zip(out).zip(dh) {
+        *d = g * deriv::<A>(o);
+    }
+}
+
+impl Layer for SimpleRNN {
+    layer_identity!("SimpleRNN", "simple_rnn", core);
+
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+        let u = self.core.units;
+        self.core.build("SimpleRNN", 1, &[u], input_shape, rng)
+    }
+
+    fn weights_len(&self, input_shape: &[usize]) -> u128 {
+        self.core.weights_len(1, self.core.units, input_shape)
+    }
+
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) {
+        self.core.begin_forward(x, ctx, 1);
+        let (a, r) = (self.core.activation, self.core.recurrent_activation);
+        for s in 0..self.core.dims.0 {
+            with_acts!(a, r, forward_step(self.core.step(s)));
+        }
+        self.core.finish_forward();
+    }
+
+    fn output(&self) -> &Tensor {
+        self.core.output()
+    }
+
+    fn backward(&mut self, _x: &Tensor, dout: &Tensor, need_dinput: bool) {
+        self.core.begin_backward(1);
+        let (a, r) = (self.core.activation, self.core.recurrent_activation);
+        for s in (0..self.core.dims.0).rev() {
+            self.core.add_dout(dout, s);
+            let st = self.core.back_step(s);
+            with_acts!(a, r, backward_step(st.gates, st.dh, st.dz));
+            if s > 0 {
+                self.core.carry_through_recurrent(s, None, 0.0);
+            }
+        }
+        if self.core.use_bias {
+            let (db, beta) = self.core.bias.grad_accumulator();
+            column_sums(self.core.dzs.data(), self.core.units, db, beta);
+        }
+        self.core.recurrent_kernel_grad(None);
+        self.core.finish_backward(need_dinput);
+    }
+
+    fn dinput(&self) -> &Tensor {
+        self.core.dinput()
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
+        self.core.visit_params(f);
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        self.core.params()
+    }
+
+    fn config(&self) -> serde_json::Value {
+        let mut config = self.core.config();
+        config.remove("recurrent_activation");
+        config.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::check_layer;
+    use crate::layers::Activation;
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        check_layer(|| Box::new(SimpleRNN::new(3)), &[4, 2], 2);
+        check_layer(|| Box::new(SimpleRNN::new(2).return_sequences(true).go_backwards(true)), &[3, 2], 2);
+        check_layer(|| Box::new(SimpleRNN::new(2).activation(Activation::Sigmoid).use_bias(false)), &[3, 2], 2);
+        check_layer(|| Box::new(SimpleRNN::new(3).dropout(0.3).recurrent_dropout(0.4)), &[4, 3], 3);
+    }
+}
