@@ -19,8 +19,9 @@ pub struct Embedding {
     input_shape: Option<Vec<usize>>,
     name: String,
     embeddings: Param,
-    out: Tensor,    // (B, ..., output_dim)
-    dinput: Tensor, // zeros: ids have no gradient
+    out_row_shape: Vec<usize>, // the per-sample output shape, from build
+    out: Tensor,               // (B, ..., output_dim)
+    dinput: Tensor,            // zeros: ids have no gradient
 }
 
 impl Embedding {
@@ -33,6 +34,7 @@ impl Embedding {
             input_shape: None,
             name: String::new(),
             embeddings: Param::table("embeddings", Tensor::default()),
+            out_row_shape: Vec::new(),
             out: Tensor::default(),
             dinput: Tensor::default(),
         }
@@ -99,9 +101,9 @@ impl Layer for Embedding {
         let mut table = Tensor::zeros(&[self.input_dim, self.output_dim]);
         table.data_mut().iter_mut().for_each(|v| *v = rng.random_range(-0.05f32..0.05));
         self.embeddings = Param::table("embeddings", table);
-        let mut out = input_shape.to_vec();
-        out.push(self.output_dim);
-        Ok(out)
+        self.out_row_shape = input_shape.to_vec();
+        self.out_row_shape.push(self.output_dim);
+        Ok(self.out_row_shape.clone())
     }
 
     fn weights_len(&self, _input_shape: &[usize]) -> u128 {
@@ -110,9 +112,7 @@ impl Layer for Embedding {
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
         let d = self.output_dim;
-        let mut row_shape = x.shape()[1..].to_vec();
-        row_shape.push(d);
-        self.out.ensure_shape(x.rows(), &row_shape);
+        self.out.ensure_shape(x.rows(), &self.out_row_shape);
         let table = self.embeddings.value.data();
         for (dst, &id) in self.out.data_mut().chunks_exact_mut(d).zip(x.data()) {
             // `check_ids` ran before; an id it would refuse gives zeros, never a panic.
