@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{Ctx, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{shape_str, Tensor};
+use crate::tensor::{ops, shape_str, Mat, Tensor};
 
 /// Keras's `Embedding(input_dim, output_dim)`: a table of `input_dim` rows of `output_dim`
 /// values, initialised uniform in [-0.05, 0.05] as Keras's default.
@@ -20,6 +20,8 @@ pub struct Embedding {
     name: String,
     embeddings: Param,
     out_row_shape: Vec<usize>, // the per-sample output shape, from build
+    ids: Vec<usize>,           // (B·T) the last forward's ids
+    dout_sq: Tensor,           // (B·T, output_dim) dL/d(output) squared
     out: Tensor,               // (B, ..., output_dim)
     dinput: Tensor,            // zeros: ids have no gradient
 }
@@ -35,6 +37,8 @@ impl Embedding {
             name: String::new(),
             embeddings: Param::table("embeddings", Tensor::default()),
             out_row_shape: Vec::new(),
+            ids: Vec::new(),
+            dout_sq: Tensor::default(),
             out: Tensor::default(),
             dinput: Tensor::default(),
         }
@@ -111,16 +115,13 @@ impl Layer for Embedding {
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
-        let d = self.output_dim;
+        // `check_ids` ran before (the model calls it on every batch); an id past the table here
+        // is a programmer's error, and the gather panics naming it.
+        self.ids.clear();
+        self.ids.extend(x.data().iter().map(|&id| id as usize));
         self.out.ensure_shape(x.rows(), &self.out_row_shape);
-        let table = self.embeddings.value.data();
-        for (dst, &id) in self.out.data_mut().chunks_exact_mut(d).zip(x.data()) {
-            // `check_ids` ran before; an id it would refuse gives zeros, never a panic.
-            match table.get(id as usize * d..(id as usize + 1) * d) {
-                Some(row) if id >= 0.0 => dst.copy_from_slice(row),
-                _ => dst.fill(0.0),
-            }
-        }
+        let table = Mat::of(&self.embeddings.value);
+        ops::gather_rows(table, &self.ids, self.out.data_mut());
     }
 
     fn output(&self) -> &Tensor {
@@ -128,21 +129,19 @@ impl Layer for Embedding {
     }
 
     fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
-        let d = self.output_dim;
+        let (n, d) = (self.ids.len(), self.output_dim);
         let (dtable, sq, beta) = self.embeddings.table_grad_accumulator();
         if beta == 0.0 {
             dtable.fill(0.0);
             sq.fill(0.0);
         }
-        // Rows used several times sum their gradients, in the order of the batch, and the
-        // squares of each use's gradient (what Keras's optimizers square; see `Param::table`).
-        for (g, &id) in dout.data().chunks_exact(d).zip(x.data()) {
-            let rows = id as usize * d..(id as usize + 1) * d;
-            if let (Some(row), Some(sq)) = (dtable.get_mut(rows.clone()), sq.get_mut(rows)) {
-                row.iter_mut().zip(g).for_each(|(r, &v)| *r += v);
-                sq.iter_mut().zip(g).for_each(|(s, &v)| *s += v * v);
-            }
-        }
+        // Rows used several times sum their gradients, in the order of the batch, and beside
+        // them the squares of each use's gradient (what Keras's optimizers square; see
+        // `Param::table`).
+        ops::scatter_add_rows(Mat::new(dout.data(), n, d), &self.ids, dtable);
+        self.dout_sq.ensure_shape(n, &[d]);
+        self.dout_sq.data_mut().iter_mut().zip(dout.data()).for_each(|(s, &g)| *s = g * g);
+        ops::scatter_add_rows(Mat::of(&self.dout_sq), &self.ids, sq);
         if need_dinput {
             self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
             self.dinput.data_mut().fill(0.0);

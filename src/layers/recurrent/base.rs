@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::layers::{Activation, Ctx, Initializer, Param, Rng};
 use crate::tensor::limits::len_u128;
-use crate::tensor::{matmul, shape_str, Tensor, Transpose};
+use crate::tensor::{ops, shape_str, Mat, Tensor};
 
 use super::gate_math;
 use super::orthogonal::orthogonal;
@@ -183,7 +183,7 @@ impl RnnCore {
             }
         }
         let k = self.kernel.value.data();
-        matmul(t * b, f, gates * u, self.xs.data(), Transpose::No, k, Transpose::No, self.zs.data_mut(), 0.0);
+        ops::matmul(Mat::new(self.xs.data(), t * b, f), Mat::new(k, f, gates * u), self.zs.data_mut(), 0.0);
     }
 
     /// Step `s`'s slices: its gate block, its state before as the recurrent product reads it
@@ -273,14 +273,14 @@ impl RnnCore {
         let dz = &rec.unwrap_or(&self.dzs).data()[s * b * w..(s + 1) * b * w];
         let rk = self.recurrent_kernel.value.data();
         if !self.rec_masked {
-            matmul(b, w, u, dz, Transpose::No, rk, Transpose::Yes, self.dh.data_mut(), beta);
+            ops::matmul(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dh.data_mut(), beta);
             return;
         }
         if beta == 0.0 {
             self.dh.data_mut().fill(0.0);
         }
         self.dhr.ensure_shape(b, &[u]);
-        matmul(b, w, u, dz, Transpose::No, rk, Transpose::Yes, self.dhr.data_mut(), 0.0);
+        ops::matmul(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dhr.data_mut(), 0.0);
         let (dh, dhr, mask) = (self.dh.data_mut(), self.dhr.data(), self.rec_mask.data());
         dh.iter_mut().zip(dhr).zip(mask).for_each(|((d, &p), &m)| *d += p * m);
     }
@@ -311,13 +311,13 @@ impl RnnCore {
     pub fn finish_backward(&mut self, need_dinput: bool) {
         let ((t, b, f), w) = (self.dims, self.kernel.value.row_len());
         let (dk, beta) = self.kernel.grad_accumulator();
-        matmul(f, t * b, w, self.xs.data(), Transpose::Yes, self.dzs.data(), Transpose::No, dk, beta);
+        ops::matmul(Mat::new(self.xs.data(), t * b, f).t(), Mat::new(self.dzs.data(), t * b, w), dk, beta);
         if !need_dinput {
             return;
         }
         self.dxs.ensure_shape(t, &[b, f]);
         let k = self.kernel.value.data();
-        matmul(t * b, w, f, self.dzs.data(), Transpose::No, k, Transpose::Yes, self.dxs.data_mut(), 0.0);
+        ops::matmul(Mat::new(self.dzs.data(), t * b, w), Mat::new(k, f, w).t(), self.dxs.data_mut(), 0.0);
         self.dinput.ensure_shape(b, &[t, f]);
         let (dx, dxs, mask) = (self.dinput.data_mut(), self.dxs.data(), self.in_mask.data());
         for (s, step) in dxs.chunks_exact(b * f).enumerate() {
@@ -340,7 +340,7 @@ impl RnnCore {
         let dz_rec = rec.unwrap_or(&self.dzs).data();
         let hin = if self.rec_masked { self.hd.data() } else { &self.hs.data()[..t * b * u] };
         let (drk, beta) = self.recurrent_kernel.grad_accumulator();
-        matmul(u, t * b, w, hin, Transpose::Yes, dz_rec, Transpose::No, drk, beta);
+        ops::matmul(Mat::new(hin, t * b, u).t(), Mat::new(dz_rec, t * b, w), drk, beta);
     }
 
     pub fn dinput(&self) -> &Tensor {
@@ -385,16 +385,6 @@ impl RnnCore {
             Value::Object(map) => map,
             _ => unreachable!("a JSON object literal"),
         }
-    }
-}
-
-/// `dst (width) = beta·dst + Σ rows of src (n, width)`: a bias gradient.
-pub(crate) fn column_sums(src: &[f32], width: usize, dst: &mut [f32], beta: f32) {
-    if beta == 0.0 {
-        dst.fill(0.0);
-    }
-    for row in src.chunks_exact(width) {
-        dst.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
     }
 }
 

@@ -4,11 +4,11 @@
 //! (bias shape (2, 3·units)); without it, it multiplies the state before the product:
 //! `h̃ = tanh(x·W_h + b_h + (r·h)·U_h)`, one bias (3·units).
 
-use super::base::{column_sums, RnnCore, Step};
+use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
 use crate::layers::{Ctx, Layer, Param, Rng};
-use crate::tensor::{matmul, matmul_strided, Tensor, Transpose};
+use crate::tensor::{ops, Mat, Tensor};
 
 /// Keras's `GRU(units, activation, recurrent_activation, use_bias, return_sequences,
 /// go_backwards, dropout, recurrent_dropout, reset_after)`.
@@ -52,7 +52,7 @@ impl GRU {
 /// and `rec`'s h part replaced by itself plus its bias (what backward needs).
 fn forward_after<const A: u8, const R: u8>(st: Step, rec: &mut [f32]) {
     let (b, u) = (st.b, st.u);
-    matmul(b, u, 3 * u, st.h_in, Transpose::No, st.rk, Transpose::No, rec, 0.0);
+    ops::matmul(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 3 * u), rec, 0.0);
     let (bx, brec) = st.bias.split_at(3 * u);
     for (r, (x3, r3)) in st.z.chunks_exact_mut(3 * u).zip(rec.chunks_exact_mut(3 * u)).enumerate() {
         let (hp, h) = (&st.h_prev[r * u..(r + 1) * u], &mut st.h[r * u..(r + 1) * u]);
@@ -101,7 +101,8 @@ fn backward_after<const A: u8, const R: u8>(
 fn forward_before<const A: u8, const R: u8>(st: Step, rhp: &mut [f32], scratch: &mut [f32]) {
     let (b, u) = (st.b, st.u);
     let (rzr, rh) = scratch.split_at_mut(2 * b * u);
-    matmul_strided(b, u, 2 * u, st.h_in, (u, 1), st.rk, (3 * u, 1), rzr, 0.0);
+    let (h_in, rk) = (Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 3 * u));
+    ops::matmul(h_in, rk.col_range(0..2 * u), rzr, 0.0);
     for (r, x3) in st.z.chunks_exact_mut(3 * u).enumerate() {
         for j in 0..u {
             let z = act::<R>(x3[j] + st.bias[j] + rzr[r * 2 * u + j]);
@@ -110,7 +111,7 @@ fn forward_before<const A: u8, const R: u8>(st: Step, rhp: &mut [f32], scratch: 
             rhp[r * u + j] = rg * st.h_in[r * u + j];
         }
     }
-    matmul_strided(b, u, u, rhp, (u, 1), &st.rk[2 * u..], (3 * u, 1), rh, 0.0);
+    ops::matmul(Mat::new(rhp, b, u), rk.col_range(2 * u..3 * u), rh, 0.0);
     for (r, x3) in st.z.chunks_exact_mut(3 * u).enumerate() {
         for j in 0..u {
             let hh = act::<A>(x3[2 * u + j] + st.bias[2 * u + j] + rh[r * u + j]);
@@ -160,8 +161,8 @@ impl GRU {
         if self.core.use_bias {
             let (db, beta) = self.core.bias.grad_accumulator();
             let (dbx, dbr) = db.split_at_mut(3 * u);
-            column_sums(self.core.dzs.data(), 3 * u, dbx, beta);
-            column_sums(self.drec.data(), 3 * u, dbr, beta);
+            ops::col_sums(Mat::new(self.core.dzs.data(), t * b, 3 * u), dbx, beta);
+            ops::col_sums(Mat::new(self.drec.data(), t * b, 3 * u), dbr, beta);
         }
     }
 }

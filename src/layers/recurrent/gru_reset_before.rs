@@ -2,10 +2,10 @@
 //! before U_h's product, so dL/dr comes through that product, and U's gradient is two products
 //! (U_zr from the states, U_h from `r·h`).
 
-use super::super::base::{column_sums, BackStep};
+use super::super::base::BackStep;
 use super::super::gate_math::{deriv, with_acts};
 use super::GRU;
-use crate::tensor::{matmul, matmul_strided, Tensor, Transpose};
+use crate::tensor::{ops, Mat, Tensor};
 
 /// One step back: dL/d(pre-activations) into `st.dz`, the direct part `dh·z` left in `st.dh`
 /// and dL/d(state as the products read it) into `part`; `drhp` (B, U) scratch.
@@ -20,7 +20,8 @@ fn backward_before<const A: u8, const R: u8>(st: BackStep, drhp: &mut [f32], par
         }
     }
     // d(r·h_in) = dph · U_hᵀ, U_h = rk[:, 2U..] with row stride 3U.
-    matmul_strided(b, u, u, &st.dz[2 * u..], (3 * u, 1), &st.rk[2 * u..], (1, 3 * u), drhp, 0.0);
+    let rk = Mat::new(st.rk, u, 3 * u);
+    ops::matmul(Mat::new(st.dz, b, 3 * u).col_range(2 * u..3 * u), rk.col_range(2 * u..3 * u).t(), drhp, 0.0);
     for (r, (g3, d3)) in st.gates.chunks_exact(3 * u).zip(st.dz.chunks_exact_mut(3 * u)).enumerate() {
         for j in 0..u {
             let (rg, i) = (g3[u + j], r * u + j);
@@ -29,7 +30,7 @@ fn backward_before<const A: u8, const R: u8>(st: BackStep, drhp: &mut [f32], par
         }
     }
     // + [dpz, dpr] · U_zrᵀ
-    matmul_strided(b, 2 * u, u, st.dz, (3 * u, 1), st.rk, (1, 3 * u), part, 1.0);
+    ops::matmul(Mat::new(st.dz, b, 3 * u).col_range(0..2 * u), rk.col_range(0..2 * u).t(), part, 1.0);
 }
 
 impl GRU {
@@ -51,8 +52,9 @@ impl GRU {
         let (du, du_h) = self.du.data_mut().split_at_mut(u * w);
         let core = &mut self.core;
         let h_in_all = core.recurrent_inputs();
-        matmul(u, n, w, h_in_all, Transpose::Yes, core.dzs.data(), Transpose::No, du, 0.0);
-        matmul_strided(u, n, u, self.rec.data(), (1, u), &core.dzs.data()[2 * u..], (w, 1), du_h, 0.0);
+        let dzs = Mat::new(core.dzs.data(), n, w);
+        ops::matmul(Mat::new(h_in_all, n, u).t(), dzs, du, 0.0);
+        ops::matmul(Mat::new(self.rec.data(), n, u).t(), dzs.col_range(2 * u..w), du_h, 0.0);
         let (drk, beta) = core.recurrent_kernel.grad_accumulator();
         for (i, row) in drk.chunks_exact_mut(w).enumerate() {
             for (c, d) in row.iter_mut().enumerate() {
@@ -62,7 +64,7 @@ impl GRU {
         }
         if core.use_bias {
             let (db, beta) = core.bias.grad_accumulator();
-            column_sums(core.dzs.data(), w, db, beta);
+            ops::col_sums(dzs, db, beta);
         }
     }
 }

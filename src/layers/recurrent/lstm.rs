@@ -3,11 +3,11 @@
 //! activation). Forward runs one product of the whole batch per step; backward walks the steps
 //! back carrying dL/dh and dL/dc.
 
-use super::base::{column_sums, RnnCore, Step};
+use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
 use crate::layers::{Ctx, Layer, Param, Rng};
-use crate::tensor::{matmul, Tensor, Transpose};
+use crate::tensor::{ops, Mat, Tensor};
 
 /// Keras's `LSTM(units, activation, recurrent_activation, use_bias, return_sequences,
 /// go_backwards, dropout, recurrent_dropout, unit_forget_bias)`.
@@ -46,7 +46,7 @@ impl LSTM {
 /// activation and the new state.
 fn forward_step<const A: u8, const R: u8>(st: Step, c_prev: &[f32], c: &mut [f32], tc: &mut [f32]) {
     let (b, u) = (st.b, st.u);
-    matmul(b, u, 4 * u, st.h_in, Transpose::No, st.rk, Transpose::No, st.z, 1.0);
+    ops::matmul(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 4 * u), st.z, 1.0);
     let (bi, rest) = st.bias.split_at(u);
     let (bf, rest) = rest.split_at(u);
     let (bc, bo) = rest.split_at(u);
@@ -156,7 +156,7 @@ impl Layer for LSTM {
         }
         if self.core.use_bias {
             let (db, beta) = self.core.bias.grad_accumulator();
-            column_sums(self.core.dzs.data(), 4 * u, db, beta);
+            ops::col_sums(Mat::new(self.core.dzs.data(), t * b, 4 * u), db, beta);
         }
         self.core.recurrent_kernel_grad(None);
         self.core.finish_backward(need_dinput);

@@ -1,10 +1,10 @@
 //! SimpleRNN, Keras's: `h' = activation(x·kernel + h·recurrent_kernel + bias)`.
 
-use super::base::{column_sums, RnnCore, Step};
+use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
 use crate::layers::{Ctx, Layer, Param, Rng};
-use crate::tensor::{matmul, Tensor, Transpose};
+use crate::tensor::{ops, Mat, Tensor};
 
 /// Keras's `SimpleRNN(units, activation, use_bias, return_sequences, go_backwards, dropout,
 /// recurrent_dropout)`.
@@ -26,7 +26,7 @@ impl SimpleRNN {
 /// One step forward: `z += h_in·U`, `h = activation(z + bias)`, also left in `z`.
 fn forward_step<const A: u8, const R: u8>(st: Step) {
     let (b, u) = (st.b, st.u);
-    matmul(b, u, u, st.h_in, Transpose::No, st.rk, Transpose::No, st.z, 1.0);
+    ops::matmul(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, u), st.z, 1.0);
     for (z, h) in st.z.chunks_exact_mut(u).zip(st.h.chunks_exact_mut(u)) {
         for j in 0..u {
             z[j] = act::<A>(z[j] + st.bias[j]);
@@ -80,7 +80,8 @@ impl Layer for SimpleRNN {
         }
         if self.core.use_bias {
             let (db, beta) = self.core.bias.grad_accumulator();
-            column_sums(self.core.dzs.data(), self.core.units, db, beta);
+            let ((t, b, _), u) = (self.core.dims, self.core.units);
+            ops::col_sums(Mat::new(self.core.dzs.data(), t * b, u), db, beta);
         }
         self.core.recurrent_kernel_grad(None);
         self.core.finish_backward(need_dinput);
