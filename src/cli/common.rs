@@ -21,6 +21,22 @@ pub struct ModelArgs {
     /// Read the architecture from a file: the JSON a saved model holds, or a saved model.
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    /// The per-sample input shape (Keras's `input_shape`), e.g. 100 for sequences of 100 word
+    /// ids or 28,28,1; default: what the first layer takes of a 28x28 image.
+    #[arg(long, value_name = "DIMS")]
+    pub input_shape: Option<String>,
+}
+
+/// `100` or `28,28,1`: positive integers separated by commas.
+fn parse_dims(s: &str) -> Result<Vec<usize>> {
+    s.split(',')
+        .map(|d| match d.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(Error::value(format!(
+                "--input-shape: expected positive integers separated by commas (100 or 28,28,1), received {s:?}"
+            ))),
+        })
+        .collect()
 }
 
 impl ModelArgs {
@@ -47,7 +63,10 @@ impl ModelArgs {
             m
         })?;
         model.set_seed(seed);
-        let shape = image_input_shape(&model)?;
+        let shape = match &self.input_shape {
+            Some(dims) => parse_dims(dims)?,
+            None => image_input_shape(&model)?,
+        };
         model.build(&shape)?;
         Ok(model)
     }

@@ -1,12 +1,13 @@
 //! Embedding: integer ids to rows of a trainable table, `out[..., :] = embeddings[id]`.
 //! Ids come in as `f32` values (kiln's one tensor type), each a whole number in
-//! `0..input_dim`; [`Embedding::check_ids`] says which one is not, and the model calls it on
-//! every batch before forward.
+//! `0..input_dim`; [`Embedding::check_ids`] says which one is not, and `fit`, `evaluate` and
+//! `predict` call it on their data before anything runs.
 
 use rand::Rng as _;
 use serde_json::json;
 
-use super::{Ctx, Layer, Param, Rng};
+use super::registry::{ArgKind::*, LayerKind};
+use super::{Ctx, Layer, LayerConfig, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{ops, shape_str, Mat, Tensor};
 
@@ -27,6 +28,20 @@ pub struct Embedding {
 }
 
 impl Embedding {
+    /// Embedding in the registry: class name, grammar row `embedding(500, 16)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "Embedding",
+        positional: &["input_dim", "output_dim"],
+        required: 2,
+        args: &[("input_dim", PositiveInt), ("output_dim", PositiveInt), ("mask_zero", Bool)],
+        from_config: |c| {
+            let input_dim = c.required(LayerConfig::positive_int, "input_dim")?;
+            let output_dim = c.required(LayerConfig::positive_int, "output_dim")?;
+            let mask_zero = c.bool("mask_zero")?.unwrap_or(false);
+            Ok(Box::new(Embedding::new(input_dim, output_dim).mask_zero(mask_zero).name(c.name())))
+        },
+    };
+
     /// A table for ids `0..input_dim`, each mapped to `output_dim` values.
     pub fn new(input_dim: usize, output_dim: usize) -> Embedding {
         Embedding {
@@ -59,8 +74,9 @@ impl Embedding {
     }
 
     /// Checks that every value of `x` is a whole number in `0..input_dim`; the error names the
-    /// first that is not, where it is, and `input_dim`.
-    pub fn check_ids(&self, x: &Tensor) -> Result<()> {
+    /// first that is not, where it is (`first_row` is the index of `x`'s first row in the
+    /// data), and `input_dim`.
+    pub fn check_ids(&self, x: &Tensor, first_row: usize) -> Result<()> {
         let row = x.row_len().max(1);
         for (i, &v) in x.data().iter().enumerate() {
             if !(v >= 0.0 && v.fract() == 0.0 && (v as usize) < self.input_dim) {
@@ -68,7 +84,7 @@ impl Embedding {
                     "layer '{}' (Embedding): id {v} (sample {}, position {}) is not an integer in [0, {}) \
                      (input_dim={})",
                     self.name,
-                    i / row,
+                    first_row + i / row,
                     i % row,
                     self.input_dim,
                     self.input_dim
@@ -80,7 +96,7 @@ impl Embedding {
 }
 
 impl Layer for Embedding {
-    layer_identity!("Embedding", "embedding");
+    layer_identity!();
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let name = &self.name;
@@ -115,7 +131,7 @@ impl Layer for Embedding {
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
-        // `check_ids` ran before (the model calls it on every batch); an id past the table here
+        // `check_ids` ran before (fit, evaluate and predict check the data); an id past the table here
         // is a programmer's error, and the gather panics naming it.
         self.ids.clear();
         self.ids.extend(x.data().iter().map(|&id| id as usize));
@@ -160,12 +176,15 @@ impl Layer for Embedding {
         vec![&self.embeddings]
     }
 
+    fn check_input(&self, x: &Tensor, first_row: usize) -> Option<Result<()>> {
+        Some(self.check_ids(x, first_row))
+    }
+
     fn config(&self) -> serde_json::Value {
         json!({
             "name": self.name,
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
-            "embeddings_initializer": "uniform",
             "mask_zero": self.mask_zero,
             "input_shape": self.input_shape,
         })
@@ -200,11 +219,11 @@ mod tests {
         layer.build(&[2], &mut rng).unwrap();
         let x = Tensor::from_vec(&[2, 2], vec![1.0, 499.0, 500.0, 3.0]).unwrap();
         assert_eq!(
-            layer.check_ids(&x).unwrap_err().to_string(),
+            layer.check_ids(&x, 0).unwrap_err().to_string(),
             "layer 'embedding' (Embedding): id 500 (sample 1, position 0) is not an integer in [0, 500) (input_dim=500)"
         );
         let x = Tensor::from_vec(&[1, 2], vec![1.5, -1.0]).unwrap();
-        assert!(layer.check_ids(&x).unwrap_err().to_string().contains("id 1.5 (sample 0, position 0)"));
+        assert!(layer.check_ids(&x, 0).unwrap_err().to_string().contains("id 1.5 (sample 0, position 0)"));
         let err = Embedding::new(5, 2).name("e").mask_zero(true).build(&[3], &mut rng).unwrap_err();
         assert!(err.to_string().starts_with("layer 'e' (Embedding): mask_zero=true is not supported"));
     }

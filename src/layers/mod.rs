@@ -153,6 +153,13 @@ pub trait Layer: Send {
     }
     /// The constructor arguments as Keras's layer config (JSON), for saving the architecture.
     fn config(&self) -> serde_json::Value;
+    /// As a model's first layer: checks input rows before they are used (an Embedding's ids:
+    /// whole numbers below `input_dim`); `first_row` is the index of `x`'s first row in the
+    /// data, for the error. `None` when the layer takes any finite value (the default), so the
+    /// model need not look.
+    fn check_input(&self, _x: &Tensor, _first_row: usize) -> Option<Result<()>> {
+        None
+    }
 }
 
 /// What a layer offers the fusion plan ([`Layer::fusion`]); the plan, not the layer, decides.

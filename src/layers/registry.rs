@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::config::LayerConfig;
 use super::{
-    ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D,
-    Rescaling, Reshape,
+    ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Embedding, Flatten, Layer,
+    MaxPooling2D, Rescaling, Reshape, SimpleRNN, GRU, LSTM,
 };
 use crate::error::{Error, Result};
 
@@ -28,6 +28,10 @@ pub const BUILT_IN: &[LayerKind] = &[
     MaxPooling2D::KIND,
     AveragePooling2D::KIND,
     Rescaling::KIND,
+    Embedding::KIND,
+    SimpleRNN::KIND,
+    LSTM::KIND,
+    GRU::KIND,
 ];
 
 /// The kind of value one argument takes, in the grammar and in Keras files.

@@ -299,6 +299,23 @@ impl Sequential {
         if let Some((v, i)) = x.first_non_finite() {
             return Err(Error::value(format!("the input holds a non-finite value ({v}) at sample {i}")));
         }
+        self.check_first_layer_input(x)
+    }
+
+    /// Lets the first layer check the values (an Embedding's ids), in chunks of rows.
+    fn check_first_layer_input<X: Samples + ?Sized>(&self, x: &X) -> Result<()> {
+        let Some(first) = self.layers.first() else { return Ok(()) };
+        if first.check_input(&Tensor::default(), 0).is_none() {
+            return Ok(()); // the layer takes any value: no need to look
+        }
+        let mut chunk = Tensor::default();
+        for start in (0..x.rows()).step_by(4096) {
+            x.copy_rows_into(start, (start + 4096).min(x.rows()), &mut chunk);
+            match first.check_input(&chunk, start) {
+                None => return Ok(()),
+                Some(r) => r?,
+            }
+        }
         Ok(())
     }
 

@@ -186,8 +186,8 @@ mod tests {
         let model = |layer: Value| json!({"class_name": "Sequential", "config": {"layers": [layer]}});
         let err = |layer: Value| from_keras(&model(layer), "m.h5").unwrap_err().to_string();
         assert_eq!(
-            err(json!({"class_name": "LSTM", "config": {"name": "lstm"}})),
-            "m.h5: layer 'lstm' has class 'LSTM', which kiln does not have"
+            err(json!({"class_name": "ConvLSTM2D", "config": {"name": "lstm"}})),
+            "m.h5: layer 'lstm' has class 'ConvLSTM2D', which kiln does not have"
         );
         assert_eq!(
             err(json!({"class_name": "Conv2D", "config": {"name": "c", "filters": 2, "dilation_rate": [2, 2]}})),

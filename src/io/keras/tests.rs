@@ -162,8 +162,8 @@ fn corrupt_truncated_and_unknown_inputs_are_clear_errors() {
     let e = err("t.h5", &h5[..h5.len() / 3]);
     assert!(e.starts_with("not a readable HDF5 file (truncated or corrupt?)") || e.contains("dataset"), "{e}");
 
-    let lstm = with_config(|c| c["config"]["layers"][2]["class_name"] = "LSTM".into());
-    assert_eq!(err("lstm.keras", &lstm), "layer 'hidden' has class 'LSTM', which kiln does not have");
+    let lstm = with_config(|c| c["config"]["layers"][2]["class_name"] = "ConvLSTM2D".into());
+    assert_eq!(err("lstm.keras", &lstm), "layer 'hidden' has class 'ConvLSTM2D', which kiln does not have");
     let dilated = with_config(|c| c["config"]["layers"][2]["config"]["use_lora"] = true.into());
     assert_eq!(err("opt.keras", &dilated), "layer 'hidden' (Dense): option use_lora=true is not supported by kiln");
 

@@ -9,7 +9,8 @@ use rand::Rng as _;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::layers::{Activation, Ctx, Initializer, Param, Rng};
+use crate::layers::config::f32_json;
+use crate::layers::{Activation, Ctx, Initializer, LayerConfig, Param, Rng};
 use crate::tensor::limits::len_u128;
 use crate::tensor::{ops, shape_str, Mat, Tensor};
 
@@ -364,6 +365,31 @@ impl RnnCore {
         params
     }
 
+    /// Reads the options every recurrent layer has from its config (a missing key keeps
+    /// Keras's default); `units` is required.
+    pub fn from_config(c: &LayerConfig) -> Result<RnnCore> {
+        let mut core = RnnCore::new(c.required(LayerConfig::positive_int, "units")?);
+        core.name = c.name().to_string();
+        for (key, act) in
+            [("activation", &mut core.activation), ("recurrent_activation", &mut core.recurrent_activation)]
+        {
+            if let Some(a) = c.str(key)? {
+                *act = c.wrap(Activation::parse(a))?;
+            }
+        }
+        for (key, flag) in [
+            ("use_bias", &mut core.use_bias),
+            ("return_sequences", &mut core.return_sequences),
+            ("go_backwards", &mut core.go_backwards),
+        ] {
+            *flag = c.bool(key)?.unwrap_or(*flag);
+        }
+        for (key, rate) in [("dropout", &mut core.dropout), ("recurrent_dropout", &mut core.recurrent_dropout)] {
+            *rate = c.float(key)?.map_or(*rate, |r| r as f32);
+        }
+        Ok(core)
+    }
+
     /// Keras's config keys every recurrent layer has.
     pub fn config(&self) -> serde_json::Map<String, Value> {
         let v = json!({
@@ -374,11 +400,8 @@ impl RnnCore {
             "use_bias": self.use_bias,
             "return_sequences": self.return_sequences,
             "go_backwards": self.go_backwards,
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "kernel_initializer": "glorot_uniform",
-            "recurrent_initializer": "orthogonal",
-            "bias_initializer": "zeros",
+            "dropout": f32_json(self.dropout),
+            "recurrent_dropout": f32_json(self.recurrent_dropout),
             "input_shape": self.input_shape,
         });
         match v {

@@ -7,6 +7,7 @@
 use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
+use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Ctx, Layer, Param, Rng};
 use crate::tensor::{ops, Mat, Tensor};
 
@@ -26,6 +27,30 @@ pub struct GRU {
 }
 
 impl GRU {
+    /// GRU in the registry: class name, grammar row `gru(8)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "GRU",
+        positional: &["units"],
+        required: 1,
+        args: &[
+            ("units", PositiveInt),
+            ("activation", Word),
+            ("recurrent_activation", Word),
+            ("use_bias", Bool),
+            ("return_sequences", Bool),
+            ("go_backwards", Bool),
+            ("dropout", Number),
+            ("recurrent_dropout", Number),
+            ("reset_after", Bool),
+        ],
+        from_config: |c| {
+            let mut layer = GRU::new(1);
+            layer.core = RnnCore::from_config(c)?;
+            layer.reset_after = c.bool("reset_after")?.unwrap_or(true);
+            Ok(Box::new(layer))
+        },
+    };
+
     /// A GRU of `units` units with Keras's defaults.
     pub fn new(units: usize) -> GRU {
         GRU {
@@ -168,12 +193,12 @@ impl GRU {
 }
 
 impl Layer for GRU {
-    layer_identity!("GRU", "gru", core);
+    layer_identity!(core);
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let u = self.core.units;
         let bias_shape = if self.reset_after { vec![2, 3 * u] } else { vec![3 * u] };
-        self.core.build("GRU", 3, &bias_shape, input_shape, rng)
+        self.core.build(Self::KIND.class, 3, &bias_shape, input_shape, rng)
     }
 
     fn weights_len(&self, input_shape: &[usize]) -> u128 {

@@ -6,6 +6,7 @@
 use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
+use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Ctx, Layer, Param, Rng};
 use crate::tensor::{ops, Mat, Tensor};
 
@@ -21,6 +22,30 @@ pub struct LSTM {
 }
 
 impl LSTM {
+    /// LSTM in the registry: class name, grammar row `lstm(8, dropout=0.3, return_sequences=true)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "LSTM",
+        positional: &["units"],
+        required: 1,
+        args: &[
+            ("units", PositiveInt),
+            ("activation", Word),
+            ("recurrent_activation", Word),
+            ("use_bias", Bool),
+            ("return_sequences", Bool),
+            ("go_backwards", Bool),
+            ("dropout", Number),
+            ("recurrent_dropout", Number),
+            ("unit_forget_bias", Bool),
+        ],
+        from_config: |c| {
+            let mut layer = LSTM::new(1);
+            layer.core = RnnCore::from_config(c)?;
+            layer.unit_forget_bias = c.bool("unit_forget_bias")?.unwrap_or(true);
+            Ok(Box::new(layer))
+        },
+    };
+
     /// An LSTM of `units` units with Keras's defaults.
     pub fn new(units: usize) -> LSTM {
         LSTM {
@@ -102,11 +127,11 @@ fn backward_step<const A: u8, const R: u8>(
 }
 
 impl Layer for LSTM {
-    layer_identity!("LSTM", "lstm", core);
+    layer_identity!(core);
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let u = self.core.units;
-        let out = self.core.build("LSTM", 4, &[4 * u], input_shape, rng)?;
+        let out = self.core.build(Self::KIND.class, 4, &[4 * u], input_shape, rng)?;
         if self.unit_forget_bias && self.core.use_bias {
             self.core.bias.value.data_mut()[u..2 * u].fill(1.0);
         }

@@ -3,6 +3,7 @@
 use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
+use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Ctx, Layer, Param, Rng};
 use crate::tensor::{ops, Mat, Tensor};
 
@@ -14,6 +15,27 @@ pub struct SimpleRNN {
 }
 
 impl SimpleRNN {
+    /// SimpleRNN in the registry: class name, grammar row `simple_rnn(8)`, config.
+    pub const KIND: LayerKind = LayerKind {
+        class: "SimpleRNN",
+        positional: &["units"],
+        required: 1,
+        args: &[
+            ("units", PositiveInt),
+            ("activation", Word),
+            ("use_bias", Bool),
+            ("return_sequences", Bool),
+            ("go_backwards", Bool),
+            ("dropout", Number),
+            ("recurrent_dropout", Number),
+        ],
+        from_config: |c| {
+            let mut layer = SimpleRNN::new(1);
+            layer.core = RnnCore::from_config(c)?;
+            Ok(Box::new(layer))
+        },
+    };
+
     /// A SimpleRNN of `units` units with Keras's defaults.
     pub fn new(units: usize) -> SimpleRNN {
         SimpleRNN { core: RnnCore::new(units) }
@@ -43,11 +65,11 @@ fn backward_step<const A: u8, const R: u8>(out: &[f32], dh: &[f32], dz: &mut [f3
 }
 
 impl Layer for SimpleRNN {
-    layer_identity!("SimpleRNN", "simple_rnn", core);
+    layer_identity!(core);
 
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         let u = self.core.units;
-        self.core.build("SimpleRNN", 1, &[u], input_shape, rng)
+        self.core.build(Self::KIND.class, 1, &[u], input_shape, rng)
     }
 
     fn weights_len(&self, input_shape: &[usize]) -> u128 {
