@@ -386,3 +386,35 @@ fn cifar10_reads_pickled_batches_from_a_download() {
     assert_eq!(px, &[7, 57, 107]);
     assert_eq!(&xt.data()[3072..3075], &[11, 61, 111]);
 }
+
+#[test]
+fn imdb_downloads_and_loads_as_keras_does() {
+    use kiln::data::{encode_npy, encode_npz};
+    use kiln::datasets::imdb::{self, encode_reviews_npy, ImdbOptions};
+    let labels =
+        |v: &[i64]| encode_npy("<i8", false, &[v.len()], &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
+    let npz = encode_npz(&[
+        ("x_test", encode_reviews_npy(&[vec![4, 9], vec![1]])),
+        ("x_train", encode_reviews_npy(&[vec![1, 2, 3], vec![8], vec![5, 6, 7, 8, 9]])),
+        ("y_train", labels(&[0, 1, 1])),
+        ("y_test", labels(&[1, 0])),
+    ]);
+    let sha = hex::encode(Sha256::digest(&npz));
+    let (base, _) = serve(vec![("/m/imdb.npz", Reply::Body(npz.clone()))], 1);
+    let root = tempfile::tempdir().unwrap();
+    let opts = keras_opts(root.path(), &base, DatasetFile::stored("imdb.npz", &sha));
+    let raw = imdb::read_npz(&{
+        let p = root.path().join("raw.npz");
+        std::fs::write(&p, &npz).unwrap();
+        p
+    })
+    .unwrap();
+    assert_eq!(raw.0, (vec![vec![1, 2, 3], vec![8], vec![5, 6, 7, 8, 9]], vec![0, 1, 1]));
+    let keras = ImdbOptions { num_words: Some(10), maxlen: Some(5), ..Default::default() };
+    let ((x, y), (xt, yt)) = imdb::load(&opts, &keras).unwrap().0;
+    // What load_data gives for the same options (shuffled by RandomState(113)).
+    assert_eq!(imdb::prepare(raw, &keras).unwrap(), ((x.clone(), y.clone()), (xt.clone(), yt.clone())));
+    assert_eq!(x.len(), 2, "the review of 6 ids (start_char included) is dropped: maxlen=5 keeps shorter ones");
+    assert!(x.iter().chain(&xt).all(|r| r[0] == 1 && r.iter().all(|&w| w < 10)), "{x:?} {xt:?}");
+    assert!(root.path().join("cache/imdb.npz").exists(), "kept in the cache");
+}

@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(
             err("Conv3D", json!({})),
             "unknown layer class 'Conv3D'; valid classes: Dense, Flatten, Dropout, BatchNormalization, \
-             Activation, Reshape, Conv2D, MaxPooling2D, AveragePooling2D, Rescaling"
+             Activation, Reshape, Conv2D, MaxPooling2D, AveragePooling2D, Rescaling, Embedding, SimpleRNN, LSTM, GRU"
         );
         assert_eq!(
             err("Dense", json!({"units": 0, "name": "h"})),
