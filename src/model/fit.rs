@@ -308,6 +308,9 @@ impl Sequential {
         if first.check_input(&Tensor::default(), 0).is_none() {
             return Ok(()); // the layer takes any value: no need to look
         }
+        if let Some(t) = x.as_tensor() {
+            return first.check_input(t, 0).unwrap_or(Ok(())); // in place: a step allocates nothing
+        }
         let mut chunk = Tensor::default();
         for start in (0..x.rows()).step_by(4096) {
             x.copy_rows_into(start, (start + 4096).min(x.rows()), &mut chunk);

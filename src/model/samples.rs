@@ -21,11 +21,20 @@ pub trait Samples: Sync {
     fn rows(&self) -> usize {
         self.shape().first().copied().unwrap_or(0)
     }
+
+    /// The samples as one f32 tensor, when they are one (checks read it in place).
+    fn as_tensor(&self) -> Option<&Tensor> {
+        None
+    }
 }
 
 impl Samples for Tensor {
     fn shape(&self) -> &[usize] {
         Tensor::shape(self)
+    }
+
+    fn as_tensor(&self) -> Option<&Tensor> {
+        Some(self)
     }
 
     fn gather_rows_into(&self, idx: &[usize], out: &mut Tensor) {
