@@ -2,7 +2,7 @@
 //! (tests/reference/keras_rnn_reference.json, made by make_keras_rnn_reference.py beside it):
 //! each layer's output and gradients, and three training steps of Embedding → LSTM/GRU → Dense.
 
-use kiln::layers::{Activation, Ctx, Dense, Embedding, Layer, Rng, SimpleRNN, GRU, LSTM};
+use kiln::layers::{Activation, Backward, Ctx, Dense, Embedding, Layer, Rng, SimpleRNN, GRU, LSTM};
 use kiln::model::{Compile, Sequential};
 use kiln::optimizers::{Adam, RMSprop};
 use kiln::tensor::Tensor;
@@ -100,7 +100,7 @@ fn every_layer_case_matches_keras() {
         assert_close(layer.output().data(), &case["output"], &format!("{name} output"));
         let probe = tensor(&case["probe"]);
         assert_eq!(probe.shape(), layer.output().shape(), "{name}: output shape");
-        layer.backward(&x, &probe, true);
+        layer.backward(&x, &probe, Backward::new(true));
         if let Some(dx) = case.get("grad_input") {
             assert_close(layer.dinput().data(), dx, &format!("{name} input gradient"));
         }

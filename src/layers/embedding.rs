@@ -7,7 +7,7 @@ use rand::Rng as _;
 use serde_json::json;
 
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Ctx, Layer, LayerConfig, Param, Rng};
+use super::{Backward, Ctx, Layer, LayerConfig, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{ops, shape_str, Mat, Tensor};
 
@@ -144,7 +144,8 @@ impl Layer for Embedding {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
+        let need_dinput = how.need_dinput;
         let (n, d) = (self.ids.len(), self.output_dim);
         let (dtable, sq, beta) = self.embeddings.table_grad_accumulator();
         if beta == 0.0 {
@@ -208,7 +209,7 @@ mod tests {
         assert_eq!(layer.output().data(), &[6., 7., 0., 1., 6., 7., 2., 3., 2., 3., 4., 5.]);
         let dout = Tensor::from_vec(&[2, 3, 2], (1..=12).map(|v| v as f32).collect()).unwrap();
         layer.embeddings.zero_grad();
-        layer.backward(&x, &dout, false);
+        layer.backward(&x, &dout, Backward::new(false));
         assert_eq!(layer.embeddings.grad_to_vec(), vec![3., 4., 7. + 9., 8. + 10., 11., 12., 1. + 5., 2. + 6.]);
     }
 

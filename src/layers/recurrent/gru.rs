@@ -8,7 +8,7 @@ use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
-use crate::layers::{Ctx, Layer, Param, Rng};
+use crate::layers::{Backward, Ctx, Layer, Param, Rng};
 use crate::tensor::{ops, Mat, Tensor};
 
 /// Keras's `GRU(units, activation, recurrent_activation, use_bias, return_sequences,
@@ -216,7 +216,8 @@ impl Layer for GRU {
         self.core.output()
     }
 
-    fn backward(&mut self, _x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
+        let need_dinput = how.need_dinput;
         self.core.begin_backward(3);
         if self.reset_after {
             self.backward_after_steps(dout);

@@ -7,7 +7,7 @@ use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
-use crate::layers::{Ctx, Layer, Param, Rng};
+use crate::layers::{Backward, Ctx, Layer, Param, Rng};
 use crate::tensor::{ops, Mat, Tensor};
 
 /// Keras's `LSTM(units, activation, recurrent_activation, use_bias, return_sequences,
@@ -162,7 +162,8 @@ impl Layer for LSTM {
         self.core.output()
     }
 
-    fn backward(&mut self, _x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
+        let need_dinput = how.need_dinput;
         self.core.begin_backward(4);
         let ((t, b, _), u) = (self.core.dims, self.core.units);
         self.dc.ensure_shape(b, &[u]);

@@ -4,7 +4,7 @@ use super::base::{RnnCore, Step};
 use super::gate_math::{act, deriv, with_acts};
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
-use crate::layers::{Ctx, Layer, Param, Rng};
+use crate::layers::{Backward, Ctx, Layer, Param, Rng};
 use crate::tensor::{ops, Mat, Tensor};
 
 /// Keras's `SimpleRNN(units, activation, use_bias, return_sequences, go_backwards, dropout,
@@ -89,7 +89,8 @@ impl Layer for SimpleRNN {
         self.core.output()
     }
 
-    fn backward(&mut self, _x: &Tensor, dout: &Tensor, need_dinput: bool) {
+    fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
+        let need_dinput = how.need_dinput;
         self.core.begin_backward(1);
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
         for s in (0..self.core.dims.0).rev() {
