@@ -1,35 +1,16 @@
-//! Conv2D, channels-last: `out = activation(conv(x, kernel) + bias)` as im2col and one matrix
-//! product per chunk of samples. x: (B, H, W, C), kernel: (KH, KW, C, F), out: (B, OH, OW, F).
-//! 3×3, stride-1, "same" layers with channels in multiples of 16 (the lesson's second
-//! convolution) compute the output and both gradients through Winograd's F(2×2, 3×3)
-//! instead (`tensor::winograd`): 2.25× fewer multiplies. Other layers rebuild im2col per chunk
-//! in backward for the kernel gradient rather than keep it from the forward pass.
-//!
-//! Work is split over fixed chunks of [`CHUNK`] samples, never over the thread count, so the
-//! kernel gradient (a sum over the batch: one partial per chunk, added in chunk order) is
-//! bit-identical whatever the number of threads.
+//! Conv2D, channels-last: `out = activation(conv(x, kernel) + bias)`, x: (B, H, W, C),
+//! kernel: (KH, KW, C, F), out: (B, OH, OW, F), computed by `tensor::ops::conv2d` (the backend
+//! picks im2col or Winograd and keeps its buffers in the layer's `work`).
 
-use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::registry::{typed_from_config, ArgKind::*, LayerKind};
 use super::LayerConfig;
 use super::{Activation, Backward, Ctx, Fusion, Initializer, Layer, Param, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::cpu::{
-    col2im, gemm, im2col, winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_kernel_grad,
-    winograd_kernel_grad_part, winograd_scratch_len, Scratch,
-};
 use crate::tensor::limits::len_u128;
-use crate::tensor::{shape_str, Mat, Padding, Size2, Tensor, Window2d};
-
-/// Samples per task; also the grouping of the kernel gradient's sum over the batch.
-const CHUNK: usize = 4;
-/// The forward pass keeps the whole batch's im2col rows for the kernel gradient when they are
-/// at most this many values (4 MiB: the lesson's first layer, 32 × 784 × 9); larger ones are
-/// rebuilt per chunk in backward, which costs less than bringing them back from memory (the
-/// lesson's second layer through im2col: 1.8M values).
-const KEEP_COLS_MAX: usize = 1 << 20;
+use crate::tensor::ops::{self, Conv2d, Conv2dGrads, Conv2dWork};
+use crate::tensor::{shape_str, Padding, Size2, Tensor, Window2d};
 
 /// Keras's `Conv2D(filters, kernel_size, strides, padding, activation, use_bias, ...)`.
 pub struct Conv2D {
@@ -46,15 +27,9 @@ pub struct Conv2D {
     g: Window2d,
     kernel: Param,
     bias: Param,
-    cols: Scratch,     // per thread: (CHUNK·OH·OW, KH·KW·C), im2col and then dcols; Winograd's blocks
-    kept_cols: Tensor, // (B, OH·OW, KH·KW·C): the forward's im2col rows, when small (KEEP_COLS_MAX)
-    wino_u: Tensor,    // (16, C·F): the kernel in Winograd's domain, when the layer uses it
-    wino_ut: Tensor,   // (16, F·C): the same for the input gradient
-    out: Tensor,       // (B, OH, OW, F)
-    dz: Tensor,        // (B, OH, OW, F)
-    dparts: Tensor,    // (chunks, KH·KW·C·F + F): per-chunk kernel and bias gradients
-    kernel_t: Tensor,  // (F, KH·KW·C)
-    dinput: Tensor,    // (B, H, W, C)
+    work: Conv2dWork, // the backend's buffers
+    out: Tensor,      // (B, OH, OW, F)
+    dinput: Tensor,   // (B, H, W, C)
 }
 
 impl Conv2D {
@@ -74,32 +49,16 @@ impl Conv2D {
             g: Window2d::default(),
             kernel: Param::new("kernel", Tensor::default()),
             bias: Param::new("bias", Tensor::default()),
-            cols: Scratch::default(),
-            kept_cols: Tensor::default(),
-            wino_u: Tensor::default(),
-            wino_ut: Tensor::default(),
+            work: Conv2dWork::default(),
             out: Tensor::default(),
-            dz: Tensor::default(),
-            dparts: Tensor::default(),
-            kernel_t: Tensor::default(),
             dinput: Tensor::default(),
         }
     }
 
-    /// Whether the layer convolves through Winograd's F(2×2, 3×3) (`tensor::winograd`): a 3×3
-    /// kernel, stride 1, "same" padding, and input and output channels in multiples of 16, the
-    /// transforms' vector width (the lesson's first layer, on 1 channel, keeps im2col: so thin a
-    /// product would not pay for the transforms).
+    /// Whether the backend convolves through Winograd's F(2×2, 3×3).
+    #[cfg(test)]
     fn winograd(&self) -> bool {
-        let g = &self.g;
-        let shape = (g.kh, g.kw, g.sh, g.sw, g.pad_top, g.pad_left, g.oh, g.ow);
-        shape == (3, 3, 1, 1, 1, 1, g.h, g.w) && g.c.is_multiple_of(16) && self.filters.is_multiple_of(16)
-    }
-
-    /// Whether the forward pass keeps a batch of `b` samples' im2col rows for the kernel
-    /// gradient (see [`KEEP_COLS_MAX`]); Winograd layers build none.
-    fn keeps_cols(&self, b: usize) -> bool {
-        !self.winograd() && b * self.g.positions() * self.g.patch_len() <= KEEP_COLS_MAX
+        ops::uses_winograd(&self.g, self.filters)
     }
 
     pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
@@ -206,45 +165,9 @@ impl Layer for Conv2D {
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
-        let (b, g, f) = (x.rows(), self.g, self.filters);
-        let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
-        let built = [g.h, g.w, g.c];
-        assert_eq!(x.row_len(), n_in, "Conv2D: input {} on a layer built for {built:?}", x.shape_str());
-        self.out.ensure_shape(b, &[g.oh, g.ow, f]);
-        if self.winograd() {
-            let len = winograd_scratch_len(g.h, g.w, g.c, f);
-            self.cols.ensure(len);
-            self.wino_u.ensure_shape(16, &[g.c * f]);
-            winograd_kernel(self.kernel.value.data(), g.c, f, self.wino_u.data_mut());
-            let (u, bias, act, buf) = (self.wino_u.data(), self.bias.value.data(), self.activation, &self.cols);
-            let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
-            chunks.for_each(|(x, out)| {
-                buf.with(len, |buf| winograd_conv(x, x.len() / n_in, g.h, g.w, g.c, f, u, buf, out));
-                act.forward_in_place(out, bias, f);
-            });
-            return;
-        }
-        let (w, bias, act) = (self.kernel.value.data(), self.bias.value.data(), self.activation);
-        let conv = |x: &[f32], cols: &mut [f32], out: &mut [f32]| {
-            for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
-                im2col(&g, x, cols);
-            }
-            // out (rows, F) = activation(cols (rows, K) · kernel (K, F) + bias), the bias and
-            // activation applied in place while the chunk is still in cache.
-            gemm(1, Mat::new(cols, out.len() / f, k), Mat::new(w, k, f), out, 0.0);
-            act.forward_in_place(out, bias, f);
-        };
-        let keep = self.keeps_cols(b);
-        let chunks = x.data().par_chunks(CHUNK * n_in).zip(self.out.data_mut().par_chunks_mut(CHUNK * p * f));
-        if keep {
-            self.kept_cols.ensure_shape(b, &[p, k]);
-            let kept = self.kept_cols.data_mut().par_chunks_mut(CHUNK * p * k);
-            chunks.zip(kept).for_each(|((x, out), cols)| conv(x, cols, out));
-        } else {
-            self.cols.ensure(CHUNK * p * k);
-            let cols = &self.cols;
-            chunks.for_each(|(x, out)| cols.with(x.len() / n_in * p * k, |cols| conv(x, cols, out)));
-        }
+        let (kernel, bias) = (self.kernel.value.data(), self.bias.value.data());
+        let op = Conv2d { window: self.g, filters: self.filters, kernel, bias, activation: self.activation };
+        ops::conv2d(&op, x, &mut self.out, &mut self.work);
     }
 
     fn output(&self) -> &Tensor {
@@ -252,118 +175,25 @@ impl Layer for Conv2D {
     }
 
     fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
-        let (b, g, f) = (x.rows(), self.g, self.filters);
-        let (p, k, n_in) = (g.positions(), g.patch_len(), g.in_len());
-        let winograd = self.winograd();
-        // Each chunk's part of the kernel gradient: (K, F), or (16, C, F) in Winograd's domain.
-        let dk_len = if winograd { 16 * g.c * f } else { k * f };
-        let part = dk_len + f;
-        self.dz.ensure_shape(b, &[g.oh, g.ow, f]);
-        self.dparts.ensure_shape(b.div_ceil(CHUNK), &[part]);
-        if how.need_dinput && winograd {
-            // The forward pass left the transformed kernel in wino_u.
-            self.wino_ut.ensure_shape(16, &[f * g.c]);
-            winograd_kernel_flipped(self.wino_u.data(), g.c, f, self.wino_ut.data_mut());
-        } else if how.need_dinput {
-            // kernel^T (F, K), contiguous, so the GEMM copies its rows rather than gathering.
-            self.kernel_t.ensure_shape(f, &[k]);
-            let (w, wt) = (self.kernel.value.data(), self.kernel_t.data_mut());
-            for (kk, row) in w.chunks_exact(f).enumerate() {
-                row.iter().enumerate().for_each(|(ff, &v)| wt[ff * k + kk] = v);
-            }
-        }
-        if how.need_dinput {
-            self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
-        }
-        let wino_len = if winograd {
-            winograd_scratch_len(g.h, g.w, f, g.c).max(winograd_scratch_len(g.h, g.w, g.c, f))
-        } else {
-            0
+        // The kernel's value is read while its gradient is written: moved out for the call.
+        let kernel = std::mem::take(&mut self.kernel.value);
+        let op = Conv2d {
+            window: self.g,
+            filters: self.filters,
+            kernel: kernel.data(),
+            bias: &[],
+            activation: self.activation,
         };
-        let cols_len = if winograd { 0 } else { CHUNK * p * k };
-        self.cols.ensure(cols_len.max(wino_len));
-        let (act, out, wt, cols, fused) =
-            (self.activation, self.out.data(), self.kernel_t.data(), &self.cols, how.activation_done);
-        let ut = self.wino_ut.data();
-        // The forward pass's im2col rows, when it kept them (see KEEP_COLS_MAX).
-        let kept = if self.keeps_cols(b) { self.kept_cols.data() } else { &[][..] };
-        // One pass per chunk of samples, while its dz is in cache, through a buffer of the
-        // running thread's: dz, the chunk's im2col rows (kept or rebuilt), its part of the
-        // kernel and bias gradients, and when asked its input gradient, with dcols written over
-        // cols. Winograd layers go through their own transforms in the same buffer instead.
-        let work =
-            |i: usize, dz: &mut [f32], out: &[f32], dout: &[f32], x: &[f32], dp: &mut [f32], dx: Option<&mut [f32]>| {
-                let dz: &[f32] = if fused {
-                    dout // the layer above already did the activation's backward
-                } else {
-                    act.backward(out, dout, dz, f);
-                    dz
-                };
-                let rows = dz.len() / f;
-                let samples = rows / p;
-                cols.with(if winograd { wino_len } else { rows * k }, |cols| {
-                    let (dk, db) = dp.split_at_mut(dk_len);
-                    if winograd {
-                        winograd_kernel_grad_part(x, dz, samples, g.h, g.w, g.c, f, cols, dk);
-                    } else {
-                        let cols: &[f32] = if kept.is_empty() {
-                            for (x, cols) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(p * k)) {
-                                im2col(&g, x, cols);
-                            }
-                            cols
-                        } else {
-                            &kept[i * CHUNK * p * k..][..rows * k]
-                        };
-                        // dkernel part (K, F) = cols^T (K, rows) · dz (rows, F), both read where
-                        // they lie.
-                        gemm(1, Mat::new(cols, rows, k).t(), Mat::new(dz, rows, f), dk, 0.0);
-                    }
-                    // dbias part = column sums of dz.
-                    db.fill(0.0);
-                    dz.chunks_exact(f).for_each(|r| db.iter_mut().zip(r).for_each(|(d, &v)| *d += v));
-                    let Some(dx) = dx else { return };
-                    if winograd {
-                        // The "same" convolution of dz with the rotated, channel-swapped kernel.
-                        winograd_conv(dz, samples, g.h, g.w, f, g.c, ut, cols, dx);
-                    } else {
-                        // dcols (rows, K) = dz (rows, F) · kernel^T (F, K)
-                        let dcols = &mut cols[..rows * k];
-                        gemm(1, Mat::new(dz, rows, f), Mat::new(wt, f, k), dcols, 0.0);
-                        for (dcols, dx) in dcols.chunks_exact(p * k).zip(dx.chunks_exact_mut(n_in)) {
-                            col2im(&g, dcols, dx);
-                        }
-                    }
-                });
-            };
-        let dz = self.dz.data_mut().par_chunks_mut(CHUNK * p * f);
-        let chunks = dz.zip(out.par_chunks(CHUNK * p * f)).zip(dout.data().par_chunks(CHUNK * p * f));
-        let chunks = chunks.zip(x.data().par_chunks(CHUNK * n_in)).zip(self.dparts.data_mut().par_chunks_mut(part));
-        if how.need_dinput {
-            let dx = self.dinput.data_mut().par_chunks_mut(CHUNK * n_in);
-            let chunks = chunks.zip(dx).enumerate();
-            chunks.for_each(|(i, (((((dz, out), dout), x), dp), dx))| work(i, dz, out, dout, x, dp, Some(dx)));
-        } else {
-            chunks.enumerate().for_each(|(i, ((((dz, out), dout), x), dp))| work(i, dz, out, dout, x, dp, None));
-        }
-        // The batch sum: chunk partials added in chunk order, whatever thread computed them,
-        // into the first chunk's.
-        let (sum, rest) = self.dparts.data_mut().split_at_mut(part);
-        for dp in rest.chunks_exact(part) {
-            sum.iter_mut().zip(dp).for_each(|(s, &v)| *s += v);
-        }
-        let ((dk, beta_k), (db, beta_b)) = (self.kernel.grad_accumulator(), self.bias.grad_accumulator());
-        if winograd {
-            winograd_kernel_grad(&sum[..dk_len], g.c, f, dk, beta_k);
-        } else if beta_k == 0.0 {
-            dk.copy_from_slice(&sum[..dk_len]);
-        } else {
-            dk.iter_mut().zip(&sum[..dk_len]).for_each(|(d, &v)| *d += v);
-        }
-        if beta_b == 0.0 {
-            db.copy_from_slice(&sum[dk_len..]);
-        } else {
-            db.iter_mut().zip(&sum[dk_len..]).for_each(|(d, &v)| *d += v);
-        }
+        let grads = Conv2dGrads {
+            dout,
+            out: &self.out,
+            activation_done: how.activation_done,
+            dkernel: self.kernel.grad_accumulator(),
+            dbias: self.bias.grad_accumulator(),
+            dinput: how.need_dinput.then_some(&mut self.dinput),
+        };
+        ops::conv2d_backward(&op, x, grads, &mut self.work);
+        self.kernel.value = kernel;
     }
 
     fn dinput(&self) -> &Tensor {
@@ -557,7 +387,7 @@ mod tests {
     #[test]
     fn rebuilt_im2col_rows_give_the_same_gradients() {
         let (b, h, w, c) = (7, 28, 28, 24); // 7 · 784 · 216 = 1.19M im2col values; a partial chunk
-        assert!(b * h * w * 9 * c > KEEP_COLS_MAX);
+        assert!(b * h * w * 9 * c > ops::KEEP_COLS_MAX);
         assert_matches_direct_convolution(b, h, w, c, 8, false);
     }
 

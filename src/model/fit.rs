@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 
 use super::{Callback, History, Progbar, Samples, Sequential};
 use crate::error::{Error, Result};
-use crate::tensor::cpu::with_workers;
+use crate::tensor::cpu::{self, with_workers};
 use crate::tensor::{shape_str, Tensor};
 
 /// `fit`'s arguments with Keras's defaults (epochs 1, batch 32, verbose 1, shuffle).
@@ -113,7 +113,7 @@ impl Sequential {
         let steps = n_train.div_ceil(opts.batch_size);
         let mut order: Vec<usize> = (0..n_train).collect();
         let mut history = History::default();
-        let (mut next_x, mut next_y) = (Tensor::default(), Tensor::default());
+        let mut next = (Tensor::default(), Tensor::default());
         self.stop_training = false;
         for cb in opts.callbacks.iter_mut() {
             cb.on_train_begin(self)?;
@@ -133,54 +133,8 @@ impl Sequential {
                 order.shuffle(&mut self.shuffle_rng);
             }
             let mut bar = Progbar::new(steps, opts.verbose);
-            let (mut loss_sum, mut metric_sum, mut seen) = (0.0, 0.0, 0usize);
-            let mut batches = order.chunks(opts.batch_size).enumerate();
-            let mut next = batches.next();
-            if let Some((_, first)) = next {
-                x.gather_rows_into(first, &mut next_x);
-                y.gather_rows_into(first, &mut next_y);
-            }
-            while let Some((step, idx)) = next {
-                std::mem::swap(&mut self.batch_x, &mut next_x);
-                std::mem::swap(&mut self.batch_y, &mut next_y);
-                next = batches.next();
-                // The next batch is gathered while this one trains, by the pool's other thread
-                // when it is free (the gather reads rows scattered over the whole training set,
-                // mostly from memory, not cache); otherwise by this thread after the step.
-                let gather_next = || {
-                    if let Some((_, idx)) = next {
-                        x.gather_rows_into(idx, &mut next_x);
-                        y.gather_rows_into(idx, &mut next_y);
-                    }
-                };
-                let ((loss, metric), ()) = rayon::join(|| self.train_batch(), gather_next);
-                loss_sum += loss;
-                metric_sum += metric;
-                seen += idx.len();
-                let logs = self.running_logs(loss_sum, metric_sum, seen);
-                bar.update(step + 1, logs.as_slice());
-                if !opts.callbacks.is_empty() {
-                    let owned = logs.to_owned();
-                    for cb in opts.callbacks.iter_mut() {
-                        cb.on_train_batch_end(step, &owned, self)?;
-                    }
-                    if self.stop_training {
-                        break; // TerminateOnNaN: stop at this batch, as Keras does
-                    }
-                }
-                if opts.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-                    self.stop_training = true;
-                    break;
-                }
-            }
-            let mut logs = self.running_logs(loss_sum, metric_sum, seen).to_owned();
-            if let Some((vx, vy)) = validation {
-                let e = self.evaluate_with(vx, vy, opts.batch_size, 0)?;
-                logs.push(("val_loss".into(), e.loss));
-                if let Some(a) = e.accuracy {
-                    logs.push((format!("val_{}", self.metrics_names()[1]), a));
-                }
-            }
+            let sums = self.run_batches(x, y, &order, &mut next, &mut bar, &mut opts)?;
+            let logs = self.epoch_logs(sums, validation, opts.batch_size)?;
             let shown: Vec<(&str, f64)> = logs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             bar.finish(&shown);
             history.push(epoch, &logs);
@@ -196,6 +150,77 @@ impl Sequential {
             cb.on_train_end(self)?;
         }
         Ok(history)
+    }
+
+    /// The batches of one epoch in `order`: each gathered while the one before trains, one step
+    /// each, the progress bar and the batch callbacks after it. Returns the sums of the loss and
+    /// the metric and the samples seen (fewer when a callback or `opts.stop` ends the epoch).
+    fn run_batches<X: Samples + ?Sized>(
+        &mut self,
+        x: &X,
+        y: &Tensor,
+        order: &[usize],
+        (next_x, next_y): &mut (Tensor, Tensor),
+        bar: &mut Progbar,
+        opts: &mut FitOptions,
+    ) -> Result<(f64, f64, usize)> {
+        let (mut loss_sum, mut metric_sum, mut seen) = (0.0, 0.0, 0usize);
+        let mut batches = order.chunks(opts.batch_size).enumerate();
+        let mut next = batches.next();
+        if let Some((_, first)) = next {
+            x.gather_rows_into(first, next_x);
+            y.gather_rows_into(first, next_y);
+        }
+        while let Some((step, idx)) = next {
+            std::mem::swap(&mut self.batch_x, next_x);
+            std::mem::swap(&mut self.batch_y, next_y);
+            next = batches.next();
+            // The next batch is gathered while this one trains, by another worker when one is
+            // free (the gather reads rows scattered over the whole training set, mostly from
+            // memory, not cache); otherwise by this thread after the step.
+            let gather_next = || {
+                if let Some((_, idx)) = next {
+                    x.gather_rows_into(idx, next_x);
+                    y.gather_rows_into(idx, next_y);
+                }
+            };
+            let ((loss, metric), ()) = cpu::alongside(|| self.train_batch(), gather_next);
+            (loss_sum, metric_sum, seen) = (loss_sum + loss, metric_sum + metric, seen + idx.len());
+            let logs = self.running_logs(loss_sum, metric_sum, seen);
+            bar.update(step + 1, logs.as_slice());
+            if !opts.callbacks.is_empty() {
+                let owned = logs.to_owned();
+                for cb in opts.callbacks.iter_mut() {
+                    cb.on_train_batch_end(step, &owned, self)?;
+                }
+                if self.stop_training {
+                    break; // TerminateOnNaN: stop at this batch, as Keras does
+                }
+            }
+            if opts.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                self.stop_training = true;
+                break;
+            }
+        }
+        Ok((loss_sum, metric_sum, seen))
+    }
+
+    /// An epoch's logs: the running means, then the validation loss and metric (`val_`).
+    fn epoch_logs(
+        &mut self,
+        (loss_sum, metric_sum, seen): (f64, f64, usize),
+        validation: Option<(&dyn Samples, &Tensor)>,
+        batch_size: usize,
+    ) -> Result<Vec<(String, f64)>> {
+        let mut logs = self.running_logs(loss_sum, metric_sum, seen).to_owned();
+        if let Some((vx, vy)) = validation {
+            let e = self.evaluate_with(vx, vy, batch_size, 0)?;
+            logs.push(("val_loss".into(), e.loss));
+            if let Some(a) = e.accuracy {
+                logs.push((format!("val_{}", self.metrics_names()[1]), a));
+            }
+        }
+        Ok(logs)
     }
 
     /// One gradient step on `(x, y)` as a single batch; returns the loss before the update

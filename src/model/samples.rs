@@ -2,10 +2,8 @@
 //! ([`ScaledBytes`]) turned into f32 as each batch is gathered, so that a dataset of pictures
 //! stays one byte a pixel in memory.
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
-use crate::tensor::{shape_str, Tensor, U8Tensor};
+use crate::tensor::{ops, shape_str, Tensor, U8Tensor};
 
 /// Samples along the first axis, gathered into f32 batches.
 pub trait Samples: Sync {
@@ -48,16 +46,8 @@ impl Samples for Tensor {
     }
 
     fn first_non_finite(&self) -> Option<(f32, usize)> {
-        // A branch-free pass per chunk (it vectorises); the position only when one is found.
-        // On both cores for a whole dataset: the scan is bound by memory bandwidth.
-        let finite = |c: &[f32]| c.iter().fold(true, |ok, v| ok & v.is_finite());
-        let all_finite = if self.known_finite() {
-            true
-        } else if self.len() >= 1 << 20 {
-            self.data().par_chunks(1 << 16).all(finite)
-        } else {
-            self.data().chunks(4096).all(finite)
-        };
+        // One fast pass; the position only when one is found.
+        let all_finite = self.known_finite() || ops::all_finite(self.data());
         let i = (!all_finite).then(|| self.data().iter().position(|v| !v.is_finite())).flatten()?;
         Some((self.data()[i], i / self.row_len().max(1)))
     }

@@ -19,6 +19,7 @@ pub use rmsprop::RMSprop;
 pub use sgd::Sgd;
 
 use crate::layers::Param;
+use crate::tensor::ops;
 
 /// Flushes a subnormal value to zero, as TensorFlow's CPU kernels do (they run with the
 /// flush-to-zero and denormals-are-zero modes on). A decaying state — RMSprop's average of g²,
@@ -93,45 +94,19 @@ impl OptimizerState {
         for (slot, v) in slots.iter_mut().zip(state.iter_mut()) {
             *slot = &mut v[..];
         }
+        let step = self.iterations;
         match param.value_grad_sq() {
-            (value, grad, Some(sq)) => opt.update_sparse(value, grad, sq, &mut slots[..k], self.iterations),
-            (value, grad, None) => update_split(opt, value, grad, &mut slots[..k], self.iterations),
+            // An embedding table: Keras squares each use's gradient before summing (whole, unsplit).
+            (value, grad, Some(sq)) => opt.update_sparse(value, grad, sq, &mut slots[..k], step),
+            (value, grad, None) => {
+                ops::elementwise_update(value, grad, &mut slots[..k], &|v, g, s| opt.update(v, g, s, step))
+            }
         }
     }
 }
 
 /// The most state vectors an optimizer keeps per parameter (Adam: 2).
 const MAX_SLOTS: usize = 4;
-
-/// Parameters with at least this many values are updated in two halves, the first by the
-/// calling thread and the second by the pool's other thread when it is free. Dense layers of
-/// this size compute their kernel gradient in two halves of rows on the same two threads (see
-/// `layers::dense`; for an even input width the halves are these, for an odd one they differ
-/// by half a row), so each half's value, gradient and state stay in one core's cache from
-/// step to step. Splitting an update whose gradient one core just computed whole costs more
-/// than it saves: moving half of the arrays to the other core's cache is slower than the
-/// update (~50 µs for the MLP's 78,400 weights, against 22 µs on one core).
-const SPLIT_MIN: usize = 1 << 16;
-
-/// `opt.update` over `value`, in two halves run by `rayon::join` when it is large. Each value's
-/// update depends on that value alone, so the bits are the same either way.
-fn update_split(opt: &dyn Optimizer, value: &mut [f32], grad: &[f32], state: &mut [&mut [f32]], step: u64) {
-    let n = value.len();
-    if n < SPLIT_MIN || state.iter().any(|s| s.len() != n) {
-        opt.update(value, grad, state, step);
-        return;
-    }
-    let mid = n / 2;
-    let (v_lo, v_hi) = value.split_at_mut(mid);
-    let (g_lo, g_hi) = grad.split_at(mid);
-    let mut lo: [&mut [f32]; MAX_SLOTS] = Default::default();
-    let mut hi: [&mut [f32]; MAX_SLOTS] = Default::default();
-    for ((s, l), h) in state.iter_mut().zip(lo.iter_mut()).zip(hi.iter_mut()) {
-        (*l, *h) = std::mem::take(s).split_at_mut(mid);
-    }
-    let k = state.len();
-    rayon::join(|| opt.update(v_lo, g_lo, &mut lo[..k], step), || opt.update(v_hi, g_hi, &mut hi[..k], step));
-}
 
 #[cfg(test)]
 mod tests {
@@ -142,7 +117,7 @@ mod tests {
     /// bits, and the same state, as one updated in one piece.
     #[test]
     fn large_parameters_update_in_halves_with_the_same_bits() {
-        let n = SPLIT_MIN + 7;
+        let n = (1 << 16) + 7; // past the backend's split into halves
         let value: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 / 101.0 - 0.5).collect();
         let grad: Vec<f32> = (0..n).map(|i| ((i * 53) % 97) as f32 / 97.0 - 0.4).collect();
         for name in names() {

@@ -8,28 +8,23 @@
 //! results are the same bits on 1 thread or many.
 
 mod buffers;
+pub(crate) mod conv;
 mod gemm;
 mod im2col;
 mod matmul;
 mod pool;
-mod rows;
+pub(crate) mod rows;
 mod run_delay;
 mod scratch;
 mod threads;
 mod transpose;
+mod update;
 mod winograd;
 
 pub(crate) use matmul::{matmul, matmul_bias};
-// Until the convolutions move behind `tensor::ops`.
-pub(crate) use gemm::gemm;
-pub(crate) use im2col::{col2im, im2col};
-pub(crate) use rows::{col_sums, gather_rows, scatter_add_rows};
-pub(crate) use scratch::Scratch;
+pub(crate) use rows::{all_finite, col_sums, gather_rows, scatter_add_rows};
 pub use threads::{num_threads, set_num_threads};
-pub(crate) use winograd::{
-    winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_kernel_grad, winograd_kernel_grad_part,
-    winograd_scratch_len,
-};
+pub(crate) use update::elementwise_update;
 
 /// Runs a training loop `f` on a worker of the pool while the pool's other threads wait for the
 /// work it hands out (polling while the cores are kiln's alone, parked while they are shared),

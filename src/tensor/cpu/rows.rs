@@ -1,7 +1,20 @@
 //! Row-wise operations of `tensor::ops`: column sums (a bias gradient), gathering rows by index
 //! (an embedding, a batch) and adding rows back by index (an embedding's gradient).
 
+use rayon::prelude::*;
+
 use crate::tensor::Mat;
+
+/// Whether every value is finite: a branch-free pass per chunk (it vectorises), on every core
+/// for a large array (a whole dataset: the scan is bound by memory bandwidth).
+pub(crate) fn all_finite(values: &[f32]) -> bool {
+    let finite = |c: &[f32]| c.iter().fold(true, |ok, v| ok & v.is_finite());
+    if values.len() >= 1 << 20 {
+        values.par_chunks(1 << 16).all(finite)
+    } else {
+        values.chunks(4096).all(finite)
+    }
+}
 
 /// `out = beta·out + Σ_rows x` (beta 0: overwrite), summed row after row from zero.
 #[track_caller]

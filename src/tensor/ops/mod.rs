@@ -18,6 +18,12 @@
 //! assert_eq!(out, [0.0, 0.0, 0.0, 2.0]);
 //! ```
 
+mod conv;
+
+pub use conv::{conv2d, conv2d_backward, Conv2d, Conv2dGrads, Conv2dWork};
+#[cfg(test)]
+pub(crate) use conv::{uses_winograd, KEEP_COLS_MAX};
+
 use super::cpu;
 use super::{Activation, Mat};
 
@@ -84,6 +90,23 @@ pub fn gather_rows(table: Mat, idx: &[usize], out: &mut [f32]) {
 #[track_caller]
 pub fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
     cpu::scatter_add_rows(rows, idx, table)
+}
+
+/// An optimizer's fused elementwise update: `rule(value, grad, state)` (one plain loop over the
+/// slices, each value's update depending on that value alone), run by the backend where it
+/// decides (a large parameter in two halves on two threads). The bits do not depend on it.
+pub fn elementwise_update(
+    value: &mut [f32],
+    grad: &[f32],
+    state: &mut [&mut [f32]],
+    rule: &(dyn Fn(&mut [f32], &[f32], &mut [&mut [f32]]) + Sync),
+) {
+    cpu::elementwise_update(value, grad, state, rule)
+}
+
+/// Whether every value is finite (the backend may scan a large array on every core).
+pub fn all_finite(values: &[f32]) -> bool {
+    cpu::all_finite(values)
 }
 
 #[cfg(test)]
