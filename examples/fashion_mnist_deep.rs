@@ -20,8 +20,9 @@
 
 use kiln::data::train_test_split;
 use kiln::datasets::fashion_mnist;
+use kiln::io::load_model;
 use kiln::layers::{Activation, Dense, Dropout, Flatten};
-use kiln::model::{load_model, Compile, FitOptions, ModelCheckpoint, Sequential};
+use kiln::model::{Compile, FitOptions, ModelCheckpoint, Sequential};
 
 fn main() -> kiln::Result<()> {
     // The files this example writes go under target/, which git ignores.

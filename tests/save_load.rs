@@ -351,3 +351,33 @@ fn architectures_read_from_json_files_and_model_files() {
     let e = err_text(read_architecture(&json_path));
     assert!(e.starts_with(&format!("{}: invalid JSON model architecture", json_path.display())), "{e}");
 }
+
+/// A model saved after 2 epochs and resumed to 4 has the weights of 4 straight epochs: the
+/// file's `ModelState` carries the epochs and the shuffle and dropout streams' positions.
+#[test]
+fn a_resumed_fit_matches_one_that_never_stopped() {
+    let model = || {
+        let mut m = Sequential::new().seed(3);
+        m.add(Dense::new(8).input_shape(&[4]));
+        m.add(Dropout::new(0.5));
+        m.add(Dense::new(2));
+        m.compile(Compile::new("mse").optimizer("adam")).unwrap();
+        m
+    };
+    let x = Tensor::from_vec(&[20, 4], (0..80).map(|i| (i % 7) as f32 / 7.0).collect()).unwrap();
+    let y = Tensor::from_vec(&[20, 2], (0..40).map(|i| (i % 3) as f32).collect()).unwrap();
+    let opts =
+        |initial_epoch, epochs| FitOptions { epochs, initial_epoch, batch_size: 4, verbose: 0, ..Default::default() };
+    let mut straight = model();
+    straight.fit(&x, &y, opts(0, 4)).unwrap();
+    let mut first = model();
+    first.fit(&x, &y, opts(0, 2)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    first.save(&path).unwrap();
+    let mut resumed = load_model(&path).unwrap();
+    assert_eq!(resumed.epochs_trained(), 2);
+    let history = resumed.fit(&x, &y, opts(resumed.epochs_trained(), 4)).unwrap();
+    assert_eq!(history.epochs, [2, 3]);
+    assert_eq!(resumed.weights_sha256(), straight.weights_sha256());
+}

@@ -15,13 +15,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors, View};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::write_atomic;
 use crate::error::{Error, Result};
 use crate::layers::config::unknown_key;
-use crate::losses::Loss;
-use crate::model::{Metric, Sequential};
+use crate::model::{ModelState, Sequential, TrainingState};
 
 /// The `format` metadata value of files kiln writes.
 pub const FORMAT: &str = "kiln";
@@ -29,8 +28,7 @@ pub const FORMAT: &str = "kiln";
 const METADATA_KEYS: [&str; 7] = ["format", "kiln_version", "architecture", "seed", "compile", "data", "training"];
 /// The largest header safetensors readers accept (the crate's `MAX_HEADER_SIZE`).
 const MAX_HEADER_BYTES: u64 = 100_000_000;
-/// Prefix of the optimizer-state tensors.
-pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer.";
+pub(crate) use crate::layers::names::OPTIMIZER_PREFIX;
 
 /// An F32 tensor, already in little-endian bytes, for `safetensors::serialize`.
 struct F32Bytes {
@@ -89,74 +87,54 @@ impl Sequential {
     }
 
     fn encode(&self, with_optimizer: bool, extra: &[(&str, String)]) -> Result<Vec<u8>> {
-        let mut tensors: Vec<(String, F32Bytes)> = Vec::new();
-        for (name, w) in self.weights() {
-            tensors.push((name, F32Bytes::new(w.shape(), w.data())));
-        }
-        let mut meta = HashMap::from([
-            ("format".to_string(), FORMAT.to_string()),
-            ("kiln_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-            ("architecture".to_string(), self.to_json().to_string()),
-            ("seed".to_string(), self.seed.to_string()),
-            ("training".to_string(), self.training_state().to_string()),
-        ]);
-        meta.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
-        if let (true, Some(c)) = (with_optimizer, self.compiled.as_ref()) {
-            let compile = json!({
-                "loss": c.loss.name(),
-                "metrics": c.metric.map(|m| metric_name(m, c.loss)).into_iter().collect::<Vec<_>>(),
-                "optimizer": {"name": c.optimizer.name(), "config": c.optimizer.config()},
-                "iterations": c.state.iterations,
-            });
-            meta.insert("compile".into(), compile.to_string());
-            let slot_names = c.optimizer.slot_names();
-            for (index, (name, shape)) in self.trainable_params().into_iter().enumerate() {
-                let Some(slots) = c.state.slots.get(index).filter(|s| !s.is_empty()) else { continue };
-                let n: usize = shape.iter().product();
-                if slots.len() != slot_names.len() || slots.iter().any(|s| s.len() != n) {
-                    return Err(Error::value(format!(
-                        "the optimizer state of '{name}' does not fit the parameter; cannot save it"
-                    )));
-                }
-                for (slot, values) in slot_names.iter().zip(slots) {
-                    tensors.push((format!("{OPTIMIZER_PREFIX}{name}.{slot}"), F32Bytes::new(&shape, values)));
-                }
-            }
-        }
-        let bytes = safetensors::serialize(tensors, Some(meta))
-            .map_err(|e| Error::value(format!("model '{}' could not be serialized: {e}", self.name)))?;
-        // A header larger than readers accept would write a file nobody can read back.
-        let header = bytes.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-        if header > MAX_HEADER_BYTES {
-            return Err(Error::value(format!(
-                "model '{}' cannot be saved: its safetensors header (names and architecture) would take {header} \
-                 bytes, more than the {MAX_HEADER_BYTES} safetensors readers accept",
-                self.name
-            )));
-        }
-        Ok(bytes)
-    }
-
-    /// Names (`hidden.kernel`) and shapes of the trainable parameters, in optimizer-state order.
-    pub(crate) fn trainable_params(&self) -> Vec<(String, Vec<usize>)> {
-        let mut out = Vec::new();
-        for layer in &self.layers {
-            for p in layer.params().into_iter().filter(|p| p.trainable) {
-                out.push((format!("{}.{}", layer.name(), p.name), p.value.shape().to_vec()));
-            }
-        }
-        out
+        encode(&self.state(with_optimizer)?, self.name(), extra)
     }
 }
 
-/// The metric as compile takes it: "accuracy" where that resolves to it, else its full name.
-fn metric_name(metric: Metric, loss: Loss) -> &'static str {
-    match metric {
-        m if Metric::resolve("accuracy", loss).ok() == Some(m) => "accuracy",
-        Metric::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
-        Metric::CategoricalAccuracy => "categorical_accuracy",
-        Metric::BinaryAccuracy => "binary_accuracy",
+/// The safetensors bytes of a model's state; `model` names it in errors.
+fn encode(state: &ModelState, model: &str, extra: &[(&str, String)]) -> Result<Vec<u8>> {
+    let mut tensors: Vec<(String, F32Bytes)> = Vec::new();
+    for (name, w) in &state.weights {
+        tensors.push((name.clone(), F32Bytes::new(w.shape(), w.data())));
     }
+    let mut meta = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("kiln_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("architecture".to_string(), state.architecture.to_string()),
+        ("seed".to_string(), state.seed.to_string()),
+    ]);
+    if let Some(t) = state.training {
+        let training = json!({
+            "epochs": t.epochs,
+            "shuffle_rng": t.shuffle_rng.to_string(),
+            "dropout_rng": t.dropout_rng.to_string(),
+        });
+        meta.insert("training".into(), training.to_string());
+    }
+    meta.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    if let Some(c) = &state.compile {
+        let compile = json!({
+            "loss": c.loss,
+            "metrics": c.metrics,
+            "optimizer": {"name": c.optimizer, "config": c.optimizer_config},
+            "iterations": c.iterations,
+        });
+        meta.insert("compile".into(), compile.to_string());
+        for (name, t) in &c.slots {
+            tensors.push((name.clone(), F32Bytes::new(t.shape(), t.data())));
+        }
+    }
+    let bytes = safetensors::serialize(tensors, Some(meta))
+        .map_err(|e| Error::value(format!("model '{model}' could not be serialized: {e}")))?;
+    // A header larger than readers accept would write a file nobody can read back.
+    let header = bytes.get(..8).map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    if header > MAX_HEADER_BYTES {
+        return Err(Error::value(format!(
+            "model '{model}' cannot be saved: its safetensors header (names and architecture) would take {header} \
+             bytes, more than the {MAX_HEADER_BYTES} safetensors readers accept"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The string metadata of a model file (`architecture`, `seed`, `data`, ...).
@@ -186,8 +164,26 @@ pub(crate) fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<(SafeTensors<'a>
     Ok((SafeTensors::deserialize(bytes).map_err(bad)?, meta))
 }
 
+/// The `training` metadata: `{"epochs": 2, "shuffle_rng": "1234", "dropout_rng": "0"}`, stream
+/// positions as decimal strings (JSON numbers cannot hold 128 bits exactly).
+pub(crate) fn training_state(path: &Path, text: &str) -> Result<TrainingState> {
+    let bad = |why: &str| Error::format(path, format!("malformed 'training' metadata ({why}): '{text}'"));
+    let state: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+    let epochs = state.get("epochs").and_then(Value::as_u64).ok_or_else(|| bad("epochs"))?;
+    let position =
+        |key: &str| state.get(key).and_then(Value::as_str).and_then(|s| s.parse::<u128>().ok()).ok_or_else(|| bad(key));
+    let (shuffle_rng, dropout_rng) = (position("shuffle_rng")?, position("dropout_rng")?);
+    let epochs = usize::try_from(epochs).map_err(|_| bad("epochs"))?;
+    Ok(TrainingState { epochs, shuffle_rng, dropout_rng })
+}
+
 /// The architecture from the metadata, built when its input shape is known.
 pub(crate) fn architecture(path: &Path, meta: &HashMap<String, String>) -> Result<Sequential> {
+    Sequential::from_json(&architecture_json(path, meta)?).map_err(|e| Error::format(path, e.to_string()))
+}
+
+/// The architecture JSON of the metadata, after checking the metadata's keys and format.
+pub(crate) fn architecture_json(path: &Path, meta: &HashMap<String, String>) -> Result<Value> {
     let mut keys: Vec<&String> = meta.keys().collect();
     keys.sort();
     if let Some(key) = keys.into_iter().find(|k| !METADATA_KEYS.contains(&k.as_str())) {
@@ -199,9 +195,7 @@ pub(crate) fn architecture(path: &Path, meta: &HashMap<String, String>) -> Resul
     let text = meta
         .get("architecture")
         .ok_or_else(|| Error::format(path, "not a kiln model file: no 'architecture' metadata"))?;
-    let json = serde_json::from_str(text)
-        .map_err(|e| Error::format(path, format!("malformed 'architecture' metadata: {e}")))?;
-    Sequential::from_json(&json).map_err(|e| Error::format(path, e.to_string()))
+    serde_json::from_str(text).map_err(|e| Error::format(path, format!("malformed 'architecture' metadata: {e}")))
 }
 
 /// A tensor's values; anything but F32 is an error naming the tensor and its dtype.

@@ -9,14 +9,17 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use std::borrow::Cow;
+
 use safetensors::{SafeTensorError, SafeTensors};
 use serde_json::Value;
 
-use super::model_file::{architecture, f32_values, parse, read_file, OPTIMIZER_PREFIX};
+use super::model_file::{
+    architecture, architecture_json, f32_values, parse, read_file, training_state, OPTIMIZER_PREFIX,
+};
 use crate::error::{Error, Result};
 use crate::layers::config::unknown_key;
-use crate::model::{Compile, Sequential};
-use crate::optimizers::{self, OptimizerState};
+use crate::model::{CompileState, ModelState, Sequential};
 use crate::tensor::{shape_str, Tensor};
 
 /// Loads a model saved with [`Sequential::save`] (or a Keras `.keras`/`.h5` model file, by its
@@ -46,26 +49,24 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
         return Ok(model);
     }
     let (file, meta) = parse(path, &bytes)?;
-    let mut model = architecture(path, &meta)?;
-    if let Some(seed) = meta.get("seed") {
-        let seed = seed.parse().map_err(|_| Error::format(path, format!("malformed 'seed' metadata: '{seed}'")))?;
-        model.set_seed(seed);
-    }
-    if let Some(text) = meta.get("training") {
-        model.restore_training_state(&path.display().to_string(), text)?;
-    }
-    if !model.is_built() && !model.layers.is_empty() {
-        if file.names().iter().any(|n| !n.starts_with(OPTIMIZER_PREFIX)) {
-            return Err(Error::format(path, "the architecture has no input_shape, so its weights cannot be placed"));
+    let architecture = architecture_json(path, &meta)?;
+    let seed = match meta.get("seed") {
+        Some(seed) => seed.parse().map_err(|_| Error::format(path, format!("malformed 'seed' metadata: '{seed}'")))?,
+        None => 0,
+    };
+    let training = meta.get("training").map(|text| training_state(path, text)).transpose()?;
+    let (mut weights, mut slots) = (Vec::new(), Vec::new());
+    for name in file.names() {
+        let view = file.tensor(name).map_err(|e| Error::format(path, format!("tensor '{name}': {e}")))?;
+        let t = Tensor::from_vec(view.shape(), f32_values(path, name, &view)?)?;
+        match name.starts_with(OPTIMIZER_PREFIX) {
+            true => slots.push((name.to_string(), Cow::Owned(t))),
+            false => weights.push((name.to_string(), Cow::Owned(t))),
         }
-    } else {
-        assign_weights(path, &mut model, &file)?;
     }
-    if let Some(text) = meta.get("compile") {
-        let compile = serde_json::from_str(text)
-            .map_err(|e| Error::format(path, format!("malformed 'compile' metadata: {e}")))?;
-        restore_compile(path, &mut model, &file, &compile)?;
-    }
+    let compile = meta.get("compile").map(|text| compile_state(path, text, slots)).transpose()?;
+    let state = ModelState { architecture, weights, seed, training, compile };
+    let model = Sequential::from_state(state).map_err(|e| Error::format(path, e.to_string()))?;
     if let Some(warning) = non_finite_warning(path, &model) {
         crate::errln!("{warning}");
     }
@@ -125,10 +126,10 @@ impl Sequential {
     pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         if !self.is_built() {
-            let shape = self.input_shape.clone().ok_or_else(|| {
+            let shape = self.input_shape().map(<[usize]>::to_vec).ok_or_else(|| {
                 Error::value(format!(
                     "model '{}' is not built: build it, or give its first layer an input_shape, before loading weights",
-                    self.name
+                    self.name()
                 ))
             })?;
             self.build(&shape)?;
@@ -179,22 +180,24 @@ fn assign_weights(path: &Path, model: &mut Sequential, file: &SafeTensors) -> Re
     model.set_weights(&values)
 }
 
-/// Compiles `model` as the `compile` metadata says and restores the optimizer's state.
-fn restore_compile(path: &Path, model: &mut Sequential, file: &SafeTensors, compile: &Value) -> Result<()> {
+/// The `compile` metadata, `{"loss", "metrics", "optimizer": {"name", "config"}, "iterations"}`,
+/// with the optimizer-state tensors of the file.
+fn compile_state<'a>(path: &Path, text: &str, slots: Vec<(String, Cow<'a, Tensor>)>) -> Result<CompileState<'a>> {
     let bad = |what: &str| Error::format(path, format!("malformed 'compile' metadata: {what}"));
+    let compile: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
     let keys = |v: &Value, valid: &[&str]| match v.as_object() {
         None => Err(bad(&format!("expected a JSON object, received {v}"))),
         Some(map) => {
             map.keys().find(|k| !valid.contains(&k.as_str())).map_or(Ok(()), |k| Err(bad(&unknown_key(k, valid))))
         }
     };
-    keys(compile, &["loss", "metrics", "optimizer", "iterations"])?;
+    keys(&compile, &["loss", "metrics", "optimizer", "iterations"])?;
     let loss = compile.get("loss").and_then(Value::as_str).ok_or_else(|| bad("no 'loss'"))?;
-    let metrics: Vec<&str> = match compile.get("metrics") {
+    let metrics: Vec<String> = match compile.get("metrics") {
         None | Some(Value::Null) => Vec::new(),
         Some(v) => v
             .as_array()
-            .and_then(|a| a.iter().map(Value::as_str).collect())
+            .and_then(|a| a.iter().map(|m| m.as_str().map(str::to_string)).collect())
             .ok_or_else(|| bad("'metrics' must be a list of strings"))?,
     };
     let opt = compile.get("optimizer").ok_or_else(|| bad("no 'optimizer'"))?;
@@ -202,56 +205,12 @@ fn restore_compile(path: &Path, model: &mut Sequential, file: &SafeTensors, comp
     let name = opt.get("name").and_then(Value::as_str).ok_or_else(|| bad("no optimizer 'name'"))?;
     let config = opt.get("config").cloned().unwrap_or(Value::Null);
     let iterations = compile.get("iterations").map_or(Some(0), Value::as_u64).ok_or_else(|| bad("bad 'iterations'"))?;
-    let with_path = |e: Error| Error::format(path, e.to_string());
-    let optimizer = optimizers::from_config(name, &config).map_err(with_path)?;
-    let slot_names = optimizer.slot_names();
-    model.compile(Compile::new(loss).metrics(&metrics).optimizer_boxed(optimizer)).map_err(with_path)?;
-
-    let mut used = 0;
-    let mut slots = Vec::new();
-    for (param, shape) in model.trainable_params() {
-        let mut found = Vec::new();
-        for slot in slot_names {
-            let key = format!("{OPTIMIZER_PREFIX}{param}.{slot}");
-            match file.tensor(&key) {
-                Ok(view) if view.shape() != shape.as_slice() => {
-                    return Err(Error::format(
-                        path,
-                        format!(
-                            "optimizer state '{key}' has shape {} in the file but the weight has shape {}",
-                            shape_str(view.shape()),
-                            shape_str(&shape)
-                        ),
-                    ))
-                }
-                Ok(view) => found.push(f32_values(path, &key, &view)?),
-                Err(SafeTensorError::TensorNotFound(_)) => {}
-                Err(e) => return Err(Error::format(path, format!("tensor '{key}': {e}"))),
-            }
-        }
-        // Every step updates every trainable parameter, so after one there is state for each.
-        if (iterations > 0 || !found.is_empty()) && found.len() != slot_names.len() {
-            let want = slot_names.iter().map(|s| format!("'{OPTIMIZER_PREFIX}{param}.{s}'")).collect::<Vec<_>>();
-            let what = match found.len() {
-                0 => {
-                    format!("missing optimizer state after {iterations} step{}", if iterations == 1 { "" } else { "s" })
-                }
-                _ => "incomplete optimizer state".to_string(),
-            };
-            return Err(Error::format(path, format!("{what}: expected {}", want.join(", "))));
-        }
-        used += found.len();
-        slots.push(found);
-    }
-    let stored = file.names().iter().filter(|n| n.starts_with(OPTIMIZER_PREFIX)).count();
-    if stored != used {
-        return Err(Error::format(
-            path,
-            format!(
-                "the file holds {stored} optimizer-state tensors, of which {used} fit the model's {name} optimizer"
-            ),
-        ));
-    }
-    *model.optimizer_state_mut().expect("compiled above") = OptimizerState { iterations, slots };
-    Ok(())
+    Ok(CompileState {
+        loss: loss.to_string(),
+        metrics,
+        optimizer: name.to_string(),
+        optimizer_config: config,
+        iterations,
+        slots,
+    })
 }

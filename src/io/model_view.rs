@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::Sequential;
-use crate::tensor::{shape_str, Tensor};
+use crate::tensor::Tensor;
 
 /// One layer as the formats see it.
 pub(crate) struct LayerView {
@@ -68,38 +68,12 @@ impl ModelView {
     }
 }
 
-/// Sets every weight of `model` from `weights` (keyed `layer.param`), after checking that each
-/// is there with the model's shape and that none is left over. `source` names the file.
+/// Sets every weight of `model` from `weights` (keyed `layer.param`) through
+/// [`Sequential::set_named_weights`]; `source` names the file in errors.
 pub(crate) fn set_named_weights(
     model: &mut Sequential,
-    mut weights: HashMap<String, Tensor>,
+    weights: HashMap<String, Tensor>,
     source: &std::path::Path,
 ) -> Result<()> {
-    let mut values = Vec::new();
-    let mut missing = Vec::new();
-    for (name, w) in model.weights() {
-        match weights.remove(&name) {
-            Some(t) if t.shape() != w.shape() => {
-                return Err(Error::format(
-                    source,
-                    format!(
-                        "weight '{name}' has shape {} in the model but {} in the file",
-                        shape_str(w.shape()),
-                        shape_str(t.shape())
-                    ),
-                ))
-            }
-            Some(t) => values.push(t),
-            None => missing.push(format!("'{name}'")),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Error::format(source, format!("the file lacks weights of the model: {}", missing.join(", "))));
-    }
-    if !weights.is_empty() {
-        let mut extra: Vec<String> = weights.keys().map(|n| format!("'{n}'")).collect();
-        extra.sort();
-        return Err(Error::format(source, format!("the file has weights the model lacks: {}", extra.join(", "))));
-    }
-    model.set_weights(&values)
+    model.set_named_weights(weights).map_err(|e| Error::format(source, e.to_string()))
 }

@@ -16,6 +16,16 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// The metric as compile takes it: "accuracy" where that resolves to it, else its full name.
+    pub fn compile_name(self, loss: crate::losses::Loss) -> &'static str {
+        match self {
+            m if Metric::resolve("accuracy", loss).ok() == Some(m) => "accuracy",
+            Metric::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
+            Metric::CategoricalAccuracy => "categorical_accuracy",
+            Metric::BinaryAccuracy => "binary_accuracy",
+        }
+    }
+
     /// Resolves Keras's "accuracy"/"acc" from the loss; other names are errors listing the valid ones.
     pub fn resolve(name: &str, loss: Loss) -> Result<Metric> {
         Ok(match name.trim().to_ascii_lowercase().as_str() {

@@ -11,9 +11,9 @@ mod metrics;
 mod progress;
 mod samples;
 mod sequential;
+mod state;
 mod step;
 mod summary;
-mod training_state;
 mod weights;
 
 pub use callbacks::{log_value, Callback, Logs};
@@ -25,8 +25,8 @@ pub use metrics::Metric;
 pub use progress::Progbar;
 pub use samples::{Samples, ScaledBytes};
 pub use sequential::Sequential;
+pub use state::{CompileState, ModelState, TrainingState};
 
 mod architecture;
 #[cfg(test)]
 mod tests;
-pub use crate::io::load_model;

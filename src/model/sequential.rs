@@ -28,29 +28,29 @@ pub(crate) struct Compiled {
 
 /// Keras's `Sequential` model.
 pub struct Sequential {
-    pub(crate) name: String,
-    pub(crate) layers: Vec<Box<dyn Layer>>,
-    pub(crate) input_shape: Option<Vec<usize>>,
-    pub(crate) output_shape: Vec<usize>,
+    pub(super) name: String,
+    pub(super) layers: Vec<Box<dyn Layer>>,
+    pub(super) input_shape: Option<Vec<usize>>,
+    pub(super) output_shape: Vec<usize>,
     /// Per-sample output shape of each layer, set by `build`.
-    pub(crate) layer_shapes: Vec<Vec<usize>>,
+    pub(super) layer_shapes: Vec<Vec<usize>>,
     /// Index of the first layer with parameters: layers up to it need no input gradient.
-    pub(crate) first_with_params: usize,
-    pub(crate) compiled: Option<Compiled>,
-    pub(crate) seed: u64,
+    pub(super) first_with_params: usize,
+    pub(super) compiled: Option<Compiled>,
+    pub(super) seed: u64,
     /// Stream 2 of the seed: dropout masks.
-    pub(crate) dropout_rng: Rng,
+    pub(super) dropout_rng: Rng,
     /// Stream 1 of the seed: the order of samples each epoch.
-    pub(crate) shuffle_rng: Rng,
+    pub(super) shuffle_rng: Rng,
     /// Set by callbacks (EarlyStopping, TerminateOnNaN) to end `fit` after the current epoch.
     pub stop_training: bool,
     /// Epochs `fit` has ended (an interrupted one included), saved with the model.
-    pub(crate) epochs_trained: usize,
-    pub(crate) batch_x: Tensor,
-    pub(crate) batch_y: Tensor,
-    pub(crate) loss_grad: Tensor,
+    pub(super) epochs_trained: usize,
+    pub(super) batch_x: Tensor,
+    pub(super) batch_y: Tensor,
+    pub(super) loss_grad: Tensor,
     /// Makes the names of unnamed layers as they are added.
-    pub(crate) names: Namer,
+    pub(super) names: Namer,
 }
 
 fn stream(seed: u64, n: u64) -> Rng {
