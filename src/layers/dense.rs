@@ -9,6 +9,18 @@ use crate::tensor::limits::len_u128;
 use crate::tensor::{ops, shape_str, Mat, Tensor};
 
 /// Keras's `Dense(units, activation, use_bias, kernel_initializer, bias_initializer)`.
+///
+/// ```
+/// use kiln::layers::{Activation, Dense};
+/// use kiln::model::Sequential;
+///
+/// // The lesson's model: Dense(10, activation='softmax', input_shape=(784,)).
+/// let mut model = Sequential::new();
+/// model.add(Dense::new(10).activation(Activation::Softmax).input_shape(&[784]));
+/// model.build(&[784])?;
+/// assert_eq!(model.count_params(), (7850, 7850)); // 784 × 10 weights + 10 biases, all trainable
+/// # Ok::<(), kiln::Error>(())
+/// ```
 pub struct Dense {
     units: usize,
     activation: Activation,

@@ -8,6 +8,20 @@ use crate::optimizers::{self, Optimizer};
 
 /// What `Sequential::compile` takes, built Keras-style:
 /// `Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer("adam")`.
+///
+/// ```
+/// use kiln::layers::{Activation, Dense};
+/// use kiln::model::{Compile, Sequential};
+///
+/// let mut model = Sequential::new();
+/// model.add(Dense::new(3).activation(Activation::Softmax).input_shape(&[4]));
+/// // RMSprop when no optimizer is named, as Keras.
+/// model.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]))?;
+/// // A name Keras does not know is an error.
+/// let e = model.compile(Compile::new("sparse_categorical_crossentropy").optimizer("adamm"));
+/// assert!(e.unwrap_err().to_string().contains("adamm"));
+/// # Ok::<(), kiln::Error>(())
+/// ```
 pub struct Compile {
     pub(crate) optimizer: OptimizerArg,
     pub(crate) loss: String,

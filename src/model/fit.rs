@@ -10,6 +10,14 @@ use crate::tensor::cpu::{self, with_workers};
 use crate::tensor::{shape_str, Tensor};
 
 /// `fit`'s arguments with Keras's defaults (epochs 1, batch 32, verbose 1, shuffle).
+///
+/// ```
+/// use kiln::model::FitOptions;
+///
+/// let opts = FitOptions { epochs: 5, verbose: 0, ..Default::default() };
+/// assert_eq!((opts.epochs, opts.batch_size, opts.shuffle), (5, 32, true));
+/// assert!(opts.validation_data.is_none() && opts.callbacks.is_empty());
+/// ```
 pub struct FitOptions<'a> {
     /// Train up to this epoch (counted over the model's life, with `initial_epoch`).
     pub epochs: usize,

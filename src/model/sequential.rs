@@ -26,7 +26,27 @@ pub(crate) struct Compiled {
     pub plan: Plan,
 }
 
-/// Keras's `Sequential` model.
+/// Keras's `Sequential` model: layers in a stack, `compile`, `fit`, `evaluate`, `predict`.
+///
+/// ```
+/// use kiln::layers::{Activation, Dense};
+/// use kiln::model::{Compile, FitOptions, Sequential};
+/// use kiln::Tensor;
+///
+/// // Points left of 0 are class 0, right of it class 1.
+/// let x = Tensor::from_vec(&[8, 1], vec![-4.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 4.0])?;
+/// let y = Tensor::from_vec(&[8], vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])?;
+/// let mut model = Sequential::new().seed(42);
+/// model.add(Dense::new(2).activation(Activation::Softmax).input_shape(&[1]));
+/// model.compile(Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]))?;
+/// let history = model.fit(&x, &y, FitOptions { epochs: 100, batch_size: 8, verbose: 0, ..Default::default() })?;
+/// assert!(history.loss().last() < history.loss().first());
+/// let result = model.evaluate_with(&x, &y, 8, 0)?;
+/// assert_eq!(result.accuracy, Some(1.0));
+/// let probabilities = model.predict(&x)?;
+/// assert_eq!(probabilities.shape(), &[8, 2]);
+/// # Ok::<(), kiln::Error>(())
+/// ```
 pub struct Sequential {
     pub(super) name: String,
     pub(super) layers: Vec<Box<dyn Layer>>,

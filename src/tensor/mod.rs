@@ -23,6 +23,20 @@ pub use window::{window_axis, Padding, Size2, Window2d};
 use crate::error::{Error, Result};
 
 /// A dense `f32` array, row-major and contiguous.
+///
+/// ```
+/// use kiln::Tensor;
+///
+/// let t = Tensor::from_vec(&[2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?;
+/// assert_eq!((t.shape(), t.rows(), t.row_len()), (&[2, 3][..], 2, 3));
+/// assert_eq!(t.row(1), &[4.0, 5.0, 6.0]);
+/// let flat = t.reshape(&[-1])?; // numpy's reshape(-1)
+/// assert_eq!(flat.shape(), &[6]);
+/// // A shape that does not hold the values is an error naming both sizes.
+/// let e = Tensor::from_vec(&[2, 2], vec![0.0; 3]).unwrap_err();
+/// assert_eq!(e.to_string(), "cannot make a tensor of shape (2, 2) from 3 values (it needs 4)");
+/// # Ok::<(), kiln::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Tensor {
     shape: Vec<usize>,
