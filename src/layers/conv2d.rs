@@ -61,26 +61,32 @@ impl Conv2D {
         ops::uses_winograd(&self.g, self.filters)
     }
 
+    /// Steps of the window (Keras's default 1, 1).
     pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
         self.strides = strides.into();
         self
     }
+    /// "valid" (Keras's default) or "same".
     pub fn padding(mut self, padding: Padding) -> Self {
         self.padding = padding;
         self
     }
+    /// The activation after the convolution (default linear).
     pub fn activation(mut self, activation: Activation) -> Self {
         self.activation = activation;
         self
     }
+    /// Whether the layer adds a bias per filter (default true).
     pub fn use_bias(mut self, use_bias: bool) -> Self {
         self.use_bias = use_bias;
         self
     }
+    /// How the kernel is initialised (default glorot_uniform).
     pub fn kernel_initializer(mut self, init: Initializer) -> Self {
         self.kernel_initializer = init;
         self
     }
+    /// How the bias is initialised (default zeros).
     pub fn bias_initializer(mut self, init: Initializer) -> Self {
         self.bias_initializer = init;
         self

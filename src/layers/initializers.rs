@@ -10,13 +10,21 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub enum Initializer {
     #[default]
+    /// Uniform in ±sqrt(6 / (fan_in + fan_out)) (Keras's default for kernels).
     GlorotUniform,
+    /// Truncated normal, stddev sqrt(2 / (fan_in + fan_out)).
     GlorotNormal,
+    /// Uniform in ±sqrt(6 / fan_in).
     HeUniform,
+    /// Truncated normal, stddev sqrt(2 / fan_in).
     HeNormal,
+    /// Uniform in ±sqrt(3 / fan_in).
     LecunUniform,
+    /// Truncated normal, stddev sqrt(1 / fan_in).
     LecunNormal,
+    /// All zeros (Keras's default for biases).
     Zeros,
+    /// All ones.
     Ones,
 }
 
@@ -25,6 +33,7 @@ pub enum Initializer {
 const TRUNCATED_STD: f64 = 0.879_625_661_034_239_8;
 
 impl Initializer {
+    /// Keras's names of the initializers, in the order above.
     pub const NAMES: [&'static str; 8] = [
         "glorot_uniform",
         "glorot_normal",
@@ -36,6 +45,7 @@ impl Initializer {
         "ones",
     ];
 
+    /// Keras's names: "glorot_uniform", "zeros", ...
     pub fn parse(name: &str) -> Result<Initializer> {
         let i = Self::NAMES.iter().position(|&n| n == name.trim().to_ascii_lowercase()).ok_or_else(|| {
             Error::value(format!("unknown initializer '{name}'; valid initializers: {}", Self::NAMES.join(", ")))
@@ -52,6 +62,7 @@ impl Initializer {
         ][i])
     }
 
+    /// Keras's name.
     pub fn name(self) -> &'static str {
         Self::NAMES[self as usize]
     }

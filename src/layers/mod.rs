@@ -96,7 +96,9 @@ pub type Rng = rand_chacha::ChaCha8Rng;
 /// What a forward pass needs beyond the input: training or inference, and the model's random
 /// stream (dropout draws its masks from it).
 pub struct Ctx<'a> {
+    /// Training (dropout active) or inference.
     pub training: bool,
+    /// The model's random stream for dropout masks.
     pub rng: &'a mut Rng,
 }
 

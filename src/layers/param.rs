@@ -13,7 +13,9 @@ use crate::tensor::Tensor;
 pub struct Param {
     /// The name inside the layer: "kernel", "bias", "moving_mean".
     pub name: &'static str,
+    /// The values.
     pub value: Tensor,
+    /// Whether the optimizer updates it (BatchNormalization's moving statistics are not).
     pub trainable: bool,
     grad: Tensor,
     /// For a lookup table (an Embedding's, Keras's `IndexedSlices` gradient): per value, the sum
@@ -26,6 +28,7 @@ pub struct Param {
 }
 
 impl Param {
+    /// A trainable parameter named `name` ("kernel", "bias").
     pub fn new(name: &'static str, value: Tensor) -> Param {
         let grad = Tensor::zeros(value.shape());
         Param { name, value, grad, grad_sq: None, trainable: true, grad_is_zero: false }
@@ -38,6 +41,7 @@ impl Param {
         Param { grad_sq, ..Param::new(name, value) }
     }
 
+    /// A parameter the optimizer leaves alone.
     pub fn non_trainable(name: &'static str, value: Tensor) -> Param {
         Param { name, value, grad: Tensor::default(), grad_sq: None, trainable: false, grad_is_zero: false }
     }

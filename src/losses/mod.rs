@@ -16,13 +16,18 @@ pub const EPSILON: f32 = 1e-7;
 /// The losses kiln knows, parsed from Keras's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {
+    /// Class indices against class probabilities.
     SparseCategoricalCrossentropy,
+    /// One-hot rows against class probabilities.
     CategoricalCrossentropy,
+    /// 0/1 targets against one probability each.
     BinaryCrossentropy,
+    /// The mean of squared differences.
     MeanSquaredError,
 }
 
 impl Loss {
+    /// Keras's names of the losses, in the order above.
     pub const NAMES: [&'static str; 4] =
         ["sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mean_squared_error"];
 
@@ -39,6 +44,7 @@ impl Loss {
         })
     }
 
+    /// Keras's name: "sparse_categorical_crossentropy", ...
     pub fn name(self) -> &'static str {
         Self::NAMES[self as usize]
     }

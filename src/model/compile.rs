@@ -34,6 +34,7 @@ pub(crate) enum OptimizerArg {
 }
 
 impl Compile {
+    /// Compiling with `loss` (Keras's name), RMSprop and no metrics.
     pub fn new(loss: &str) -> Compile {
         Compile { optimizer: OptimizerArg::Name("rmsprop".into()), loss: loss.into(), metrics: vec![] }
     }
@@ -50,11 +51,13 @@ impl Compile {
         self
     }
 
+    /// A configured optimizer, already boxed.
     pub fn optimizer_boxed(mut self, optimizer: Box<dyn Optimizer>) -> Compile {
         self.optimizer = OptimizerArg::Built(optimizer);
         self
     }
 
+    /// Keras's metrics: `&["accuracy"]`.
     pub fn metrics(mut self, metrics: &[&str]) -> Compile {
         self.metrics = metrics.iter().map(|m| m.to_string()).collect();
         self

@@ -25,12 +25,17 @@ pub struct FitOptions<'a> {
     /// [`crate::io::load_model`] passes [`Sequential::epochs_trained`] and runs the epochs
     /// `initial_epoch..epochs`.
     pub initial_epoch: usize,
+    /// Samples per gradient step (Keras's default 32).
     pub batch_size: usize,
+    /// 0 silent, 1 a progress bar, 2 one line per epoch.
     pub verbose: u8,
+    /// Shuffle the samples afresh each epoch (default true).
     pub shuffle: bool,
     /// Fraction of the data, taken from the end before shuffling, used for validation.
     pub validation_split: f64,
+    /// Evaluated at the end of each epoch (`val_loss`, `val_accuracy`).
     pub validation_data: Option<(&'a dyn Samples, &'a Tensor)>,
+    /// Hooks run at the start and end of training, epochs and batches.
     pub callbacks: Vec<&'a mut dyn Callback>,
     /// Set it (from a signal handler, another thread) to stop after the current batch: the
     /// epoch then ends as with `stop_training` (validation, `on_epoch_end`, `on_train_end`).
@@ -56,7 +61,9 @@ impl Default for FitOptions<'_> {
 /// `evaluate`'s result: the loss and the metric, as Keras's `[loss, accuracy]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
+    /// The mean loss over the samples.
     pub loss: f64,
+    /// The accuracy, when compiled with `metrics=["accuracy"]`.
     pub accuracy: Option<f64>,
 }
 
@@ -256,6 +263,7 @@ impl Sequential {
         self.evaluate_with(x, y, 32, 1)
     }
 
+    /// [`Sequential::evaluate`] with a batch size and a verbosity.
     pub fn evaluate_with<X: Samples + ?Sized>(
         &mut self,
         x: &X,

@@ -21,6 +21,7 @@ pub struct Progbar {
 }
 
 impl Progbar {
+    /// A bar for `target` steps; `verbose` as `fit`'s.
     pub fn new(target: usize, verbose: u8) -> Progbar {
         // Quiet, or standard output closed: nothing to draw.
         let verbose = if crate::console::stdout_enabled() { verbose } else { 0 };

@@ -16,6 +16,7 @@ pub trait Samples: Sync {
     /// The first value that is not finite and its sample, or `None`.
     fn first_non_finite(&self) -> Option<(f32, usize)>;
 
+    /// The number of samples.
     fn rows(&self) -> usize {
         self.shape().first().copied().unwrap_or(0)
     }
@@ -87,6 +88,7 @@ impl ScaledBytes {
         &self.bytes
     }
 
+    /// The number of samples.
     pub fn rows(&self) -> usize {
         self.shape[0]
     }

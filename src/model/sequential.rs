@@ -108,6 +108,7 @@ impl Sequential {
         }
     }
 
+    /// An empty model called `name` (Keras's `Sequential(name=...)`).
     pub fn named(name: &str) -> Sequential {
         let mut m = Sequential::new();
         m.name = name.into();
@@ -120,6 +121,7 @@ impl Sequential {
         self
     }
 
+    /// Reseeds initialisation, shuffling and dropout.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
         self.shuffle_rng = stream(seed, 1);
@@ -132,6 +134,7 @@ impl Sequential {
         self.epochs_trained
     }
 
+    /// The model's name ("sequential" unless given).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -152,6 +155,7 @@ impl Sequential {
         self.output_shape.clear(); // built again on compile or first data
     }
 
+    /// The layers, in order.
     pub fn layers(&self) -> &[Box<dyn Layer>] {
         &self.layers
     }
@@ -166,6 +170,7 @@ impl Sequential {
         self.input_shape.as_deref()
     }
 
+    /// Whether the layers have their weights (after `build` or the first `fit`).
     pub fn is_built(&self) -> bool {
         !self.output_shape.is_empty()
     }
@@ -258,22 +263,27 @@ impl Sequential {
         Ok(())
     }
 
+    /// The optimizer, once compiled.
     pub fn optimizer(&self) -> Option<&dyn Optimizer> {
         self.compiled.as_ref().map(|c| c.optimizer.as_ref())
     }
 
+    /// The optimizer, once compiled, to change (ReduceLROnPlateau sets its rate).
     pub fn optimizer_mut(&mut self) -> Option<&mut Box<dyn Optimizer>> {
         self.compiled.as_mut().map(|c| &mut c.optimizer)
     }
 
+    /// The optimizer's slots and step count, once compiled.
     pub fn optimizer_state(&self) -> Option<&OptimizerState> {
         self.compiled.as_ref().map(|c| &c.state)
     }
 
+    /// The optimizer's slots and step count, to change (loading, resuming).
     pub fn optimizer_state_mut(&mut self) -> Option<&mut OptimizerState> {
         self.compiled.as_mut().map(|c| &mut c.state)
     }
 
+    /// The loss, once compiled.
     pub fn loss(&self) -> Option<Loss> {
         self.compiled.as_ref().map(|c| c.loss)
     }

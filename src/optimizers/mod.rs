@@ -40,7 +40,9 @@ pub(crate) fn flush(x: f32) -> f32 {
 pub trait Optimizer: Send + Sync {
     /// Keras's name: "sgd", "rmsprop", "adam", "adagrad", "adamw" (its [`OptimizerKind::name`]).
     fn name(&self) -> &'static str;
+    /// The current learning rate.
     fn learning_rate(&self) -> f32;
+    /// Sets the learning rate (ReduceLROnPlateau).
     fn set_learning_rate(&mut self, learning_rate: f32);
     /// The hyperparameters as Keras's optimizer config (JSON): the struct serialized.
     fn config(&self) -> serde_json::Value;
@@ -67,6 +69,7 @@ pub trait Optimizer: Send + Sync {
 /// The optimizer's per-parameter state and its step counter (Keras's `iterations`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptimizerState {
+    /// Steps taken (Keras's `optimizer.iterations`).
     pub iterations: u64,
     /// `slots[p][s]`: state vector `s` of trainable parameter `p`, in the model's parameter order.
     pub slots: Vec<Vec<Vec<f32>>>,

@@ -6,14 +6,20 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Activation {
     #[default]
+    /// `x` (Keras's default, `None`).
     Linear,
+    /// `max(x, 0)`.
     Relu,
+    /// `1 / (1 + e^-x)`.
     Sigmoid,
+    /// `tanh(x)`.
     Tanh,
+    /// `e^x / sum(e^x)` over each row.
     Softmax,
 }
 
 impl Activation {
+    /// Keras's names of the activations, in the order above.
     pub const NAMES: [&'static str; 5] = ["linear", "relu", "sigmoid", "tanh", "softmax"];
 
     /// Parses Keras's name; the error lists the valid names.
@@ -33,6 +39,7 @@ impl Activation {
         })
     }
 
+    /// Keras's name: "relu", "softmax", ...
     pub fn name(self) -> &'static str {
         match self {
             Activation::Linear => "linear",

@@ -72,14 +72,17 @@ impl Tensor {
         Ok(Tensor { shape: shape.to_vec(), storage: Storage::Cpu(data), finite: false })
     }
 
+    /// The dimensions, outermost first: `[batch, features]`.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
+    /// The values, row-major.
     pub fn data(&self) -> &[f32] {
         self.storage.as_slice()
     }
 
+    /// The values, row-major, to change (what is known about them is forgotten).
     pub fn data_mut(&mut self) -> &mut [f32] {
         self.finite = false;
         self.storage.as_mut_slice()
@@ -99,14 +102,17 @@ impl Tensor {
         self
     }
 
+    /// The values, row-major, taken out of the tensor.
     pub fn into_vec(self) -> Vec<f32> {
         self.storage.into_vec()
     }
 
+    /// The number of values (the product of the shape).
     pub fn len(&self) -> usize {
         self.data().len()
     }
 
+    /// Whether the tensor holds no values.
     pub fn is_empty(&self) -> bool {
         self.data().is_empty()
     }
@@ -121,6 +127,7 @@ impl Tensor {
         self.shape.iter().skip(1).product()
     }
 
+    /// The values of row `i` (sample `i` of a batch).
     pub fn row(&self, i: usize) -> &[f32] {
         let w = self.row_len();
         &self.data()[i * w..(i + 1) * w]

@@ -18,18 +18,22 @@ impl U8Tensor {
         Ok(U8Tensor { shape: shape.to_vec(), data })
     }
 
+    /// The dimensions, outermost first: `[60000, 28, 28]`.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
+    /// The bytes, row-major.
     pub fn data(&self) -> &[u8] {
         &self.data
     }
 
+    /// Size of the first dimension; 0 for a scalar.
     pub fn rows(&self) -> usize {
         self.shape.first().copied().unwrap_or(0)
     }
 
+    /// Bytes in one row (the product of all dimensions but the first).
     pub fn row_len(&self) -> usize {
         self.shape.iter().skip(1).product()
     }

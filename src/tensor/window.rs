@@ -8,11 +8,14 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Padding {
     #[default]
+    /// No padding: windows stay inside the input.
     Valid,
+    /// Zero padding so that stride 1 keeps the size (extra padding at the bottom and right, as TensorFlow).
     Same,
 }
 
 impl Padding {
+    /// Keras's words: "valid", "same".
     pub fn parse(name: &str) -> Result<Padding> {
         match name.trim().to_ascii_lowercase().as_str() {
             "valid" => Ok(Padding::Valid),
@@ -21,6 +24,7 @@ impl Padding {
         }
     }
 
+    /// Keras's word for it.
     pub fn name(self) -> &'static str {
         match self {
             Padding::Valid => "valid",
@@ -52,6 +56,7 @@ impl Size2 {
         serde_json::json!([self.0, self.1])
     }
 
+    /// Whether both sizes are at least 1.
     pub fn is_positive(self) -> bool {
         self.0 > 0 && self.1 > 0
     }
@@ -79,16 +84,27 @@ pub fn window_axis(input: usize, k: usize, stride: usize, padding: Padding) -> O
 /// Where a (kh, kw) window with strides (sh, sw) lands on an (h, w, c) sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Window2d {
+    /// Input height.
     pub h: usize,
+    /// Input width.
     pub w: usize,
+    /// Input channels.
     pub c: usize,
+    /// Window height.
     pub kh: usize,
+    /// Window width.
     pub kw: usize,
+    /// Vertical stride.
     pub sh: usize,
+    /// Horizontal stride.
     pub sw: usize,
+    /// Zero rows added above the input.
     pub pad_top: usize,
+    /// Zero columns added left of the input.
     pub pad_left: usize,
+    /// Output height.
     pub oh: usize,
+    /// Output width.
     pub ow: usize,
 }
 
