@@ -1,4 +1,4 @@
-//! plotters' bitmap backend with kiln's text ([`super::glyphs`]): every shape goes to
+//! plotters' bitmap backend with kiln's text (`viz::glyphs`): every shape goes to
 //! `BitMapBackend` unchanged, every piece of text (captions, tick labels, legends, rotated axis
 //! names) is measured and drawn by `glyphs`, so a chart and a hand-drawn label look alike.
 
@@ -10,7 +10,7 @@ use super::glyphs;
 
 type BitMapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
 
-/// A [`BitMapBackend`] over an RGB buffer whose text is drawn by [`glyphs`].
+/// A [`BitMapBackend`] over an RGB buffer whose text is drawn by `viz::glyphs`.
 pub struct GlyphBackend<'a> {
     inner: BitMapBackend<'a>,
 }
