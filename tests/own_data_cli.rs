@@ -107,6 +107,17 @@ fn a_folder_of_pngs_trains_and_predicts() {
         right += (top[0]["class"].as_str().unwrap() == folder_name(*class)) as usize;
     }
     assert!(right >= 21, "{right} of 30 named right");
+
+    // Saved as a Keras file: a real .keras (a zip), which kiln predicts with by its input shape.
+    let keras = tmp.path().join("m.keras");
+    let train = ["train", "--data", d, "--image-size", "28,28", "--color-mode", "grayscale", "--verbose", "0"];
+    let out = kiln(&[&train[..], &["--epochs", "1", "--save", keras.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read(&keras).unwrap().starts_with(b"PK"), "a zip, as Keras writes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a Keras file, which keeps no class names or input description"), "{stderr}");
+    let text = ok(kiln(&["predict", keras.to_str().unwrap(), &paths[0]]));
+    assert!(text.starts_with(&format!("{}: ", paths[0])), "{text}");
     assert!(text.starts_with(&format!("{}: ", paths[0])), "{text}");
 }
 

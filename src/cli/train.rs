@@ -301,7 +301,17 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let stopped_on_nan = diverged && args.terminate_on_nan;
     match (&args.save, &data.spec) {
         _ if stopped_on_nan => {}
-        (Some(path), Some(spec)) => model.save_with_metadata(path, &[("data", spec.to_json().to_string())])?,
+        (Some(path), Some(spec)) => {
+            model.save_with_metadata(path, &[("data", spec.to_json().to_string())])?;
+            if !kiln::io::keeps_metadata(path) {
+                kiln::errln!(
+                    "note: {} is a Keras file, which keeps no class names or input description: \
+                     kiln predict and evaluate will go by the model's input shape alone \
+                     (save as .safetensors to keep them)",
+                    path.display()
+                );
+            }
+        }
         (Some(path), None) => model.save(path)?,
         _ => {}
     }

@@ -13,5 +13,5 @@ mod model_load;
 mod model_view;
 pub mod onnx;
 pub mod tfevents;
-pub use model_file::{read_metadata, FORMAT};
+pub use model_file::{keeps_metadata, read_metadata, FORMAT};
 pub use model_load::{load_model, non_finite_warning, read_architecture};

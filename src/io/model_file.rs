@@ -71,9 +71,15 @@ impl Sequential {
     }
 
     /// [`Sequential::save`] with more metadata entries (`data`: what prediction needs, see
-    /// [`crate::data::InputSpec`]); [`crate::io::read_metadata`] reads them back.
+    /// [`crate::data::InputSpec`]); [`crate::io::read_metadata`] reads them back. A Keras file
+    /// (`.keras`, `.h5`) is written as Keras writes it, which has no place for them: check
+    /// [`keeps_metadata`] first to tell the user.
     pub fn save_with_metadata(&self, path: impl AsRef<Path>, extra: &[(&str, String)]) -> Result<()> {
-        write_atomic(path.as_ref(), &self.encode(true, extra)?)
+        let path = path.as_ref();
+        if !keeps_metadata(path) {
+            return self.save(path);
+        }
+        write_atomic(path, &self.encode(true, extra)?)
     }
 
     /// Saves only the weights (with the architecture as metadata, for reference), atomically.
@@ -141,7 +147,16 @@ fn encode(state: &ModelState, model: &str, extra: &[(&str, String)]) -> Result<V
 pub fn read_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
+    if super::keras::KerasFormat::of_bytes(&bytes).is_some() {
+        return Ok(HashMap::new()); // a Keras file carries none of kiln's entries
+    }
     Ok(parse(path, &bytes)?.1)
+}
+
+/// Whether a model saved at `path` keeps kiln's metadata entries (class names, input
+/// description): safetensors files do; Keras's `.keras` and `.h5` files have no place for them.
+pub fn keeps_metadata(path: impl AsRef<Path>) -> bool {
+    super::keras::KerasFormat::of_path(path.as_ref()).is_none()
 }
 
 /// Reads `path` whole; a missing file is an error naming it.
