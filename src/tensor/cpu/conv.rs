@@ -16,6 +16,7 @@ use super::winograd::{
     winograd_conv, winograd_kernel, winograd_kernel_flipped, winograd_kernel_grad, winograd_kernel_grad_part,
     winograd_scratch_len,
 };
+use crate::tensor::ops::Conv2dGrads;
 use crate::tensor::{Activation, Mat, Tensor, Window2d};
 
 /// Samples per task; also the grouping of the kernel gradient's sum over the batch.
@@ -104,23 +105,9 @@ pub(crate) fn forward(cv: &Conv, x: &Tensor, out: &mut Tensor, work: &mut ConvWo
     }
 }
 
-/// The gradients of a convolution, whose last forward pass on `x` gave `out`.
-pub(crate) struct ConvGrads<'a> {
-    /// dL/d(out), or dL/d(pre-activation) when `activation_done`.
-    pub dout: &'a Tensor,
-    pub out: &'a Tensor,
-    pub activation_done: bool,
-    /// dL/dkernel (KH·KW·C·F values) and its beta: 0 overwrites, 1 accumulates.
-    pub dkernel: (&'a mut [f32], f32),
-    /// dL/dbias (F values, or empty: none) and its beta.
-    pub dbias: (&'a mut [f32], f32),
-    /// dL/dx, (B, H, W, C), when wanted (sized here).
-    pub dinput: Option<&'a mut Tensor>,
-}
-
 /// Accumulates the kernel and bias gradients and, when asked, computes the input gradient: one
 /// pass per chunk of samples, while its dz is in cache, through a buffer of the running thread's.
-pub(crate) fn backward(cv: &Conv, x: &Tensor, grads: ConvGrads, work: &mut ConvWork) {
+pub(crate) fn backward(cv: &Conv, x: &Tensor, grads: Conv2dGrads, work: &mut ConvWork) {
     let (b, g, f) = (x.rows(), cv.g, cv.filters);
     let winograd = uses_winograd(&g, f);
     // Each chunk's part of the kernel gradient: (K, F), or (16, C, F) in Winograd's domain.

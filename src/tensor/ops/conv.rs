@@ -2,7 +2,7 @@
 //! The backend picks the kernel (im2col and a GEMM, or Winograd's F(2×2, 3×3)) and keeps the
 //! buffers it needs in the layer's [`Conv2dWork`].
 
-use crate::tensor::cpu::conv::{self, Conv, ConvGrads, ConvWork};
+use crate::tensor::cpu::conv::{self, Conv, ConvWork};
 use crate::tensor::{Activation, Tensor, Window2d};
 
 /// A convolution's backend buffers (im2col rows, transformed kernels, per-chunk partial
@@ -60,8 +60,6 @@ pub fn conv2d(cv: &Conv2d, x: &Tensor, out: &mut Tensor, work: &mut Conv2dWork) 
 /// threads.
 #[track_caller]
 pub fn conv2d_backward(cv: &Conv2d, x: &Tensor, grads: Conv2dGrads, work: &mut Conv2dWork) {
-    let Conv2dGrads { dout, out, activation_done, dkernel, dbias, dinput } = grads;
-    let grads = ConvGrads { dout, out, activation_done, dkernel, dbias, dinput };
     conv::backward(&cv.backend(), x, grads, &mut work.0)
 }
 
