@@ -387,6 +387,74 @@ fn cifar10_reads_pickled_batches_from_a_download() {
     assert_eq!(&xt.data()[3072..3075], &[11, 61, 111]);
 }
 
+/// The six extracted CIFAR batches of two pictures each, as Keras leaves them in
+/// `~/.keras/datasets/cifar-10-batches-py`; picture i of batch b is filled with 20·(2b + i) + 7·k
+/// in channel k. Returns the test batch's two pictures in (H, W, C) order.
+fn write_extracted_cifar(home: &Path) -> Vec<u8> {
+    let dir = home.join(".keras/datasets/cifar-10-batches-py");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut test_hwc = Vec::new();
+    for (b, name) in kiln::datasets::cifar10::BATCHES.iter().enumerate() {
+        let value = |i: usize, k: usize| (20 * (2 * b + i) + 7 * k) as u8;
+        let data: Vec<u8> = (0..2).flat_map(|i| (0..3).flat_map(move |k| [value(i, k); 1024])).collect();
+        if *name == "test_batch" {
+            test_hwc = (0..2).flat_map(|i| (0..1024).flat_map(move |_| (0..3).map(move |k| value(i, k)))).collect();
+        }
+        std::fs::write(dir.join(name), cifar_batch_pickle(&data, &[b as u8, 9])).unwrap();
+    }
+    test_hwc
+}
+
+#[test]
+fn predict_by_index_on_cifar10_names_its_classes_and_matches_the_array_path() {
+    let home = tempfile::tempdir().unwrap();
+    let test_pictures = write_extracted_cifar(home.path());
+    let path = |name: &str| home.path().join(name).to_str().unwrap().to_string();
+    let kiln = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+        c.args(args).env("HOME", home.path()).env("XDG_CACHE_HOME", home.path().join("cache"));
+        c.env("KILN_MIRRORS", "http://127.0.0.1:9").env_remove("KILN_DATA_DIR");
+        let out = c.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let model = path("m.safetensors");
+    let train =
+        ["train", "--dataset", "cifar10", "--epochs", "1", "--layers", "flatten, dense(10, activation=softmax)"];
+    let (ok, _, err) = kiln(&[&train[..], &["--save", &model, "--verbose", "0"]].concat());
+    assert!(ok, "{err}");
+
+    let (json, png) = (path("p.json"), path("p.png"));
+    let (ok, out, err) =
+        kiln(&["predict", &model, "--dataset", "cifar10", "--index", "1", "0", "--json", &json, "--out", &png]);
+    assert!(ok, "{err}");
+    // Test labels are 5 (dog) and 9 (truck); the classes are named by CIFAR-10's names.
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("    1: ") && lines[0].contains("true: truck"), "{out}");
+    assert!(lines[2].starts_with("    0: ") && lines[2].contains("true: dog"), "{out}");
+    assert!(lines[1].trim_start().starts_with("airplane 0."), "{out}");
+    assert!(image::open(&png).is_ok());
+    let by_index: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(by_index["index"], serde_json::json!([1, 0]));
+
+    // The same two pictures given as an array: the same outputs, in the order asked for.
+    let npz = path("x.npz");
+    let swapped: Vec<u8> = [&test_pictures[3072..], &test_pictures[..3072]].concat();
+    let x = kiln::data::encode_npy("|u1", false, &[2, 32, 32, 3], &swapped);
+    std::fs::write(&npz, kiln::data::encode_npz(&[("x", x)])).unwrap();
+    let (ok, _, err) = kiln(&["predict", &model, "--data", &npz, "--json", &json]);
+    assert!(ok, "{err}");
+    let by_array: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(by_index["probabilities"], by_array["outputs"]);
+
+    let (ok, _, err) = kiln(&["predict", &model, "--dataset", "cifar10", "--index", "2"]);
+    assert!(!ok);
+    assert!(err.contains("--index 2 is out of range: the test split has 2 images (0..2)"), "{err}");
+}
+
 #[test]
 fn imdb_downloads_and_loads_as_keras_does() {
     use kiln::data::{encode_npy, encode_npz};

@@ -50,6 +50,17 @@ pub struct SourceArgs {
     pub target: Option<String>,
 }
 
+impl BuiltIn {
+    /// The name `--dataset` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltIn::FashionMnist => "fashion_mnist",
+            BuiltIn::Mnist => "mnist",
+            BuiltIn::Cifar10 => "cifar10",
+        }
+    }
+}
+
 impl SourceArgs {
     /// Whether the data is not the lesson's (which keeps its own, exact path).
     pub fn is_other(&self) -> bool {
