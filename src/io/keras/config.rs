@@ -28,10 +28,39 @@ fn ignorable(key: &str, v: &Value) -> bool {
         "axis" => v == &json!(-1) || v == &json!([-1]),
         "noise_shape" | "seed" | "lora_rank" | "quantization_config" | "renorm_clipping" => v.is_null(),
         "synchronized" | "renorm" => v == &json!(false),
-        "lora_alpha" | "renorm_momentum" | "batch_input_shape" | "input_shape" | "build_config" => true,
+        // The recurrent layers' options kiln does not have, at the values that change nothing;
+        // `implementation` (Keras 2) picks how the same numbers are computed.
+        "return_state" | "stateful" | "unroll" | "zero_output_for_mask" | "time_major" => v == &json!(false),
+        "lora_alpha" | "renorm_momentum" | "batch_input_shape" | "input_shape" | "build_config" | "implementation" => {
+            true
+        }
         k if k.ends_with("_regularizer") || k.ends_with("_constraint") => v.is_null(),
+        // Initializers of layers that do not read them must be the ones kiln's layer uses.
+        "kernel_initializer" => initializer_name(v).as_deref() == Ok("glorot_uniform"),
+        "bias_initializer" => initializer_name(v).as_deref() == Ok("zeros"),
+        "recurrent_initializer" => is_default_keras_initializer(v, "Orthogonal", &[("gain", 1.0)]),
+        "embeddings_initializer" => {
+            v == "uniform" || is_default_keras_initializer(v, "RandomUniform", &[("minval", -0.05), ("maxval", 0.05)])
+        }
         // BatchNormalization's initializers only matter before the statistics are loaded.
         k if k.ends_with("_initializer") => initializer_name(v).is_ok(),
+        _ => false,
+    }
+}
+
+/// Whether `v` is Keras's initializer `class` (as a string in snake case, or an object) whose
+/// config holds no seed and only the given default values.
+fn is_default_keras_initializer(v: &Value, class: &str, defaults: &[(&str, f64)]) -> bool {
+    match v {
+        Value::String(s) => *s == snake_case(class),
+        Value::Object(o) => {
+            let config = o.get("config").and_then(Value::as_object);
+            o.get("class_name").and_then(Value::as_str) == Some(class)
+                && config
+                    .into_iter()
+                    .flatten()
+                    .all(|(k, val)| val.is_null() || defaults.iter().any(|(d, dv)| d == k && val.as_f64() == Some(*dv)))
+        }
         _ => false,
     }
 }
@@ -136,9 +165,14 @@ fn layer_from_keras(class: &str, cfg: &Map<String, Value>, file: &str) -> Result
 pub(crate) fn to_keras(view: &ModelView) -> Value {
     let mut batch_shape = vec![Value::Null];
     batch_shape.extend(view.input_shape.iter().map(|&d| json!(d)));
+    // A model that starts with Embedding takes integer ids, as Keras's `Input(dtype="int32")`.
+    let input_dtype = match view.layers.first() {
+        Some(l) if l.class == "Embedding" => "int32",
+        _ => "float32",
+    };
     let mut layers = vec![json!({
         "module": "keras.layers", "class_name": "InputLayer", "registered_name": null,
-        "config": {"batch_shape": batch_shape, "dtype": "float32", "sparse": false, "name": "input_layer"},
+        "config": {"batch_shape": batch_shape, "dtype": input_dtype, "sparse": false, "name": "input_layer"},
     })];
     for layer in &view.layers {
         let mut config: Map<String, Value> = layer.config.as_object().cloned().unwrap_or_default();

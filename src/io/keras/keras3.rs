@@ -1,7 +1,8 @@
 //! Keras 3's `.keras` file: a zip of `metadata.json`, `config.json` (the model config) and
 //! `model.weights.h5`, whose weights live at `layers/<key>/vars/<i>`: `<key>` is the layer's
 //! class in snake case, numbered among layers of its class (`conv2d`, `conv2d_1`), and `<i>`
-//! counts the layer's weights in Keras's order.
+//! counts the layer's weights in Keras's order. A recurrent layer keeps them in its cell:
+//! `layers/lstm/cell/vars/<i>`.
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::config::{from_keras, to_keras};
 use super::h5::H5;
-use super::{model_from_architecture, KERAS_VERSION};
+use super::{cell_name, model_from_architecture, KERAS_VERSION};
 use crate::error::{Error, Result};
 use crate::io::model_view::{set_named_weights, LayerView, ModelView};
 use crate::model::Sequential;
@@ -62,7 +63,10 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<(Sequential, bool)> {
     let view = ModelView::of(&model)?;
     let mut named = HashMap::new();
     for (layer, key) in view.layers.iter().zip(layer_keys(&view.layers)) {
-        let vars = format!("{key}/vars");
+        let vars = match cell_name(&layer.class) {
+            Some(_) => format!("{key}/cell/vars"),
+            None => format!("{key}/vars"),
+        };
         let stored = if h5.has(&key) && h5.has(&vars) {
             h5.group(&vars)?.member_names().map_err(|e| h5.err(e))?.len()
         } else {
@@ -96,8 +100,12 @@ pub(crate) fn write(model: &Sequential, path: &Path) -> Result<Vec<u8>> {
         let layers = h5.create_group(root, "layers")?;
         for (layer, key) in view.layers.iter().zip(layer_keys(&view.layers)) {
             let group = h5.create_group(&layers, key.trim_start_matches("layers/"))?;
-            let vars = h5.create_group(&group, "vars")?;
+            let mut vars = h5.create_group(&group, "vars")?;
             h5.write_string(&vars, "name", &layer.name)?;
+            if let Some(cell) = cell_name(&layer.class) {
+                vars = h5.create_group(&h5.create_group(&group, "cell")?, "vars")?;
+                h5.write_string(&vars, "name", cell)?;
+            }
             for (i, (_, t)) in layer.weights.iter().enumerate() {
                 h5.write_tensor(&vars, &i.to_string(), t)?;
             }

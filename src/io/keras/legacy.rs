@@ -1,6 +1,7 @@
 //! Keras 2's legacy `.h5` model file (Keras 3 still writes it): the model config as the root's
 //! `model_config` attribute, the weights under `model_weights/<layer>/`, listed in order by the
-//! layer group's `weight_names` attribute (`<model>/<layer>/kernel`).
+//! layer group's `weight_names` attribute (`<model>/<layer>/kernel`; a recurrent layer's are
+//! in its cell, `<model>/lstm/lstm_cell/kernel`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,7 +10,7 @@ use serde_json::Value;
 
 use super::config::{from_keras, to_keras};
 use super::h5::H5;
-use super::{model_from_architecture, KERAS_VERSION};
+use super::{cell_name, model_from_architecture, KERAS_VERSION};
 use crate::error::{Error, Result};
 use crate::io::model_view::{set_named_weights, ModelView};
 use crate::model::Sequential;
@@ -83,11 +84,18 @@ pub(crate) fn write(model: &Sequential, path: &Path) -> Result<Vec<u8>> {
         h5.write_strings(&weights, "layer_names", &names)?;
         for layer in &view.layers {
             let group = h5.create_group(&weights, &layer.name)?;
-            let stored: Vec<String> =
-                layer.weights.iter().map(|(n, _)| format!("{}/{}/{n}", view.name, layer.name)).collect();
+            // A recurrent layer's weights sit one level deeper, in its cell: `lstm/lstm_cell/kernel`.
+            let owner = match cell_name(&layer.class) {
+                Some(cell) => format!("{}/{cell}", layer.name),
+                None => layer.name.clone(),
+            };
+            let stored: Vec<String> = layer.weights.iter().map(|(n, _)| format!("{}/{owner}/{n}", view.name)).collect();
             h5.write_strings(&group, "weight_names", &stored)?;
             if !layer.weights.is_empty() {
-                let inner = h5.create_group(&h5.create_group(&group, &view.name)?, &layer.name)?;
+                let mut inner = h5.create_group(&h5.create_group(&group, &view.name)?, &layer.name)?;
+                if let Some(cell) = cell_name(&layer.class) {
+                    inner = h5.create_group(&inner, cell)?;
+                }
                 for (name, t) in &layer.weights {
                     h5.write_tensor(&inner, name, t)?;
                 }

@@ -73,6 +73,17 @@ pub(crate) fn save_bytes(model: &Sequential, path: &Path) -> Result<Option<Vec<u
     }
 }
 
+/// The cell a Keras recurrent layer keeps its weights in (`layers/lstm/cell/vars` in a
+/// `.keras` file, `lstm/lstm_cell/kernel` in an `.h5` file), by the layer's class.
+pub(crate) fn cell_name(class: &str) -> Option<&'static str> {
+    match class {
+        "SimpleRNN" => Some("simple_rnn_cell"),
+        "LSTM" => Some("lstm_cell"),
+        "GRU" => Some("gru_cell"),
+        _ => None,
+    }
+}
+
 /// Builds kiln's architecture JSON into a model; errors name the file.
 fn model_from_architecture(path: &Path, architecture: &Value) -> Result<Sequential> {
     Sequential::from_json(architecture).map_err(|e| match e {

@@ -15,12 +15,14 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/keras_models").join(name)
 }
 
-/// Keras's files of three models, its predictions on given inputs and its parameter counts
-/// (tests/reference/keras_models, made by make_keras_model_files.py).
+/// Keras's files of five models (the lesson, MLP, CNN, a CNN with every other layer kiln
+/// shares with Keras, and Embedding → LSTM(return_sequences) → GRU → Dense), its predictions on
+/// given inputs and its parameter counts (tests/reference/keras_models, made by
+/// make_keras_model_files.py with `--more` for the last two).
 #[test]
 fn keras_files_predict_what_keras_predicted() {
     let expected: Value = serde_json::from_slice(&std::fs::read(fixture("expected.json")).unwrap()).unwrap();
-    for name in ["lesson", "mlp", "cnn"] {
+    for name in ["lesson", "mlp", "cnn", "cnn_more", "rnn"] {
         let case = &expected["models"][name];
         let rows: Vec<Vec<f64>> = serde_json::from_value(flatten_rows(&case["input"])).unwrap();
         let want: Vec<Vec<f64>> = serde_json::from_value(case["output"].clone()).unwrap();
@@ -124,9 +126,67 @@ fn round_trips_are_bit_identical() {
     }
 }
 
+/// Keras's recurrent model read, written by kiln and read again: the same weights, kept where
+/// Keras keeps them (in the layer's cell), with an integer input for the Embedding.
+#[test]
+fn recurrent_layers_round_trip_in_keras_cell_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let keras = load_model(fixture("rnn.keras")).unwrap();
+    assert_eq!(keras.weights_sha256(), load_model(fixture("rnn.h5")).unwrap().weights_sha256());
+    let path = dir.path().join("m.keras");
+    keras.save(&path).unwrap();
+    assert_eq!(load_model(&path).unwrap().weights_sha256(), keras.weights_sha256());
+    let bytes = std::fs::read(&path).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
+    let mut config = String::new();
+    zip.by_name("config.json").unwrap().read_to_string(&mut config).unwrap();
+    let config: Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(config["config"]["layers"][0]["config"]["dtype"], "int32");
+    let mut weights = Vec::new();
+    zip.by_name("model.weights.h5").unwrap().read_to_end(&mut weights).unwrap();
+    let h5_path = dir.path().join("model.weights.h5");
+    std::fs::write(&h5_path, weights).unwrap();
+    let h5 = super::h5::H5::open(&h5_path, &h5_path).unwrap();
+    for var in ["layers/lstm/cell/vars/2", "layers/gru/cell/vars/2", "layers/embedding/vars/0", "layers/dense/vars/1"] {
+        assert!(h5.has(var), "{var}");
+    }
+    let legacy = dir.path().join("m.h5");
+    keras.save(&legacy).unwrap();
+    assert_eq!(load_model(&legacy).unwrap().weights_sha256(), keras.weights_sha256());
+    let h5 = super::h5::H5::open(&legacy, &legacy).unwrap();
+    let names = h5.strings(&h5.group("model_weights/gru").unwrap(), "weight_names").unwrap().unwrap();
+    let model = keras.name().to_string();
+    assert_eq!(names[1], format!("{model}/gru/gru_cell/recurrent_kernel"));
+    assert!(h5.has(&format!("model_weights/gru/{}", names[1])));
+}
+
+/// An option Keras's recurrent layers have and kiln's do not is read only at the value that
+/// changes nothing.
+#[test]
+fn recurrent_options_kiln_lacks_are_errors_unless_at_keras_defaults() {
+    let bytes = std::fs::read(fixture("rnn.keras")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let with = |key: &str, v: Value| {
+        let edited = edit_config(&bytes, |c| c["config"]["layers"][2]["config"][key] = v.clone());
+        let path = dir.path().join("e.keras");
+        std::fs::write(&path, edited).unwrap();
+        load_model(&path).err().map(|e| e.to_string().rsplit(": ").next().unwrap().to_string())
+    };
+    assert_eq!(with("unroll", false.into()), None);
+    assert_eq!(with("stateful", true.into()).unwrap(), "option stateful=true is not supported by kiln");
+    let he = serde_json::json!({"class_name": "HeNormal", "config": {"seed": null}});
+    assert!(with("kernel_initializer", he).unwrap().starts_with("option kernel_initializer="));
+    let gain = serde_json::json!({"class_name": "Orthogonal", "config": {"seed": null, "gain": 2.0}});
+    assert!(with("recurrent_initializer", gain).unwrap().starts_with("option recurrent_initializer="));
+}
+
 /// `.keras` bytes with `config.json` changed by `edit`.
 fn with_config(edit: impl Fn(&mut Value)) -> Vec<u8> {
-    let bytes = std::fs::read(fixture("mlp.keras")).unwrap();
+    edit_config(&std::fs::read(fixture("mlp.keras")).unwrap(), edit)
+}
+
+/// `bytes` of a `.keras` file with `config.json` changed by `edit`.
+fn edit_config(bytes: &[u8], edit: impl Fn(&mut Value)) -> Vec<u8> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for i in 0..zip.len() {
