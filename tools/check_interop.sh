@@ -3,6 +3,7 @@
 #   - Keras loads the .keras and .h5 files kiln writes and predicts within 1e-5 of kiln;
 #   - ONNX Runtime runs the models kiln exports within 1e-5 of kiln (and onnx's checker passes);
 #   - TensorBoard's event reader reads kiln's logs with Keras's tags.
+#   - Embedding, LSTM, GRU and SimpleRNN move between Keras, kiln and ONNX Runtime (tools/check_rnn_interop.py).
 # Trains three small models (lesson, mlp, cnn) for one epoch on Fashion-MNIST to get real weights.
 #
 #   tools/check_interop.sh            (or KILN=path/to/kiln tools/check_interop.sh)
@@ -41,3 +42,4 @@ for m in lesson mlp cnn; do
     "$kiln" predict "$work/$m.safetensors" --index $index --json "$work/$m.json" >/dev/null
 done
 "$py" tools/check_interop.py "$work" lesson mlp cnn
+"$py" tools/check_rnn_interop.py "$kiln"

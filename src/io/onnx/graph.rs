@@ -36,7 +36,7 @@ impl GraphBuilder {
 
     /// Appends `op` reading `inputs` (the current value first when `inputs` starts with it) and
     /// makes its output, `name:0`, the current value.
-    fn node(&mut self, name: &str, op: &str, inputs: Vec<String>, attribute: Vec<AttributeProto>) {
+    pub(super) fn node(&mut self, name: &str, op: &str, inputs: Vec<String>, attribute: Vec<AttributeProto>) {
         let output = format!("{name}:0");
         self.nodes.push(NodeProto {
             input: inputs,
@@ -49,19 +49,19 @@ impl GraphBuilder {
     }
 
     /// `op` on the current value alone.
-    fn unary(&mut self, name: &str, op: &str, attribute: Vec<AttributeProto>) {
+    pub(super) fn unary(&mut self, name: &str, op: &str, attribute: Vec<AttributeProto>) {
         let x = self.current.clone();
         self.node(name, op, vec![x], attribute);
     }
 
-    fn init_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
+    pub(super) fn init_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
         let raw_data = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         let dims = dims.iter().map(|&d| d as i64).collect();
         self.initializers.push(TensorProto { dims, data_type: FLOAT, name: name.into(), raw_data });
         name.into()
     }
 
-    fn init_i64(&mut self, name: &str, data: &[i64]) -> String {
+    pub(super) fn init_i64(&mut self, name: &str, data: &[i64]) -> String {
         let raw_data = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.initializers.push(TensorProto {
             dims: vec![data.len() as i64],
@@ -163,6 +163,8 @@ impl GraphBuilder {
                 let x = self.current.clone();
                 self.node(&format!("{n}/Reshape"), "Reshape", vec![x, s], vec![]);
             }
+            "Embedding" => self.embedding(layer)?,
+            "SimpleRNN" | "LSTM" | "GRU" => self.recurrent(layer)?,
             _ => return Err(unsupported(layer, "the layer class")),
         }
         Ok(())
@@ -207,11 +209,11 @@ impl GraphBuilder {
     }
 }
 
-fn unsupported(layer: &LayerView, what: &str) -> Error {
+pub(super) fn unsupported(layer: &LayerView, what: &str) -> Error {
     Error::value(format!("layer '{}' ({}): {what} has no ONNX mapping in kiln", layer.name, layer.class))
 }
 
-fn weight<'a>(layer: &'a LayerView, name: &str) -> Result<&'a Tensor> {
+pub(super) fn weight<'a>(layer: &'a LayerView, name: &str) -> Result<&'a Tensor> {
     layer
         .weight(name)
         .ok_or_else(|| Error::value(format!("layer '{}' ({}) has no weight '{name}'", layer.name, layer.class)))

@@ -5,6 +5,7 @@
 
 mod graph;
 pub mod proto;
+mod recurrent;
 
 use std::path::Path;
 

@@ -62,9 +62,11 @@ pub struct NodeProto {
 /// `AttributeProto.AttributeType` values kiln writes.
 pub const ATTR_FLOAT: i32 = 1;
 pub const ATTR_INT: i32 = 2;
+pub const ATTR_STRING: i32 = 3;
 pub const ATTR_INTS: i32 = 7;
+pub const ATTR_STRINGS: i32 = 8;
 
-/// `AttributeProto` (the float, int and ints kinds).
+/// `AttributeProto` (the float, int, string, ints and strings kinds).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct AttributeProto {
     #[prost(string, tag = "1")]
@@ -73,8 +75,12 @@ pub struct AttributeProto {
     pub f: f32,
     #[prost(int64, tag = "3")]
     pub i: i64,
+    #[prost(bytes = "vec", tag = "4")]
+    pub s: Vec<u8>,
     #[prost(int64, repeated, tag = "8")]
     pub ints: Vec<i64>,
+    #[prost(bytes = "vec", repeated, tag = "9")]
+    pub strings: Vec<Vec<u8>>,
     #[prost(int32, tag = "20")]
     pub r#type: i32,
 }
@@ -146,6 +152,13 @@ impl AttributeProto {
     }
     pub fn ints(name: &str, ints: &[i64]) -> AttributeProto {
         AttributeProto { name: name.into(), ints: ints.to_vec(), r#type: ATTR_INTS, ..Default::default() }
+    }
+    pub fn string(name: &str, s: &str) -> AttributeProto {
+        AttributeProto { name: name.into(), s: s.as_bytes().to_vec(), r#type: ATTR_STRING, ..Default::default() }
+    }
+    pub fn strings(name: &str, strings: &[&str]) -> AttributeProto {
+        let strings = strings.iter().map(|s| s.as_bytes().to_vec()).collect();
+        AttributeProto { name: name.into(), strings, r#type: ATTR_STRINGS, ..Default::default() }
     }
 }
 

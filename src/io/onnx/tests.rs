@@ -142,3 +142,53 @@ fn unbuilt_models_and_corrupt_files_are_errors() {
     let err = read_onnx(Path::new("m.onnx"), b"").unwrap_err().to_string();
     assert_eq!(err, "m.onnx: not an ONNX model: no graph or IR version");
 }
+
+/// Keras's Embedding → LSTM(6, return_sequences) → GRU(5) → Dense(1, sigmoid) model: ids cast
+/// and gathered, each recurrent layer time-major with its gates in ONNX's order.
+#[test]
+fn recurrent_layers_map_to_onnx_recurrent_operators() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/keras_models/rnn.keras");
+    let m = crate::io::load_model(&path).unwrap();
+    let onnx = decode(&m);
+    assert_eq!(
+        onnx.op_types(),
+        [
+            "Cast",
+            "Gather",
+            "Transpose",
+            "LSTM",
+            "Squeeze",
+            "Transpose",
+            "Transpose",
+            "GRU",
+            "Squeeze",
+            "MatMul",
+            "Add",
+            "Sigmoid"
+        ]
+    );
+    let names = |n: &str, a: &str| -> Vec<String> {
+        attr(&onnx, n, a).strings.iter().map(|s| String::from_utf8(s.clone()).unwrap()).collect()
+    };
+    assert_eq!(attr(&onnx, "lstm/LSTM", "hidden_size").i, 6);
+    assert_eq!(names("lstm/LSTM", "activations"), ["Sigmoid", "Tanh", "Tanh"]);
+    assert_eq!(attr(&onnx, "gru/GRU", "linear_before_reset").i, 1);
+    let weights: std::collections::HashMap<String, &crate::Tensor> = m.weights().into_iter().collect();
+    // ONNX's W[g·H + j, f] for gate o (ONNX's second, Keras's fourth) is kernel[f, 3·H + j].
+    let (kernel, w) = (weights["lstm.kernel"], init(&onnx, "lstm.kernel"));
+    assert_eq!(w.dims, [1, 24, 8]);
+    let w = floats(w);
+    for (j, f) in [(0, 0), (5, 7), (2, 3)] {
+        assert_eq!(w[(6 + j) * 8 + f], kernel.data()[f * 24 + 18 + j], "j={j} f={f}");
+    }
+    // GRU with reset_after: Keras's two bias rows are ONNX's Wb and Rb, gates in the same order.
+    assert_eq!(floats(init(&onnx, "gru.bias")), weights["gru.bias"].data());
+
+    let mut linear = Sequential::new();
+    linear.add(crate::layers::SimpleRNN::new(2).activation(Activation::Linear).input_shape(&[4, 3]));
+    linear.build(&[4, 3]).unwrap();
+    assert_eq!(
+        linear.to_onnx().unwrap_err().to_string(),
+        "layer 'simple_rnn' (SimpleRNN): activation 'linear' has no ONNX mapping in kiln"
+    );
+}
