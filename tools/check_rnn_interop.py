@@ -1,6 +1,6 @@
 """Checks kiln's recurrent layers against the real Keras and ONNX Runtime (not part of CI).
 
-For six small models (Embedding → LSTM / GRU / SimpleRNN, GRU with and without reset_after,
+For seven small models (Embedding → LSTM / GRU / SimpleRNN / GlobalAveragePooling1D, GRU with and without reset_after,
 go_backwards with whole sequences, no bias, a relu cell), with random weights, in a temporary
 folder:
   - Keras → kiln: kiln predicts on Keras's .keras and .h5 files what Keras predicted;
@@ -31,6 +31,7 @@ CASES = {
                           L.GRU(3, go_backwards=True), L.Dense(2, activation="softmax")],
     "reset_before": lambda: [L.Embedding(50, 4), L.GRU(4, reset_after=False, return_sequences=True),
                              L.SimpleRNN(3, activation="relu"), L.Dense(1)],
+    "average": lambda: [L.Embedding(50, 4), L.GlobalAveragePooling1D(), L.Dense(1, activation="sigmoid")],
     "no_bias": lambda: [L.Embedding(50, 4), L.LSTM(4, use_bias=False, recurrent_activation="tanh"), L.Dense(1)],
 }
 

@@ -53,6 +53,7 @@ mod dense;
 mod dropout;
 mod embedding;
 mod flatten;
+mod global_average_pooling1d;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 mod initializers;
@@ -77,6 +78,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use global_average_pooling1d::GlobalAveragePooling1D;
 pub use initializers::Initializer;
 pub use max_pooling2d::MaxPooling2D;
 pub use param::Param;

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::config::LayerConfig;
 use super::{
-    ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Embedding, Flatten, Layer,
-    MaxPooling2D, Rescaling, Reshape, SimpleRNN, GRU, LSTM,
+    ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Embedding, Flatten,
+    GlobalAveragePooling1D, Layer, MaxPooling2D, Rescaling, Reshape, SimpleRNN, GRU, LSTM,
 };
 use crate::error::{Error, Result};
 
@@ -32,6 +32,7 @@ pub const BUILT_IN: &[LayerKind] = &[
     SimpleRNN::KIND,
     LSTM::KIND,
     GRU::KIND,
+    GlobalAveragePooling1D::KIND,
 ];
 
 /// The kind of value one argument takes, in the grammar and in Keras files.
@@ -169,6 +170,7 @@ mod tests {
         round_trip(&ActivationLayer::new(Activation::Tanh).input_shape(&[4]).name("act"));
         round_trip(&Reshape::new(&[-1, 28, 1]).name("r"));
         round_trip(&Rescaling::new(1.0 / 255.0).offset(-0.5).name("scaled"));
+        round_trip(&GlobalAveragePooling1D::new().keepdims(true).name("avg"));
         let saved = layer_to_config(&Dropout::new(0.25).name("d"));
         assert_eq!(saved, json!({"class_name": "Dropout", "config": {"name": "d", "rate": 0.25, "input_shape": null}}));
     }
@@ -188,7 +190,8 @@ mod tests {
         assert_eq!(
             err("Conv3D", json!({})),
             "unknown layer class 'Conv3D'; valid classes: Dense, Flatten, Dropout, BatchNormalization, \
-             Activation, Reshape, Conv2D, MaxPooling2D, AveragePooling2D, Rescaling, Embedding, SimpleRNN, LSTM, GRU"
+             Activation, Reshape, Conv2D, MaxPooling2D, AveragePooling2D, Rescaling, Embedding, SimpleRNN, LSTM, GRU, \
+             GlobalAveragePooling1D"
         );
         assert_eq!(
             err("Dense", json!({"units": 0, "name": "h"})),

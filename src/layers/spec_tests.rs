@@ -70,7 +70,8 @@ fn errors_give_the_column_and_the_valid_choices() {
     assert_eq!(
         err("flatten, dense2(10)"),
         "column 10: unknown layer 'dense2'; valid layers: dense, flatten, dropout, batch_normalization, \
-         activation, reshape, conv2d, max_pooling2d, average_pooling2d, rescaling, embedding, simple_rnn, lstm, gru"
+         activation, reshape, conv2d, max_pooling2d, average_pooling2d, rescaling, embedding, simple_rnn, lstm, gru, \
+         global_average_pooling1d"
     );
     assert_eq!(err("flatten, dense(0)"), "column 16: dense: expected a positive integer, received units=0");
     assert_eq!(err("dropout(abc)"), "column 9: dropout: expected a number, received rate=abc");

@@ -164,6 +164,12 @@ impl GraphBuilder {
                 self.node(&format!("{n}/Reshape"), "Reshape", vec![x, s], vec![]);
             }
             "Embedding" => self.embedding(layer)?,
+            "GlobalAveragePooling1D" => {
+                let keepdims = layer.config.get("keepdims").and_then(Value::as_bool).unwrap_or(false);
+                let attrs = vec![AttributeProto::ints("axes", &[1]), AttributeProto::int("keepdims", keepdims as i64)];
+                self.channels_last(n);
+                self.unary(&format!("{n}/ReduceMean"), "ReduceMean", attrs);
+            }
             "SimpleRNN" | "LSTM" | "GRU" => self.recurrent(layer)?,
             _ => return Err(unsupported(layer, "the layer class")),
         }
