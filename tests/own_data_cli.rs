@@ -315,7 +315,7 @@ fn bad_pictures_and_folders_are_named() {
     assert_eq!(usage.status.code(), Some(2), "a usage error");
     let e = String::from_utf8_lossy(&usage.stderr);
     assert!(e.contains("expected HEIGHT,WIDTH (e.g. 28,28), received \"5\""), "{e}");
-    // A model whose input has 2 channels cannot take pictures.
+    // A model trained on arrays takes no pictures (its checkpoint says so).
     std::fs::remove_dir(dir.join("emu")).unwrap();
     let arch = tmp.path().join("arch.safetensors");
     let npz = tmp.path().join("two.npz");
@@ -345,7 +345,18 @@ fn bad_pictures_and_folders_are_named() {
     let e = error_of(kiln(&["predict", arch.to_str().unwrap(), dir.join("cat/0.png").to_str().unwrap()]));
     assert_eq!(
         e,
-        format!("{}: a picture can be given as 1 (grayscale), 3 (rgb) or 4 (rgba) channels, not 2", arch.display())
+        format!(
+            "{}: this model takes no pictures: it was trained on arrays with samples of shape [4, 4, 2]",
+            arch.display()
+        )
+    );
+    // A Keras file keeps no description: its input shape says 2 channels, which no picture has.
+    let keras = tmp.path().join("arch.keras");
+    ok(kiln(&["convert", arch.to_str().unwrap(), keras.to_str().unwrap()]));
+    let e = error_of(kiln(&["predict", keras.to_str().unwrap(), dir.join("cat/0.png").to_str().unwrap()]));
+    assert_eq!(
+        e,
+        format!("{}: a picture can be given as 1 (grayscale), 3 (rgb) or 4 (rgba) channels, not 2", keras.display())
     );
 }
 
@@ -418,4 +429,31 @@ fn show_draws_a_folder_and_built_in_datasets_fail_cleanly_offline() {
         mine.join("mnist.npz").display()
     );
     assert!(e.starts_with(&want), "{e}");
+}
+
+#[test]
+fn a_checkpoint_keeps_the_class_names_for_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("colours");
+    // 10 reddish and 10 bluish 8×8 pictures.
+    for (class, base) in [("blue", [0u8, 0, 200]), ("red", [200u8, 0, 0])] {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        for i in 0..10u8 {
+            let px = image::Rgb([base[0] + 5 * i, 20 + 3 * i, base[2] + 5 * i]);
+            image::RgbImage::from_pixel(8, 8, px).save(dir.join(class).join(format!("{i}.png"))).unwrap();
+        }
+    }
+    let best = tmp.path().join("best.safetensors");
+    let b = best.to_str().unwrap();
+    let args = ["train", "--data", dir.to_str().unwrap(), "--image-size", "8,8", "--epochs", "10", "--verbose", "0"];
+    ok(kiln(&[&args[..], &["--optimizer", "adam", "--learning-rate", "0.05", "--checkpoint", b]].concat()));
+    let red = tmp.path().join("new_red.png");
+    image::RgbImage::from_pixel(8, 8, image::Rgb([230, 30, 10])).save(&red).unwrap();
+    let json = tmp.path().join("p.json");
+    let text = ok(kiln(&["predict", b, red.to_str().unwrap(), "--json", json.to_str().unwrap()]));
+    assert!(text.starts_with(&format!("{}: red ", red.display())), "{text}");
+    assert!(text.contains(", blue "), "both classes by name: {text}");
+    let top = &read_json(&json)["predictions"][0]["top"];
+    assert_eq!((top[0]["class"].as_str(), top[1]["class"].as_str()), (Some("red"), Some("blue")));
+    assert!(top[0]["probability"].as_f64().unwrap() > 0.9, "{top}");
 }

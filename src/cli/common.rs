@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use kiln::data::train_test_indices;
+use kiln::data::{to_categorical, train_test_indices};
 use kiln::datasets::fashion_mnist::{self, FashionMnist};
 use kiln::layers::{parse_layers, Activation, Dense, Flatten};
+use kiln::losses::Loss;
 use kiln::model::{ScaledBytes, Sequential};
 use kiln::{Error, Result, Tensor, U8Tensor};
 
@@ -71,26 +72,82 @@ impl ModelArgs {
         Ok(model)
     }
 
-    /// Builds the model for samples of `sample_shape` in `classes` classes (default: Flatten,
-    /// then Dense(classes, softmax)); returns it and the per-sample shape it takes.
-    pub fn build_for(&self, sample_shape: &[usize], classes: usize, seed: u64) -> Result<(Sequential, Vec<usize>)> {
-        let mut model = self.layers_or(|| {
-            let mut m = Sequential::new();
-            m.add(Flatten::new());
-            m.add(Dense::new(classes).activation(Activation::Softmax));
-            m
-        })?;
+    /// Builds the model for samples of `sample_shape` (without `--layers` or `--model`:
+    /// `default()`); returns it and the per-sample shape it takes.
+    pub fn build_for(
+        &self,
+        sample_shape: &[usize],
+        default: impl FnOnce() -> Sequential,
+        seed: u64,
+    ) -> Result<(Sequential, Vec<usize>)> {
+        let mut model = self.layers_or(default)?;
         model.set_seed(seed);
         let shape = model_input_shape(&model, sample_shape)?;
         model.build(&shape)?;
-        match model.layer_output_shapes().last().map(Vec::as_slice) {
-            Some([k]) if *k == classes => Ok((model, shape)),
-            other => Err(Error::shape(format!(
-                "the model's output has shape {:?} per sample; the data has {classes} classes, so the last layer \
-                 needs {classes} units",
-                other.unwrap_or(&[])
-            ))),
+        Ok((model, shape))
+    }
+}
+
+/// The lesson's model for `classes` classes of samples of any shape: Flatten, then
+/// Dense(classes, softmax).
+pub fn flatten_softmax(classes: usize) -> Sequential {
+    let mut m = Sequential::new();
+    m.add(Flatten::new());
+    m.add(Dense::new(classes).activation(Activation::Softmax));
+    m
+}
+
+/// The loss `--loss` names (`default` when not given); the error names the flag.
+pub fn parse_loss(flag: Option<&str>, default: Loss) -> Result<Loss> {
+    match flag {
+        Some(name) => Loss::parse(name).map_err(|e| Error::value(format!("--loss: {e}"))),
+        None => Ok(default),
+    }
+}
+
+/// Checks that the model's output fits `loss` on labels of `classes` classes: one probability
+/// per sample for binary_crossentropy (labels 0 and 1), one number for mean_squared_error (the
+/// label), else one value per class.
+pub fn check_model_outputs(model: &Sequential, loss: Loss, classes: usize) -> Result<()> {
+    if loss == Loss::BinaryCrossentropy && classes > 2 {
+        return Err(Error::value(format!(
+            "binary_crossentropy takes labels 0 and 1, but the data has {classes} classes; \
+             use sparse_categorical_crossentropy"
+        )));
+    }
+    let want = match loss {
+        Loss::BinaryCrossentropy | Loss::MeanSquaredError => 1,
+        _ => classes,
+    };
+    let shape = model.layer_output_shapes().last().cloned().unwrap_or_default();
+    if shape == [want] {
+        return Ok(());
+    }
+    let why = match loss {
+        Loss::BinaryCrossentropy => "binary_crossentropy needs one probability per sample, so the last layer needs \
+             1 unit (dense(1, activation=sigmoid))"
+            .to_string(),
+        Loss::MeanSquaredError => {
+            "mean_squared_error takes the label as one number, so the last layer needs 1 unit".into()
         }
+        _ if shape == [1] && classes == 2 => format!(
+            "the data has 2 classes, so the last layer needs 2 units (or, for labels 0 and 1 and one sigmoid \
+             output, give --loss binary_crossentropy)"
+        ),
+        _ => format!("the data has {classes} classes, so the last layer needs {classes} units"),
+    };
+    Err(Error::shape(format!("the model's output has shape {shape:?} per sample; {why}")))
+}
+
+/// The targets `loss` takes for class indices `y` of `classes` classes: one-hot rows for
+/// categorical_crossentropy (Keras's `to_categorical`), else the indices as they are.
+pub fn targets(loss: Loss, y: Tensor, classes: usize) -> Result<Tensor> {
+    match loss {
+        Loss::CategoricalCrossentropy => {
+            let ids: Vec<i64> = y.data().iter().map(|&v| v as i64).collect();
+            to_categorical(&ids, Some(classes))
+        }
+        _ => Ok(y),
     }
 }
 

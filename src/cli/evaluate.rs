@@ -1,5 +1,5 @@
 //! `kiln evaluate MODEL`: loss and accuracy of a saved model on the validation or test split
-//! of Fashion-MNIST (or of `--dataset mnist|cifar10`), or on the user's own labelled data
+//! of Fashion-MNIST (or of `--dataset mnist|cifar10|imdb`), or on the user's own labelled data
 //! (`--data PATH`), optionally with its confusion matrix.
 
 use std::path::PathBuf;
@@ -9,7 +9,13 @@ use kiln::model::{Samples, Sequential};
 use kiln::viz::ConfusionMatrix;
 use kiln::{Error, Result, Tensor};
 
-use super::common::{byte_divisor, check_output_path, check_ten_classes, model_input_shape, Lesson, Split};
+use kiln::data::{InputKind, InputSpec};
+use kiln::losses::Loss;
+
+use super::common::{
+    byte_divisor, check_model_outputs, check_output_path, check_ten_classes, model_input_shape, targets, Lesson, Split,
+};
+use super::text_data::{self, TextOptions};
 use super::user_data::{self, BuiltIn};
 use super::DataArgs;
 
@@ -35,7 +41,8 @@ pub struct EvaluateArgs {
     /// The CSV column holding the labels.
     #[arg(long, value_name = "COLUMN", requires = "own")]
     target: Option<String>,
-    /// A built-in dataset: fashion_mnist (default), mnist or cifar10.
+    /// A built-in dataset: fashion_mnist (default), mnist, cifar10 or imdb (its test reviews,
+    /// read with the --num-words and --maxlen the model was trained with).
     #[arg(long, value_enum, default_value_t = BuiltIn::FashionMnist)]
     dataset: BuiltIn,
     #[command(flatten)]
@@ -58,26 +65,40 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     report(&args, &mut model, x, y, &names)
 }
 
-/// `--data PATH` or `--dataset mnist|cifar10`.
+/// `--data PATH` or `--dataset mnist|cifar10|imdb`.
 fn other_data(args: &EvaluateArgs, model: &mut Sequential) -> Result<()> {
     let ((x, y), spec) = match &args.own {
         Some(path) => {
             let spec = super::predict_files::model_spec(model, &args.model)?;
             (user_data::load_labelled(path, args.target.as_deref(), &spec)?, spec)
         }
+        None if args.dataset == BuiltIn::Imdb => text_data::load_test(None, text_options(model))?,
         None => user_data::built_in_split(args.dataset, args.split == Split::Test)?,
     };
-    let outputs: usize = model.layer_output_shapes().last().map_or(0, |s| s.iter().product());
-    if outputs != spec.class_names.len() {
-        return Err(Error::shape(format!(
-            "{}: the model has {outputs} outputs, but the data has {} classes ({})",
-            args.model.display(),
-            spec.class_names.len(),
-            spec.class_names.join(", ")
-        )));
-    }
+    let classes = spec.class_names.len();
+    let loss = model.loss().unwrap_or(Loss::SparseCategoricalCrossentropy);
+    check_model_outputs(model, loss, classes).map_err(|e| {
+        let names = spec.class_names.join(", ");
+        Error::shape(format!("{}: {e} (the data's classes: {names})", args.model.display()))
+    })?;
     let x = x.into_samples(&model_input_shape(model, &spec.sample_shape)?, byte_divisor(model))?;
-    report(args, model, x.as_ref(), &y, &spec.class_names)
+    report(args, model, x.as_ref(), &targets(loss, y, classes)?, &spec.class_names)
+}
+
+/// How IMDB is read for a model: as its data description says (`--num-words`, `--maxlen` of the
+/// run that trained it), else cut to its Embedding's `input_dim` words and padded to its input
+/// length.
+fn text_options(model: &Sequential) -> TextOptions {
+    if let Some(spec) = model.data_spec().and_then(|d| InputSpec::from_data_spec(d).ok()) {
+        if spec.kind == InputKind::Sequence {
+            return TextOptions::default().or_model(&spec);
+        }
+    }
+    let first = model.layers().first().filter(|l| l.class_name() == "Embedding");
+    TextOptions {
+        num_words: first.and_then(|l| l.config()["input_dim"].as_u64()).map(|n| n as usize),
+        maxlen: model.input_shape().and_then(|s| s.first().copied()),
+    }
 }
 
 /// Prints `[loss, accuracy]` and, with `--confusion`, the confusion matrix.
@@ -85,8 +106,16 @@ fn report(args: &EvaluateArgs, model: &mut Sequential, x: &dyn Samples, y: &Tens
     let result = model.evaluate_with(x, y, args.batch_size, 1)?;
     kiln::outln!("{result}");
     if let Some(path) = &args.confusion {
-        let predicted = model.predict(x)?.argmax_rows();
-        let truth: Vec<usize> = y.data().iter().map(|&v| v as usize).collect();
+        let probs = model.predict(x)?;
+        // One sigmoid output: class 1 when its probability passes 0.5 (binary accuracy's rule).
+        let predicted = match probs.row_len() {
+            1 => probs.data().iter().map(|&p| (p > 0.5) as usize).collect(),
+            _ => probs.argmax_rows(),
+        };
+        let truth: Vec<usize> = match y.row_len() {
+            1 => y.data().iter().map(|&v| v as usize).collect(),
+            _ => y.argmax_rows(),
+        };
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let matrix = ConfusionMatrix::from_predictions(&predicted, &truth, names.len())?.with_class_names(&names)?;
         kiln::outln!("\n{}", matrix.to_string().trim_end());

@@ -13,6 +13,7 @@ mod predict;
 mod predict_files;
 mod show;
 mod summary;
+mod text_data;
 mod train;
 mod user_data;
 

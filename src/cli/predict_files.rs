@@ -1,6 +1,6 @@
 //! `kiln predict MODEL IMAGE...` and `kiln predict MODEL --data FILE.npz`: new samples from
-//! files, prepared as the model was trained (the `data` description its file keeps; for a model
-//! saved without one, its input shape decides).
+//! files, prepared as the model was trained (the data description the model carries and its
+//! file keeps, checkpoints included; for a model saved without one, its input shape decides).
 
 use std::path::Path;
 
@@ -32,12 +32,8 @@ pub fn run(
 /// What the model at `path` was trained on: the `data` description its file keeps, or, for a
 /// file without one, what its input shape says ([`spec_from_model`]).
 pub fn model_spec(model: &Sequential, path: &Path) -> Result<InputSpec> {
-    match kiln::io::read_metadata(path)?.get("data") {
-        Some(text) => {
-            let v = serde_json::from_str(text)
-                .map_err(|e| Error::format(path, format!("malformed 'data' metadata: {e}")))?;
-            InputSpec::from_json(&v).map_err(|e| Error::format(path, e.to_string()))
-        }
+    match model.data_spec() {
+        Some(spec) => InputSpec::from_data_spec(spec).map_err(|e| Error::format(path, e.to_string())),
         None => spec_from_model(model, path),
     }
 }
@@ -53,15 +49,7 @@ fn spec_from_model(model: &Sequential, path: &Path) -> Result<InputSpec> {
         [h, w] => ((h, w), ColorMode::Grayscale),
         [h, w, c] => ((h, w), ColorMode::from_channels(c).map_err(|e| Error::format(path, e.to_string()))?),
         _ => {
-            let kind = InputSpec {
-                kind: InputKind::Array,
-                class_names: vec![],
-                sample_shape: input,
-                color_mode: None,
-                image_size: None,
-                scale: 1.0,
-            };
-            return Ok(kind);
+            return Ok(InputSpec::plain(InputKind::Array, vec![], input));
         }
     };
     let names: Vec<String> = match (outputs, input.iter().product::<usize>()) {
@@ -85,6 +73,7 @@ fn top_classes(
             model_path.display(),
             match spec.kind {
                 InputKind::Table => "a CSV table",
+                InputKind::Sequence => "word-id sequences",
                 _ => "arrays",
             },
             spec.sample_shape

@@ -15,7 +15,15 @@ use kiln::model::{Samples, ScaledBytes};
 use kiln::optimizers::{self, Optimizer, RMSprop, Sgd};
 use kiln::{Error, Result, Tensor};
 
-use super::common::{byte_divisor, check_output_path, model_input_shape, Lesson, ModelArgs};
+use kiln::data::{ColorMode, InputKind, InputSpec};
+use kiln::datasets::fashion_mnist;
+use kiln::losses::Loss;
+
+use super::common::{
+    byte_divisor, check_model_outputs, check_output_path, flatten_softmax, model_input_shape, parse_loss, targets,
+    Lesson, ModelArgs,
+};
+use super::text_data;
 use super::user_data::{self, SourceArgs};
 use super::{interrupt, DataArgs};
 
@@ -26,7 +34,7 @@ pub struct TrainArgs {
     model: ModelArgs,
     /// Continue a model saved whole (--save, --checkpoint): its weights, optimizer state, random
     /// streams and epoch count; trains from that epoch up to --epochs.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["layers", "model", "optimizer", "learning_rate", "momentum", "nesterov", "seed"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["layers", "model", "optimizer", "learning_rate", "momentum", "nesterov", "seed", "loss"])]
     resume: Option<PathBuf>,
     /// Passes over the training split (with --resume: the epoch to train up to).
     #[arg(long, default_value_t = 5)]
@@ -34,6 +42,11 @@ pub struct TrainArgs {
     /// Samples per gradient step (Keras's default, 32).
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
+    /// The loss: sparse_categorical_crossentropy (labels are class indices; the default),
+    /// categorical_crossentropy (one-hot targets made from them), binary_crossentropy (labels 0
+    /// and 1, one sigmoid output; the default for word-id reviews) or mean_squared_error.
+    #[arg(long, value_name = "NAME")]
+    loss: Option<String>,
     /// sgd, rmsprop, adam, adamw or adagrad, with Keras's defaults.
     #[arg(long, default_value = "rmsprop")]
     optimizer: String,
@@ -88,58 +101,87 @@ pub struct TrainArgs {
     source: SourceArgs,
 }
 
-/// What training runs on: train and validation splits, an optional test split, and for data
-/// other than the lesson's, what the saved model must keep.
+/// What training runs on: train and validation splits, an optional test split, the loss,
+/// and what the saved model keeps of the data.
 struct Splits {
     train: (Box<dyn Samples>, Tensor),
     val: (Box<dyn Samples>, Tensor),
     test: Option<(Box<dyn Samples>, Tensor)>,
-    spec: Option<kiln::data::InputSpec>,
+    spec: kiln::data::InputSpec,
+    loss: Loss,
 }
 
 /// Builds the model and loads the data it trains on, shaped for its input.
 fn model_and_data(args: &TrainArgs) -> Result<(Sequential, Splits)> {
     if !args.source.is_other() {
         let model = match &args.resume {
-            Some(path) => resumed(args, path, 10)?,
+            Some(path) => resumed(args, path)?,
             None => args.model.build(args.seed)?,
         };
+        let loss = loss_of(args, &model, Loss::SparseCategoricalCrossentropy)?;
+        check_model_outputs(&model, loss, 10)?;
         let d = Lesson::load(&args.data, args.validation_split, &model, args.verbose > 0)?;
-        let boxed = |(x, y): (ScaledBytes, Tensor)| (Box::new(x) as Box<dyn Samples>, y);
-        let splits = Splits { train: boxed(d.train), val: boxed(d.val), test: Some(boxed(d.test)), spec: None };
-        return Ok((model, splits));
+        let boxed = |(x, y): (ScaledBytes, Tensor)| -> Result<(Box<dyn Samples>, Tensor)> {
+            Ok((Box::new(x), targets(loss, y, 10)?))
+        };
+        let names = fashion_mnist::CLASS_NAMES.iter().map(|s| s.to_string()).collect();
+        let spec = InputSpec {
+            scale: (1.0 / byte_divisor(&model)) as f32,
+            ..InputSpec::image(names, (28, 28), ColorMode::Grayscale)
+        };
+        let (train, val, test) = (boxed(d.train)?, boxed(d.val)?, Some(boxed(d.test)?));
+        return Ok((model, Splits { train, val, test, spec, loss }));
     }
     let d = user_data::load(&args.source, args.validation_split, args.seed)?;
+    let classes = d.spec.class_names.len();
     let (model, shape) = match &args.resume {
         Some(path) => {
-            let model = resumed(args, path, d.spec.class_names.len())?;
+            let model = resumed(args, path)?;
             let shape = model_input_shape(&model, &d.spec.sample_shape)?;
             (model, shape)
         }
-        None => args.model.build_for(&d.spec.sample_shape, d.spec.class_names.len(), args.seed)?,
+        None if d.spec.kind == InputKind::Sequence => {
+            let vocabulary = text_data::vocabulary(&d.spec, &d.train.0);
+            args.model.build_for(&d.spec.sample_shape, || text_data::default_model(vocabulary), args.seed)?
+        }
+        None => args.model.build_for(&d.spec.sample_shape, || flatten_softmax(classes), args.seed)?,
     };
+    text_data::check_vocabulary(&model, d.spec.num_words)?;
+    let default_loss = match d.spec.kind {
+        InputKind::Sequence => Loss::BinaryCrossentropy,
+        _ => Loss::SparseCategoricalCrossentropy,
+    };
+    let loss = loss_of(args, &model, default_loss)?;
+    check_model_outputs(&model, loss, classes)?;
     if args.verbose > 0 {
         let n = |xy: &user_data::Xy| xy.0.rows();
         let test = d.test.as_ref().map_or("no test data".to_string(), |t| format!("{} for testing", n(t)));
         kiln::outln!(
-            "{} classes: {}; {} samples for training, {} for validation, {test}",
-            d.spec.class_names.len(),
+            "{classes} classes: {}; {} samples for training, {} for validation, {test}",
             d.spec.class_names.join(", "),
             n(&d.train),
             n(&d.val)
         );
     }
     let divisor = byte_divisor(&model);
-    let fit =
-        |(x, y): user_data::Xy| -> Result<(Box<dyn Samples>, Tensor)> { Ok((x.into_samples(&shape, divisor)?, y)) };
+    let fit = |(x, y): user_data::Xy| -> Result<(Box<dyn Samples>, Tensor)> {
+        Ok((x.into_samples(&shape, divisor)?, targets(loss, y, classes)?))
+    };
     // What the saved model keeps: bytes reach it divided by `divisor`.
     let mut spec = d.spec;
     if spec.scale != 1.0 {
         spec.scale = (1.0 / divisor) as f32;
     }
     let test = d.test.map(fit).transpose()?;
-    let splits = Splits { train: fit(d.train)?, val: fit(d.val)?, test, spec: Some(spec) };
-    Ok((model, splits))
+    Ok((model, Splits { train: fit(d.train)?, val: fit(d.val)?, test, spec, loss }))
+}
+
+/// The loss: a resumed model's own, else `--loss`, else `default`.
+fn loss_of(args: &TrainArgs, model: &Sequential, default: Loss) -> Result<Loss> {
+    match model.loss() {
+        Some(loss) if args.resume.is_some() => Ok(loss),
+        _ => parse_loss(args.loss.as_deref(), default),
+    }
 }
 
 /// The optimizer from its name and the flags that tune it, as a typed config; flags it has no
@@ -199,18 +241,12 @@ fn check_outputs(args: &TrainArgs) -> Result<()> {
     kiln::io::check_distinct(&resume, &others)
 }
 
-/// The `--resume` model: saved whole, with `classes` outputs and epochs left to run.
-fn resumed(args: &TrainArgs, path: &Path, classes: usize) -> Result<Sequential> {
+/// The `--resume` model: saved whole, with epochs left to run.
+fn resumed(args: &TrainArgs, path: &Path) -> Result<Sequential> {
     let model = kiln::io::load_model(path)?;
     if model.optimizer().is_none() {
         return Err(Error::value(format!(
             "--resume {}: the file holds weights only, no optimizer state; resume from a model saved whole (--save, --checkpoint)",
-            path.display()
-        )));
-    }
-    if let Some(other) = model.layer_output_shapes().last().filter(|s| s.as_slice() != [classes]) {
-        return Err(Error::shape(format!(
-            "--resume {}: the model's output has shape {other:?} per sample; the data has {classes} classes",
             path.display()
         )));
     }
@@ -237,9 +273,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     check_outputs(&args)?;
     let (mut model, data) = model_and_data(&args)?;
     if args.resume.is_none() {
-        let compile = Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]);
+        let compile = Compile::new(data.loss.name()).metrics(&["accuracy"]);
         model.compile(compile.optimizer_boxed(optimizer(&args)?))?;
     }
+    // Every file written from the model (--save, --checkpoint) keeps what prediction needs.
+    model.set_data_spec(Some(data.spec.to_data_spec()));
 
     let mut checkpoint = args.checkpoint.as_ref().map(|p| ModelCheckpoint::new(p).save_best_only(true));
     let mut early = args.early_stopping.map(|p| EarlyStopping::new().patience(p).restore_best_weights(true));
@@ -299,21 +337,17 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     // With --terminate-on-nan, weights that went non-finite never replace a saved model.
     let stopped_on_nan = diverged && args.terminate_on_nan;
-    match (&args.save, &data.spec) {
-        _ if stopped_on_nan => {}
-        (Some(path), Some(spec)) => {
-            model.save_with_metadata(path, &[("data", spec.to_json().to_string())])?;
-            if !kiln::io::keeps_metadata(path) {
-                kiln::errln!(
-                    "note: {} is a Keras file, which keeps no class names or input description: \
-                     kiln predict and evaluate will go by the model's input shape alone \
-                     (save as .safetensors to keep them)",
-                    path.display()
-                );
-            }
-        }
-        (Some(path), None) => model.save(path)?,
+    match &args.save {
+        Some(path) if !stopped_on_nan => model.save(path)?,
         _ => {}
+    }
+    for path in [&args.save, &args.checkpoint].into_iter().flatten().filter(|p| !kiln::io::keeps_metadata(p)) {
+        kiln::errln!(
+            "note: {} is a Keras file, which keeps no class names or input description: \
+             kiln predict and evaluate will go by the model's input shape alone \
+             (save as .safetensors to keep them)",
+            path.display()
+        );
     }
     if let Some(path) = &args.plot {
         history.plot(path)?;

@@ -13,6 +13,7 @@ use kiln::model::{Samples, ScaledBytes};
 use kiln::{Error, Result, Tensor, U8Tensor};
 
 use super::common::shaped;
+use super::text_data::{self, TextOptions};
 
 /// A built-in dataset (`--dataset`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum BuiltIn {
     Mnist,
     /// Photos in 10 classes, 32×32 RGB.
     Cifar10,
+    /// Movie reviews as word ids, positive or negative (with --num-words, --maxlen).
+    Imdb,
 }
 
 /// Where `kiln train` takes its data from, other than the lesson's Fashion-MNIST.
@@ -36,9 +39,16 @@ pub struct SourceArgs {
     /// The test split, in the same format as --data (default: none).
     #[arg(long, value_name = "PATH", requires = "data")]
     pub test_data: Option<PathBuf>,
-    /// A built-in dataset: fashion_mnist, mnist or cifar10.
+    /// A built-in dataset: fashion_mnist, mnist, cifar10 or imdb.
     #[arg(long, value_enum, default_value_t = BuiltIn::FashionMnist)]
     pub dataset: BuiltIn,
+    /// Word-id sequences (imdb): keep the N most frequent words, as load_data(num_words=N).
+    #[arg(long, value_name = "N")]
+    pub num_words: Option<usize>,
+    /// Word-id sequences: pad or cut each to N ids at its start, as pad_sequences(maxlen=N)
+    /// (default: the longest training sequence).
+    #[arg(long, value_name = "N")]
+    pub maxlen: Option<usize>,
     /// Pictures are resized to HEIGHT,WIDTH (Keras's default 256,256).
     #[arg(long, value_name = "H,W", value_parser = parse_image_size)]
     pub image_size: Option<(usize, usize)>,
@@ -146,6 +156,26 @@ pub fn load(src: &SourceArgs, validation_split: f64, seed: u64) -> Result<Loaded
     if !(validation_split > 0.0 && validation_split < 1.0) {
         return Err(Error::value(format!("--validation-split must be in (0, 1), received {validation_split}")));
     }
+    let text = TextOptions::new(src.num_words, src.maxlen)?;
+    let reviews = match &src.data {
+        Some(path) => matches!(format_of(path)?, Format::Npz) && text_data::is_reviews_npz(path)?,
+        None => src.dataset == BuiltIn::Imdb,
+    };
+    if reviews {
+        if let Some(p) = &src.test_data {
+            return Err(Error::value(format!(
+                "--test-data {}: reviews in Keras's IMDB format bring their own test split (x_test, y_test)",
+                p.display()
+            )));
+        }
+        return text_data::load(src.data.as_deref(), text, validation_split);
+    }
+    if let Some(flag) = [("--num-words", src.num_words), ("--maxlen", src.maxlen)].iter().find(|f| f.1.is_some()) {
+        return Err(Error::value(format!(
+            "{} applies to word-id reviews (--dataset imdb, or a .npz in the format of Keras's imdb.npz)",
+            flag.0
+        )));
+    }
     let Some(path) = &src.data else { return built_in(src.dataset, validation_split) };
     let (train, val, spec) = match format_of(path)? {
         Format::Folder => {
@@ -251,7 +281,7 @@ fn read_table_or_arrays(
 }
 
 fn spec_of(kind: InputKind, class_names: Vec<String>, x: &Inputs, scale: f32) -> InputSpec {
-    InputSpec { kind, class_names, sample_shape: x.shape()[1..].to_vec(), color_mode: None, image_size: None, scale }
+    InputSpec { scale, ..InputSpec::plain(kind, class_names, x.shape()[1..].to_vec()) }
 }
 
 /// Labels `y` (indices into `names`) as indices into the model's `classes`; a name the model
@@ -284,7 +314,12 @@ pub fn load_labelled(path: &Path, target: Option<&str>, spec: &InputSpec) -> Res
         image_size: spec.image_size,
         color_mode: spec.color_mode,
         target: target.map(str::to_string),
+        num_words: None,
+        maxlen: None,
     };
+    if spec.kind == InputKind::Sequence && matches!(format_of(path)?, Format::Npz) && text_data::is_reviews_npz(path)? {
+        return Ok(text_data::load_test(Some(path), TextOptions::default().or_model(spec))?.0);
+    }
     if spec.kind == InputKind::Image && !path.is_dir() {
         return Err(Error::value(format!(
             "{}: the model was trained on pictures; give a folder of class folders",
@@ -350,7 +385,7 @@ fn built_in(which: BuiltIn, validation_split: f64) -> Result<Loaded> {
             let d = kiln::datasets::cifar10::load(&kiln::datasets::cifar10::options())?.0;
             (d, &kiln::datasets::cifar10::CLASS_NAMES, (32, 32), ColorMode::Rgb)
         }
-        BuiltIn::FashionMnist => unreachable!("the lesson's own path"),
+        BuiltIn::FashionMnist | BuiltIn::Imdb => unreachable!("the lesson's and the reviews' own paths"),
     };
     let spec = InputSpec::image(names.iter().map(|s| s.to_string()).collect(), size, mode);
     let (tr, va) = train_test_indices(x.rows(), validation_split, 42)?;

@@ -7,7 +7,8 @@
 //! `seed`, `training` (`{"epochs", "shuffle_rng", "dropout_rng"}`: epochs trained and the
 //! positions of the shuffle and dropout streams, so a resumed `fit` goes on exactly), and for a
 //! compiled model saved whole `compile`:
-//! `{"loss", "metrics", "optimizer": {"name", "config"}, "iterations"}`.
+//! `{"loss", "metrics", "optimizer": {"name", "config"}, "iterations"}`; for a model that was
+//! told what it trains on, `data` ([`crate::model::DataSpec`]: class names, input description).
 //! Reading is in [`super::model_load`].
 
 use std::borrow::Cow;
@@ -24,7 +25,7 @@ use crate::model::{ModelState, Sequential, TrainingState};
 
 /// The `format` metadata value of files kiln writes.
 pub const FORMAT: &str = "kiln";
-/// The metadata keys of a model file (`data`: what `kiln predict` needs, written by the CLI).
+/// The metadata keys of a model file (`data`: what `kiln predict` needs, the model's [`crate::model::DataSpec`]).
 const METADATA_KEYS: [&str; 7] = ["format", "kiln_version", "architecture", "seed", "compile", "data", "training"];
 /// The largest header safetensors readers accept (the crate's `MAX_HEADER_SIZE`).
 const MAX_HEADER_BYTES: u64 = 100_000_000;
@@ -97,6 +98,11 @@ impl Sequential {
     }
 }
 
+/// The `data` metadata ([`crate::model::DataSpec`] as JSON).
+pub(crate) fn data_spec(path: &Path, text: &str) -> Result<crate::model::DataSpec> {
+    serde_json::from_str(text).map_err(|e| Error::format(path, format!("malformed 'data' metadata: {e}")))
+}
+
 /// The safetensors bytes of a model's state; `model` names it in errors.
 fn encode(state: &ModelState, model: &str, extra: &[(&str, String)]) -> Result<Vec<u8>> {
     let mut tensors: Vec<(String, F32Bytes)> = Vec::new();
@@ -116,6 +122,9 @@ fn encode(state: &ModelState, model: &str, extra: &[(&str, String)]) -> Result<V
             "dropout_rng": t.dropout_rng.to_string(),
         });
         meta.insert("training".into(), training.to_string());
+    }
+    if let Some(data) = &state.data {
+        meta.insert("data".into(), serde_json::to_string(data).expect("a DataSpec is JSON"));
     }
     meta.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
     if let Some(c) = &state.compile {

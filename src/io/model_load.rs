@@ -15,7 +15,7 @@ use safetensors::{SafeTensorError, SafeTensors};
 use serde_json::Value;
 
 use super::model_file::{
-    architecture, architecture_json, f32_values, parse, read_file, training_state, OPTIMIZER_PREFIX,
+    architecture, architecture_json, data_spec, f32_values, parse, read_file, training_state, OPTIMIZER_PREFIX,
 };
 use crate::error::{Error, Result};
 use crate::layers::config::unknown_key;
@@ -65,7 +65,8 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
         }
     }
     let compile = meta.get("compile").map(|text| compile_state(path, text, slots)).transpose()?;
-    let state = ModelState { architecture, weights, seed, training, compile };
+    let data = meta.get("data").map(|text| data_spec(path, text)).transpose()?;
+    let state = ModelState { architecture, weights, seed, training, compile, data };
     let model = Sequential::from_state(state).map_err(|e| Error::format(path, e.to_string()))?;
     if let Some(warning) = non_finite_warning(path, &model) {
         crate::errln!("{warning}");

@@ -3,6 +3,7 @@
 
 mod callbacks;
 mod compile;
+mod data_spec;
 mod fit;
 mod history;
 mod inspect;
@@ -19,6 +20,7 @@ mod weights;
 pub use callbacks::{log_value, Callback, Logs};
 pub use callbacks::{CSVLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau, TensorBoard, TerminateOnNaN};
 pub use compile::Compile;
+pub use data_spec::DataSpec;
 pub use fit::{Evaluation, FitOptions};
 pub use history::History;
 pub use metrics::Metric;

@@ -7,7 +7,7 @@ use rand::SeedableRng as _;
 
 use super::compile::Plan;
 use super::memory::{check_layer_output, check_layer_weights};
-use super::{Compile, Metric};
+use super::{Compile, DataSpec, Metric};
 use crate::error::{Error, Result};
 use crate::layers::names::{check_name, Namer};
 use crate::layers::{count_params, Layer, Rng};
@@ -71,6 +71,8 @@ pub struct Sequential {
     pub(super) loss_grad: Tensor,
     /// Makes the names of unnamed layers as they are added.
     pub(super) names: Namer,
+    /// What the model was trained on, saved with it (set by whoever loads the data).
+    pub(super) data_spec: Option<DataSpec>,
 }
 
 fn stream(seed: u64, n: u64) -> Rng {
@@ -105,6 +107,7 @@ impl Sequential {
             batch_y: Tensor::default(),
             loss_grad: Tensor::default(),
             names: Namer::default(),
+            data_spec: None,
         }
     }
 

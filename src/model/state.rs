@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Compile, Sequential};
+use super::{Compile, DataSpec, Sequential};
 use crate::error::{Error, Result};
 use crate::layers::names::{param_name, slot_name};
 use crate::optimizers::{self, OptimizerState};
@@ -26,6 +26,8 @@ pub struct ModelState<'a> {
     pub training: Option<TrainingState>,
     /// What `compile` settled, when the model was compiled (and saved whole).
     pub compile: Option<CompileState<'a>>,
+    /// What the model was trained on ([`Sequential::set_data_spec`]); None in files that lack it.
+    pub data: Option<DataSpec>,
 }
 
 /// How far training went: epochs ended and where the shuffle and dropout streams stand.
@@ -94,7 +96,15 @@ impl Sequential {
             }
             _ => None,
         };
-        Ok(ModelState { architecture: self.to_json(), weights, seed: self.seed, training: Some(training), compile })
+        let data = self.data_spec.clone();
+        Ok(ModelState {
+            architecture: self.to_json(),
+            weights,
+            seed: self.seed,
+            training: Some(training),
+            compile,
+            data,
+        })
     }
 
     /// Rebuilds a model from [`Sequential::state`]'s value: architecture (built when its input
@@ -103,6 +113,7 @@ impl Sequential {
     pub fn from_state(state: ModelState) -> Result<Sequential> {
         let mut model = Sequential::from_json(&state.architecture)?;
         model.set_seed(state.seed);
+        model.data_spec = state.data;
         if let Some(t) = state.training {
             model.epochs_trained = t.epochs;
             model.shuffle_rng.set_word_pos(t.shuffle_rng);
