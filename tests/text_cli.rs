@@ -208,6 +208,12 @@ fn bad_flags_and_mismatched_models_are_named() {
     // Without --layers: the book's LSTM model, its Embedding as wide as the words kept.
     let m = tmp.path().join("m.safetensors");
     ok(train(&["--num-words", "300", "--maxlen", "20", "--save", m.to_str().unwrap()]));
+    let e = error_of(kiln(&["predict", m.to_str().unwrap(), "--dataset", "imdb", "--index", "0"]));
+    assert_eq!(
+        e,
+        "--dataset imdb holds reviews, not pictures: evaluate a text model with `kiln evaluate MODEL --dataset imdb`, \
+         or give it sequences with `kiln predict MODEL --data FILE.npz`"
+    );
     let summary = ok(kiln(&["summary", m.to_str().unwrap()]));
     for want in ["embedding (Embedding)", "(None, 20, 16)", "4800", "lstm (LSTM)", "Total params: 5,609"] {
         assert!(summary.contains(want), "{want}: {summary}");

@@ -67,6 +67,7 @@ impl BuiltIn {
             BuiltIn::FashionMnist => "fashion_mnist",
             BuiltIn::Mnist => "mnist",
             BuiltIn::Cifar10 => "cifar10",
+            BuiltIn::Imdb => "imdb",
         }
     }
 }
@@ -385,7 +386,13 @@ fn built_in(which: BuiltIn, validation_split: f64) -> Result<Loaded> {
             let d = kiln::datasets::cifar10::load(&kiln::datasets::cifar10::options())?.0;
             (d, &kiln::datasets::cifar10::CLASS_NAMES, (32, 32), ColorMode::Rgb)
         }
-        BuiltIn::FashionMnist | BuiltIn::Imdb => unreachable!("the lesson's and the reviews' own paths"),
+        BuiltIn::Imdb => {
+            return Err(Error::value(
+                "--dataset imdb holds reviews, not pictures: evaluate a text model with `kiln evaluate MODEL \
+                 --dataset imdb`, or give it sequences with `kiln predict MODEL --data FILE.npz`",
+            ))
+        }
+        BuiltIn::FashionMnist => unreachable!("the lesson's own path"),
     };
     let spec = InputSpec::image(names.iter().map(|s| s.to_string()).collect(), size, mode);
     let (tr, va) = train_test_indices(x.rows(), validation_split, 42)?;
