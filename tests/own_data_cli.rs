@@ -3,33 +3,14 @@
 //! each kind of bad input gives.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
+use common::{error_of, kiln, ok, read_json};
 
 use kiln::data::{encode_npy, encode_npz};
 use kiln::datasets::fashion_mnist;
 use serde_json::Value;
-
-fn kiln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiln")).args(args).output().expect("run kiln")
-}
-
-fn ok(out: Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "kiln failed: {err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The command failed cleanly: exit status 1 and one `error: ...` message, no panic.
-fn error_of(out: Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "expected a clean failure, got {:?}: {err}", out.status);
-    assert!(!err.contains("panicked"), "{err}");
-    err.trim().strip_prefix("error: ").unwrap_or_else(|| panic!("no 'error:' line: {err}")).to_string()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// Folder names for Fashion-MNIST's classes ("T-shirt/top" holds a slash).
 fn folder_name(class: usize) -> String {
