@@ -2,14 +2,13 @@
 //! x: (B, H, W, C) → out: (B, OH, OW, C). With "same" padding a window hanging over the edge
 //! averages only the values inside the image, as TensorFlow does.
 
-use rayon::prelude::*;
 use serde_json::Value;
 
-use super::max_pooling2d::{pool_builders, Pool2d};
+use super::pool2d::{pool_builders, Pool2d};
 use super::registry::{typed_from_config, LayerKind};
 use super::{Backward, Ctx, Layer, LayerConfig, Rng};
 use crate::error::Result;
-use crate::tensor::{Padding, Size2, Tensor};
+use crate::tensor::{ops, Size2, Tensor};
 
 /// Keras's `AveragePooling2D(pool_size, strides, padding)`.
 pub struct AveragePooling2D {
@@ -52,64 +51,17 @@ impl Layer for AveragePooling2D {
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
-        let (b, g) = (x.rows(), self.pool.g);
-        let (n_in, n_out, c) = (g.in_len(), g.positions() * g.c, g.c);
-        assert_eq!(
-            x.row_len(),
-            n_in,
-            "AveragePooling2D forward: input {} on a layer built for {:?}",
-            x.shape_str(),
-            [g.h, g.w, c]
-        );
-        self.out.ensure_shape(b, &[g.oh, g.ow, c]);
-        let samples = x.data().par_chunks(n_in).zip(self.out.data_mut().par_chunks_mut(n_out));
-        samples.for_each(|(x, out)| {
-            let mut cells = out.chunks_exact_mut(c);
-            for oh in 0..g.oh {
-                for ow in 0..g.ow {
-                    let o = cells.next().expect("one cell per output position");
-                    o.fill(0.0);
-                    for ih in g.rows(oh) {
-                        for iw in g.cols(ow) {
-                            let src = &x[(ih * g.w + iw) * c..][..c];
-                            o.iter_mut().zip(src).for_each(|(o, &v)| *o += v);
-                        }
-                    }
-                    let count = (g.rows(oh).len() * g.cols(ow).len()) as f32;
-                    o.iter_mut().for_each(|o| *o /= count);
-                }
-            }
-        });
+        ops::average_pool2d(&self.pool.g, x, &mut self.out);
     }
 
     fn output(&self) -> &Tensor {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
-        if !how.need_dinput {
-            return;
+    fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
+        if how.need_dinput {
+            ops::average_pool2d_backward(&self.pool.g, dout, &mut self.dinput);
         }
-        let (b, g) = (x.rows(), self.pool.g);
-        let (n_in, n_out, c) = (g.in_len(), g.positions() * g.c, g.c);
-        self.dinput.ensure_shape(b, &[g.h, g.w, c]);
-        let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
-        samples.for_each(|(dx, dout)| {
-            dx.fill(0.0);
-            let mut cells = dout.chunks_exact(c);
-            for oh in 0..g.oh {
-                for ow in 0..g.ow {
-                    let d = cells.next().expect("one cell per output position");
-                    let count = (g.rows(oh).len() * g.cols(ow).len()) as f32;
-                    for ih in g.rows(oh) {
-                        for iw in g.cols(ow) {
-                            let dst = &mut dx[(ih * g.w + iw) * c..][..c];
-                            dst.iter_mut().zip(d).for_each(|(o, &v)| *o += v / count);
-                        }
-                    }
-                }
-            }
-        });
     }
 
     fn dinput(&self) -> &Tensor {
@@ -125,6 +77,7 @@ impl Layer for AveragePooling2D {
 mod tests {
     use super::*;
     use crate::layers::gradcheck::check_layer;
+    use crate::tensor::Padding;
     use rand::SeedableRng;
 
     #[test]

@@ -356,8 +356,7 @@ mod tests {
         // 3 channels in and 8 out: im2col; 16 and 16: Winograd.
         for (c, f) in [(3, 8), (16, 16)] {
             let run = |threads: usize| {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                pool.install(|| {
+                crate::tensor::cpu::on_threads(threads, || {
                     let mut rng = Rng::seed_from_u64(5);
                     let mut layer = Conv2D::new(f, 3).padding(Padding::Same).activation(Activation::Relu);
                     layer.build(&[9, 7, c], &mut rng).unwrap();

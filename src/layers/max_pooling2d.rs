@@ -1,66 +1,14 @@
 //! MaxPooling2D, channels-last: the largest value of each (PH, PW) window, per channel.
 //! x: (B, H, W, C) → out: (B, OH, OW, C). Forward stores each maximum's position (the first on
-//! ties) so backward routes the gradient there. Also holds [`Pool2d`], the settings both pooling
-//! layers share.
+//! ties) so backward routes the gradient there (`ops::max_pool2d`).
 
-use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::conv2d::{read_size2, window};
-use super::registry::{typed_from_config, ArgKind, ArgKind::*, LayerKind};
+use super::pool2d::{pool_builders, Pool2d};
+use super::registry::{typed_from_config, LayerKind};
 use super::{Backward, Ctx, Fusion, Layer, LayerConfig, Rng};
 use crate::error::{Error, Result};
-use crate::tensor::{Padding, Size2, Tensor, Window2d};
-
-/// A pooling layer's constructor arguments and the window they give once built.
-pub(crate) struct Pool2d {
-    pub pool_size: Size2,
-    pub strides: Option<Size2>, // None: pool_size, as Keras
-    pub padding: Padding,
-    pub input_shape: Option<Vec<usize>>,
-    pub name: String,
-    pub g: Window2d,
-}
-
-impl Pool2d {
-    pub fn new(pool_size: Size2) -> Pool2d {
-        let (padding, g) = (Padding::Valid, Window2d::default());
-        Pool2d { pool_size, strides: None, padding, input_shape: None, name: String::new(), g }
-    }
-
-    pub fn build(&mut self, class: &str, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let who = format!("layer '{}' ({class})", self.name);
-        let strides = self.strides.unwrap_or(self.pool_size);
-        self.g = window(&who, input_shape, ("pool_size", self.pool_size), strides, self.padding)?;
-        Ok(vec![self.g.oh, self.g.ow, self.g.c])
-    }
-
-    pub fn config(&self) -> Value {
-        json!({
-            "name": self.name,
-            "pool_size": self.pool_size.to_json(),
-            "strides": self.strides.unwrap_or(self.pool_size).to_json(),
-            "padding": self.padding.name(),
-            "data_format": "channels_last",
-            "input_shape": self.input_shape,
-        })
-    }
-
-    /// The grammar and config arguments of both pooling layers.
-    pub const ARGS: &'static [(&'static str, ArgKind)] =
-        &[("pool_size", PositiveInt), ("strides", PositiveInt), ("padding", Word)];
-
-    /// Reads a pooling layer's config; Keras's defaults: pool_size 2, strides = pool_size.
-    pub fn from_config(c: &LayerConfig) -> Result<Pool2d> {
-        let mut pool = Pool2d::new(read_size2(&c, "pool_size")?.unwrap_or(Size2(2, 2)));
-        pool.strides = read_size2(&c, "strides")?;
-        c.data_format()?;
-        if let Some(p) = c.str("padding")? {
-            pool.padding = c.wrap(Padding::parse(p))?;
-        }
-        Ok(pool)
-    }
-}
+use crate::tensor::{ops, Size2, Tensor};
 
 /// Keras's `MaxPooling2D(pool_size, strides, padding)`.
 pub struct MaxPooling2D {
@@ -69,25 +17,6 @@ pub struct MaxPooling2D {
     argmax: Vec<u32>, // (B, OH, OW, C): index of each maximum within its sample's (H, W, C)
     dinput: Tensor,   // (B, H, W, C)
 }
-
-/// The builders both pooling layers have: `strides` (default: `pool_size`), `padding`, and the
-/// name/input_shape every layer has, all stored in their `pool: Pool2d`.
-macro_rules! pool_builders {
-    () => {
-        /// Defaults to `pool_size`.
-        pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
-            self.pool.strides = Some(strides.into());
-            self
-        }
-        /// `Padding::Valid` (Keras's default) or `Padding::Same`.
-        pub fn padding(mut self, padding: Padding) -> Self {
-            self.pool.padding = padding;
-            self
-        }
-        layer_builders!(pool);
-    };
-}
-pub(crate) use pool_builders;
 
 impl MaxPooling2D {
     /// MaxPooling2D in the registry: class name, grammar row `max_pooling2d(2)`, config.
@@ -115,68 +44,6 @@ impl MaxPooling2D {
     }
 }
 
-/// One output cell, any window: the maximum over the window's positions inside the image, per
-/// channel, and where it lies. Strictly greater: the first maximum in row-major order wins
-/// ties. Selects, not branches, so the channels run as vectors.
-fn pool_window(g: &Window2d, x: &[f32], oh: usize, ow: usize, o: &mut [f32], a: &mut [u32]) {
-    let c = g.c;
-    let mut first = true;
-    for ih in g.rows(oh) {
-        for iw in g.cols(ow) {
-            let base = (ih * g.w + iw) * c;
-            let src = &x[base..base + c];
-            if first {
-                o.copy_from_slice(src);
-                a.iter_mut().enumerate().for_each(|(j, a)| *a = (base + j) as u32);
-                first = false;
-                continue;
-            }
-            for (j, ((o, a), &v)) in o.iter_mut().zip(a.iter_mut()).zip(src).enumerate() {
-                let greater = v > *o;
-                *o = if greater { v } else { *o };
-                *a = if greater { (base + j) as u32 } else { *a };
-            }
-        }
-    }
-}
-
-/// The usual MaxPooling2D(2) on one sample: the four values of each whole window in one pass
-/// per channel, rather than one pass per position as [`pool_window`] makes. The same
-/// comparisons in the same order, so the same maxima, ties and argmax. Windows cut by "same"
-/// padding at an odd edge go through [`pool_window`].
-fn pool_2x2(g: &Window2d, x: &[f32], out: &mut [f32], arg: &mut [u32]) {
-    let c = g.c;
-    let mut cells = out.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c));
-    for oh in 0..g.oh {
-        for ow in 0..g.ow {
-            let (o, a) = cells.next().expect("one cell per output position");
-            let (ih, iw) = (2 * oh, 2 * ow);
-            if ih + 1 >= g.h || iw + 1 >= g.w {
-                pool_window(g, x, oh, ow, o, a);
-                continue;
-            }
-            let b0 = (ih * g.w + iw) * c;
-            let (b1, b2) = (b0 + c, b0 + g.w * c);
-            let b3 = b2 + c;
-            let (x0, x1, x2, x3) = (&x[b0..b0 + c], &x[b1..b1 + c], &x[b2..b2 + c], &x[b3..b3 + c]);
-            for j in 0..c {
-                let (mut m, mut i) = (x0[j], b0 + j);
-                if x1[j] > m {
-                    (m, i) = (x1[j], b1 + j);
-                }
-                if x2[j] > m {
-                    (m, i) = (x2[j], b2 + j);
-                }
-                if x3[j] > m {
-                    (m, i) = (x3[j], b3 + j);
-                }
-                o[j] = m;
-                a[j] = i as u32;
-            }
-        }
-    }
-}
-
 impl Layer for MaxPooling2D {
     layer_identity!(pool);
 
@@ -189,59 +56,18 @@ impl Layer for MaxPooling2D {
     }
 
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
-        let (b, g) = (x.rows(), self.pool.g);
-        let (n_in, n_out, c) = (g.in_len(), g.positions() * g.c, g.c);
-        assert_eq!(
-            x.row_len(),
-            n_in,
-            "MaxPooling2D forward: input {} on a layer built for {:?}",
-            x.shape_str(),
-            [g.h, g.w, c]
-        );
-        self.out.ensure_shape(b, &[g.oh, g.ow, c]);
-        self.argmax.resize(b * n_out, 0);
-        let samples = x.data().par_chunks(n_in).zip(self.out.data_mut().par_chunks_mut(n_out));
-        let two_by_two = (g.kh, g.kw, g.sh, g.sw, g.pad_top, g.pad_left) == (2, 2, 2, 2, 0, 0);
-        samples.zip(self.argmax.par_chunks_mut(n_out)).for_each(|((x, out), arg)| {
-            if two_by_two {
-                return pool_2x2(&g, x, out, arg);
-            }
-            let mut cells = out.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c));
-            for oh in 0..g.oh {
-                for ow in 0..g.ow {
-                    let (o, a) = cells.next().expect("one cell per output position");
-                    pool_window(&g, x, oh, ow, o, a);
-                }
-            }
-        });
+        ops::max_pool2d(&self.pool.g, x, &mut self.out, &mut self.argmax);
     }
 
     fn output(&self) -> &Tensor {
         &self.out
     }
 
-    fn backward(&mut self, x: &Tensor, dout: &Tensor, how: Backward) {
-        if !how.need_dinput {
-            return;
+    fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
+        if how.need_dinput {
+            let relu_out = how.relu_below.then_some(&self.out);
+            ops::max_pool2d_backward(&self.pool.g, dout, &self.argmax, relu_out, &mut self.dinput);
         }
-        let (b, g) = (x.rows(), self.pool.g);
-        let (n_in, n_out) = (g.in_len(), g.positions() * g.c);
-        self.dinput.ensure_shape(b, &[g.h, g.w, g.c]);
-        let relu_below = how.relu_below;
-        let samples = self.dinput.data_mut().par_chunks_mut(n_in).zip(dout.data().par_chunks(n_out));
-        let samples = samples.zip(self.argmax.par_chunks(n_out)).zip(self.out.data().par_chunks(n_out));
-        samples.for_each(|(((dx, dout), arg), out)| {
-            dx.fill(0.0);
-            // += : with strides smaller than the pool, windows overlap and share maxima.
-            if relu_below {
-                // The maximum is the input at `i`: relu's gradient there is 1 where it is positive.
-                // A select, not a branch: the sign of a maximum is not predictable (0 + 0 is 0).
-                let cells = arg.iter().zip(dout).zip(out);
-                cells.for_each(|((&i, &d), &o)| dx[i as usize] += if o > 0.0 { d } else { 0.0 });
-            } else {
-                arg.iter().zip(dout).for_each(|(&i, &d)| dx[i as usize] += d);
-            }
-        });
     }
 
     fn dinput(&self) -> &Tensor {
@@ -261,6 +87,7 @@ impl Layer for MaxPooling2D {
 mod tests {
     use super::*;
     use crate::layers::gradcheck::check_layer;
+    use crate::tensor::Padding;
     use crate::test_support::{assert_close, reference, tensor_from_json};
     use rand::SeedableRng;
 

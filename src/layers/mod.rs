@@ -60,6 +60,7 @@ mod initializers;
 mod max_pooling2d;
 pub mod names;
 mod param;
+mod pool2d;
 mod recurrent;
 pub mod registry;
 mod rescaling;

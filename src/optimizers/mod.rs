@@ -128,11 +128,12 @@ mod tests {
             let mut param = Param::new("kernel", Tensor::from_vec(&[n], value.clone()).unwrap());
             param.grad_accumulator().0.copy_from_slice(&grad);
             let mut state = OptimizerState::default();
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-            for _ in 0..3 {
-                state.begin_step();
-                pool.install(|| state.apply(opt.as_ref(), 0, &mut param));
-            }
+            crate::tensor::cpu::on_threads(2, || {
+                for _ in 0..3 {
+                    state.begin_step();
+                    state.apply(opt.as_ref(), 0, &mut param);
+                }
+            });
             // The same three steps in one piece.
             let mut w = value.clone();
             let mut slots: Vec<Vec<f32>> = opt.slot_names().iter().map(|_| vec![opt.slot_init(); n]).collect();

@@ -2,7 +2,7 @@
 //! rayon pool, [`set_num_threads`]), their waiting policy while a training loop runs
 //! ([`with_workers`]), the split policy (which products and updates are worked on in two
 //! halves), the scratch and packing buffers (grown once, so a steady-state step allocates
-//! nothing), and the kernels: a blocked GEMM, im2col, Winograd's F(2×2, 3×3).
+//! nothing), and the kernels: a blocked GEMM, im2col, Winograd's F(2×2, 3×3), the poolings.
 //!
 //! Work is split over outputs, in parts fixed by the shapes, never over the thread count, so the
 //! results are the same bits on 1 thread or many.
@@ -13,6 +13,7 @@ mod gemm;
 mod im2col;
 mod matmul;
 mod pool;
+pub(crate) mod pooling;
 pub(crate) mod rows;
 mod run_delay;
 mod scratch;
@@ -23,6 +24,8 @@ mod winograd;
 
 pub(crate) use matmul::{matmul, matmul_bias};
 pub(crate) use rows::{all_finite, col_sums, gather_rows, scatter_add_rows};
+#[cfg(test)]
+pub(crate) use threads::on_threads;
 pub use threads::{num_threads, set_num_threads};
 pub(crate) use update::elementwise_update;
 

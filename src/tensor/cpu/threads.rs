@@ -43,6 +43,12 @@ pub fn num_threads() -> usize {
     }
 }
 
+/// Runs `f` on a pool of its own of `n` threads: tests that compare the bits of 1 and 2 threads.
+#[cfg(test)]
+pub(crate) fn on_threads<R: Send>(n: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("a thread pool").install(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

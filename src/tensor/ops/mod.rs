@@ -19,10 +19,12 @@
 //! ```
 
 mod conv;
+mod pool;
 
 pub use conv::{conv2d, conv2d_backward, Conv2d, Conv2dGrads, Conv2dWork};
 #[cfg(test)]
 pub(crate) use conv::{uses_winograd, KEEP_COLS_MAX};
+pub use pool::{average_pool2d, average_pool2d_backward, max_pool2d, max_pool2d_backward};
 
 use super::cpu;
 use super::{Activation, Mat};
