@@ -66,6 +66,7 @@ pub mod registry;
 mod rescaling;
 mod reshape;
 pub mod spec;
+mod window_args;
 
 pub use crate::tensor::Activation;
 

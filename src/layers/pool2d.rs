@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::conv2d::{read_size2, window};
 use super::registry::{ArgKind, ArgKind::*};
+use super::window_args::{read_size2, window};
 use super::LayerConfig;
 use crate::error::Result;
 use crate::tensor::{Padding, Size2, Window2d};

@@ -1,5 +1,6 @@
-//! Crossentropies, from probabilities (clipped, as Keras) and fused with softmax/sigmoid
-//! (from logits, as Keras's `fit` computes them after a softmax/sigmoid output layer).
+//! Crossentropies from probabilities (clipped, as Keras). Fused with the output layer's
+//! softmax/sigmoid (from logits, as Keras's `fit` computes them) they are tensor operations,
+//! `ops::softmax_crossentropy` and `ops::sigmoid_crossentropy`.
 
 use super::EPSILON;
 
@@ -40,46 +41,6 @@ pub fn categorical(p: &[f32], y: &[f32], width: usize, sparse: bool, grad: Optio
     total
 }
 
-/// Sparse crossentropy fused with softmax: loss_i = logsumexp(z_i) - z_i[y_i], dz = (p - onehot) / B.
-pub fn softmax_sparse(p: &[f32], z: &[f32], y: &[f32], width: usize, grad: Option<&mut [f32]>) -> f64 {
-    let b = (p.len() / width) as f32;
-    let mut total = 0.0f64;
-    for (i, zr) in z.chunks_exact(width).enumerate() {
-        total += logsumexp(zr) - zr[y[i] as usize] as f64;
-    }
-    if let Some(g) = grad {
-        g.copy_from_slice(p);
-        for (i, gr) in g.chunks_exact_mut(width).enumerate() {
-            gr[y[i] as usize] -= 1.0;
-            gr.iter_mut().for_each(|v| *v /= b);
-        }
-    }
-    total
-}
-
-/// Categorical (one-hot or soft targets) crossentropy fused with softmax.
-pub fn softmax_onehot(p: &[f32], z: &[f32], y: &[f32], width: usize, grad: Option<&mut [f32]>) -> f64 {
-    let b = (p.len() / width) as f32;
-    let mut total = 0.0f64;
-    for (zr, yr) in z.chunks_exact(width).zip(y.chunks_exact(width)) {
-        let lse = logsumexp(zr);
-        let ysum: f64 = yr.iter().map(|&t| t as f64).sum();
-        let dot: f64 = zr.iter().zip(yr).map(|(&z, &t)| z as f64 * t as f64).sum();
-        total += ysum * lse - dot;
-    }
-    if let Some(g) = grad {
-        for ((g, &p), &t) in g.iter_mut().zip(p).zip(y) {
-            *g = (p - t) / b;
-        }
-    }
-    total
-}
-
-fn logsumexp(z: &[f32]) -> f64 {
-    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    max + z.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln()
-}
-
 /// Binary crossentropy from probabilities, clipped; mean over the last axis, summed over rows.
 pub fn binary(p: &[f32], y: &[f32], width: usize, grad: Option<&mut [f32]>) -> f64 {
     let n = p.len() as f32;
@@ -92,22 +53,6 @@ pub fn binary(p: &[f32], y: &[f32], width: usize, grad: Option<&mut [f32]>) -> f
         for ((g, &pj), &t) in g.iter_mut().zip(p).zip(y) {
             let inside = pj > EPSILON && pj < 1.0 - EPSILON;
             *g = if inside { (-t / pj + (1.0 - t) / (1.0 - pj)) / n } else { 0.0 };
-        }
-    }
-    total / width as f64
-}
-
-/// Binary crossentropy fused with sigmoid: max(z, 0) - z·y + log(1 + e^-|z|), dz = (p - y) / (B·n).
-pub fn sigmoid_binary(p: &[f32], z: &[f32], y: &[f32], width: usize, grad: Option<&mut [f32]>) -> f64 {
-    let n = p.len() as f32;
-    let mut total = 0.0f64;
-    for (&zj, &t) in z.iter().zip(y) {
-        let z = zj as f64;
-        total += z.max(0.0) - z * t as f64 + (-z.abs()).exp().ln_1p();
-    }
-    if let Some(g) = grad {
-        for ((g, &pj), &t) in g.iter_mut().zip(p).zip(y) {
-            *g = (pj - t) / n;
         }
     }
     total / width as f64

@@ -8,6 +8,7 @@ mod mse;
 
 use crate::error::{Error, Result};
 use crate::layers::Activation;
+use crate::tensor::ops::{self, Targets};
 use crate::tensor::Tensor;
 
 /// Keras's fuzz factor `epsilon()`.
@@ -105,9 +106,13 @@ impl Loss {
         let grad = grad.map(|g| g.data_mut());
         let (p, y) = (y_pred.data(), y_true.data());
         match (self, logits) {
-            (Loss::SparseCategoricalCrossentropy, Some(z)) => crossentropy::softmax_sparse(p, z.data(), y, width, grad),
-            (Loss::CategoricalCrossentropy, Some(z)) => crossentropy::softmax_onehot(p, z.data(), y, width, grad),
-            (Loss::BinaryCrossentropy, Some(z)) => crossentropy::sigmoid_binary(p, z.data(), y, width, grad),
+            (Loss::SparseCategoricalCrossentropy, Some(z)) => {
+                ops::softmax_crossentropy(z.data(), p, Targets::Indices(y), width, grad)
+            }
+            (Loss::CategoricalCrossentropy, Some(z)) => {
+                ops::softmax_crossentropy(z.data(), p, Targets::Probabilities(y), width, grad)
+            }
+            (Loss::BinaryCrossentropy, Some(z)) => ops::sigmoid_crossentropy(z.data(), p, y, width, grad),
             (Loss::SparseCategoricalCrossentropy, None) => crossentropy::categorical(p, y, width, true, grad),
             (Loss::CategoricalCrossentropy, None) => crossentropy::categorical(p, y, width, false, grad),
             (Loss::BinaryCrossentropy, None) => crossentropy::binary(p, y, width, grad),

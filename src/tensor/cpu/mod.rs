@@ -11,6 +11,7 @@ mod buffers;
 pub(crate) mod conv;
 mod gemm;
 mod im2col;
+mod loss;
 mod matmul;
 mod pool;
 pub(crate) mod pooling;
@@ -21,7 +22,9 @@ mod threads;
 mod transpose;
 mod update;
 mod winograd;
+mod winograd_tiles;
 
+pub(crate) use loss::{sigmoid_crossentropy, softmax_crossentropy};
 pub(crate) use matmul::{matmul, matmul_bias};
 pub(crate) use rows::{all_finite, col_sums, gather_rows, scatter_add_rows};
 #[cfg(test)]

@@ -94,6 +94,29 @@ pub fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
     cpu::scatter_add_rows(rows, idx, table)
 }
 
+/// What a crossentropy compares the model's output with.
+#[derive(Clone, Copy, Debug)]
+pub enum Targets<'a> {
+    /// One class index per row (sparse labels).
+    Indices(&'a [f32]),
+    /// A row of class probabilities per row (one-hot or soft labels).
+    Probabilities(&'a [f32]),
+}
+
+/// The crossentropy of `p` = softmax(`z`) (the output layer's values and its logits, rows of
+/// `width`) against `targets`, summed over the rows and computed stably from the logits; with
+/// `grad`, also d(mean loss)/dz = (p − y) / rows, in the same pass over the rows.
+pub fn softmax_crossentropy(z: &[f32], p: &[f32], targets: Targets, width: usize, grad: Option<&mut [f32]>) -> f64 {
+    cpu::softmax_crossentropy(z, p, targets, width, grad)
+}
+
+/// The binary crossentropy of `p` = sigmoid(`z`) against 0/1 targets `y`, averaged over each
+/// row's `width` values and summed over the rows, from the logits; with `grad`, also
+/// d(mean loss)/dz = (p − y) / values, in the same pass.
+pub fn sigmoid_crossentropy(z: &[f32], p: &[f32], y: &[f32], width: usize, grad: Option<&mut [f32]>) -> f64 {
+    cpu::sigmoid_crossentropy(z, p, y, width, grad)
+}
+
 /// An optimizer's fused elementwise update: `rule(value, grad, state)` (one plain loop over the
 /// slices, each value's update depending on that value alone), run by the backend where it
 /// decides (a large parameter in two halves on two threads). The bits do not depend on it.
