@@ -8,7 +8,7 @@
 
 use super::DatasetFile;
 use crate::error::{Error, IoContext, Result};
-use crate::io::stale;
+use crate::fs::stale;
 use flate2::bufread::MultiGzDecoder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};

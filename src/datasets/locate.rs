@@ -4,7 +4,7 @@
 
 use super::{download, DatasetFile, DownloadOptions};
 use crate::error::{Error, Result};
-use crate::io::stale;
+use crate::fs::stale;
 use std::fmt;
 use std::path::{Path, PathBuf};
 

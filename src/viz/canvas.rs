@@ -12,7 +12,7 @@ use plotters::style::FontTransform;
 use super::backend::GlyphBackend;
 use super::glyphs::FONT_BYTES;
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
+use crate::fs::write_atomic;
 
 /// One pixel's colour.
 pub type Rgb = [u8; 3];

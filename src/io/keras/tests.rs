@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::io::load_model;
 use crate::layers::{
     Activation, ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
-    Padding, Reshape,
+    Padding, Rescaling, Reshape,
 };
 use crate::model::Sequential;
 use crate::Tensor;
@@ -235,4 +235,22 @@ fn corrupt_truncated_and_unknown_inputs_are_clear_errors() {
         e.ends_with("not a Keras model file: no 'model_config' attribute (a weights-only file holds no architecture)"),
         "{e}"
     );
+}
+
+#[test]
+fn a_model_with_rescaling_round_trips_through_keras_and_kiln_files() {
+    let mut model = Sequential::new().seed(1);
+    model.add(Rescaling::new(1.0 / 255.0).offset(-0.5).input_shape(&[4]));
+    model.add(Dense::new(2));
+    model.build(&[4]).unwrap();
+    let x = Tensor::from_vec(&[2, 4], vec![0.0, 64.0, 128.0, 255.0, 255.0, 0.0, 10.0, 20.0]).unwrap();
+    let want = model.predict(&x).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["m.keras", "m.h5", "m.safetensors"] {
+        let path = dir.path().join(file);
+        model.save(&path).unwrap();
+        let mut back = load_model(&path).unwrap();
+        assert_eq!(back.layers()[0].config(), model.layers()[0].config(), "{file}");
+        assert_eq!(back.predict(&x).unwrap().data(), want.data(), "{file}");
+    }
 }

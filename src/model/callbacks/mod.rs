@@ -99,9 +99,9 @@ fn warn_missing(what: &str, monitor: &str, logs: &Logs) {
 }
 
 /// Checks, before training, that a file can be written at `path` (see
-/// [`crate::io::check_writable`]); `what` names the file in the message ("checkpoint", "CSV log").
+/// [`crate::fs::check_writable`]); `what` names the file in the message ("checkpoint", "CSV log").
 pub(crate) fn check_writable(path: &Path, what: &str) -> Result<()> {
-    crate::io::check_writable(path, &format!("{what} path"))
+    crate::fs::check_writable(path, &format!("{what} path"))
 }
 
 /// `v` as Python's `repr(float)` writes it (what Keras's CSV files and paths hold): shortest

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Callback, Logs};
 use crate::error::Result;
-use crate::io::tfevents::EventWriter;
+use crate::fs::tfevents::EventWriter;
 use crate::model::Sequential;
 
 /// Writes, at the end of each epoch, `epoch_<key>` for the training logs (with
@@ -66,7 +66,7 @@ impl Callback for TensorBoard {
 mod tests {
     use super::super::test_support::{data, tiny_model};
     use super::*;
-    use crate::io::tfevents::{read_events, scalar_value};
+    use crate::fs::tfevents::{read_events, scalar_value};
     use crate::model::FitOptions;
 
     /// (tag, step, value) of every scalar in the file.
