@@ -148,6 +148,7 @@ impl GraphBuilder {
                 let op = if layer.class == "MaxPooling2D" { "MaxPool" } else { "AveragePool" };
                 self.unary(&format!("{n}/{op}"), op, attrs);
             }
+            "Rescaling" => self.rescaling(layer)?,
             "BatchNormalization" => self.batch_normalization(layer)?,
             "Activation" => self.activation(layer, "activation")?,
             "Dropout" => self.unary(&format!("{n}/Identity"), "Identity", vec![]),
@@ -183,6 +184,21 @@ impl GraphBuilder {
             let x = self.current.clone();
             self.node(&format!("{}/BiasAdd", layer.name), "Add", vec![x, b], vec![]);
         }
+        Ok(())
+    }
+
+    /// `x · scale + offset` as Mul and Add with scalar initializers (elementwise: any layout).
+    fn rescaling(&mut self, layer: &LayerView) -> Result<()> {
+        let n = layer.name.as_str();
+        let number = |key: &str| layer.config.get(key).and_then(Value::as_f64);
+        let scale = number("scale").ok_or_else(|| unsupported(layer, "a scale that is not one number"))?;
+        let offset = number("offset").unwrap_or(0.0);
+        let s = self.init_f32(&format!("{n}.scale"), &[], &[scale as f32]);
+        let x = self.current.clone();
+        self.node(&format!("{n}/Mul"), "Mul", vec![x, s], vec![]);
+        let o = self.init_f32(&format!("{n}.offset"), &[], &[offset as f32]);
+        let x = self.current.clone();
+        self.node(&format!("{n}/Add"), "Add", vec![x, o], vec![]);
         Ok(())
     }
 

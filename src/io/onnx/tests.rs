@@ -4,7 +4,7 @@ use super::proto::{AttributeProto, TensorProto, FLOAT};
 use super::*;
 use crate::layers::{
     Activation, ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
-    Padding, Reshape,
+    Padding, Rescaling, Reshape,
 };
 
 fn cnn() -> Sequential {
@@ -191,4 +191,85 @@ fn recurrent_layers_map_to_onnx_recurrent_operators() {
         linear.to_onnx().unwrap_err().to_string(),
         "layer 'simple_rnn' (SimpleRNN): activation 'linear' has no ONNX mapping in kiln"
     );
+}
+
+/// Runs the few operators a dense model exports to (Mul and Add with a scalar or a row,
+/// Flatten, MatMul, Softmax over the last axis) on `x`: the graph's numbers, not only its shape.
+fn run_dense_graph(model: &ModelProto, x: &crate::Tensor) -> Vec<f32> {
+    let g = model.graph.as_ref().unwrap();
+    let mut values: std::collections::HashMap<String, (Vec<usize>, Vec<f32>)> = g
+        .initializer
+        .iter()
+        .map(|t| (t.name.clone(), (t.dims.iter().map(|&d| d as usize).collect(), floats(t))))
+        .collect();
+    values.insert("input".into(), (x.shape().to_vec(), x.data().to_vec()));
+    for node in &g.node {
+        let (shape, a) = values[&node.input[0]].clone();
+        let (rows, width) = (shape[0], a.len() / shape[0]);
+        let out = match node.op_type.as_str() {
+            "Mul" | "Add" => {
+                let b = &values[&node.input[1]].1;
+                let at = |i: usize| b[if b.len() == 1 { 0 } else { i % width }];
+                let mul = node.op_type == "Mul";
+                (shape, a.iter().enumerate().map(|(i, &v)| if mul { v * at(i) } else { v + at(i) }).collect())
+            }
+            "Flatten" => (vec![rows, width], a),
+            "MatMul" => {
+                let (ws, w) = &values[&node.input[1]];
+                let n = ws[1];
+                let mut out = vec![0.0f32; rows * n];
+                for (r, j) in (0..rows).flat_map(|r| (0..n).map(move |j| (r, j))) {
+                    out[r * n + j] = (0..width).map(|k| a[r * width + k] * w[k * n + j]).sum();
+                }
+                (vec![rows, n], out)
+            }
+            "Softmax" => {
+                let mut out = a.clone();
+                for row in out.chunks_exact_mut(width) {
+                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    row.iter_mut().for_each(|v| *v = (*v - max).exp());
+                    let sum: f32 = row.iter().sum();
+                    row.iter_mut().for_each(|v| *v /= sum);
+                }
+                (shape, out)
+            }
+            other => panic!("no test evaluation of {other}"),
+        };
+        values.insert(node.output[0].clone(), out);
+    }
+    values.remove("output").expect("an output").1
+}
+
+#[test]
+fn rescaling_is_a_mul_and_an_add_of_scalars() {
+    let mut m = Sequential::new().seed(2);
+    m.add(Rescaling::new(1.0 / 255.0).offset(-0.5).input_shape(&[2, 3]));
+    m.add(Flatten::new());
+    m.add(Dense::new(4).activation(Activation::Softmax));
+    m.build(&[2, 3]).unwrap();
+    let model = decode(&m);
+    assert_eq!(model.op_types(), ["Mul", "Add", "Flatten", "MatMul", "Add", "Softmax"]);
+    let g = model.graph.as_ref().unwrap();
+    assert_eq!(g.node[0].input, ["input", "rescaling.scale"]);
+    assert_eq!(g.node[1].input, ["rescaling/Mul:0", "rescaling.offset"]);
+    let (scale, offset) = (init(&model, "rescaling.scale"), init(&model, "rescaling.offset"));
+    assert_eq!((scale.dims.len(), floats(scale)), (0, vec![1.0f32 / 255.0]));
+    assert_eq!((offset.dims.len(), floats(offset)), (0, vec![-0.5]));
+
+    let x = crate::Tensor::from_vec(&[2, 2, 3], (0..12).map(|i| (i * 23) as f32).collect()).unwrap();
+    let want = m.predict(&x).unwrap();
+    let got = run_dense_graph(&model, &x);
+    assert_eq!(got.len(), want.len());
+    for (i, (&a, &b)) in got.iter().zip(want.data()).enumerate() {
+        assert!((a - b).abs() < 1e-6, "output {i}: ONNX {a} vs predict {b}");
+    }
+
+    // Without an offset the Add adds 0; before a convolution the scaling stays channels-last.
+    let mut m = Sequential::new();
+    m.add(Rescaling::new(2.0).input_shape(&[4, 4, 1]));
+    m.add(Conv2D::new(2, 3));
+    m.build(&[4, 4, 1]).unwrap();
+    let model = decode(&m);
+    assert_eq!(model.op_types(), ["Mul", "Add", "Transpose", "Conv", "Transpose"]);
+    assert_eq!(floats(init(&model, "rescaling.offset")), [0.0]);
 }
