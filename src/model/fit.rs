@@ -21,9 +21,8 @@ use crate::tensor::{shape_str, Tensor};
 pub struct FitOptions<'a> {
     /// Train up to this epoch (counted over the model's life, with `initial_epoch`).
     pub epochs: usize,
-    /// The epoch to start from (Keras's `initial_epoch`): a run continued after
-    /// [`crate::io::load_model`] passes [`Sequential::epochs_trained`] and runs the epochs
-    /// `initial_epoch..epochs`.
+    /// The epoch to start from (Keras's `initial_epoch`): a run continued after `load_model`
+    /// passes [`Sequential::epochs_trained`] and runs the epochs `initial_epoch..epochs`.
     pub initial_epoch: usize,
     /// Samples per gradient step (Keras's default 32).
     pub batch_size: usize,
@@ -108,10 +107,8 @@ impl Sequential {
             None => None,
         };
         if n_train == 0 {
-            return Err(Error::value(format!(
-                "no training samples left after validation_split={}",
-                opts.validation_split
-            )));
+            let fraction = opts.validation_split;
+            return Err(Error::value(format!("no training samples left after validation_split={fraction}")));
         }
         // On a worker of the pool, with its other threads waiting for the jobs the loop hands out.
         with_workers(|| self.fit_loop(x, y, n_train, validation, opts))
