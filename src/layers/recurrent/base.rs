@@ -12,10 +12,11 @@ use crate::error::{Error, Result};
 use crate::layers::config::f32_json;
 use crate::layers::{Activation, Ctx, Initializer, LayerConfig, Param, Rng};
 use crate::tensor::limits::len_u128;
-use crate::tensor::{ops, shape_str, Mat, Tensor};
+use crate::tensor::{shape_str, Mat, Tensor};
 
 use super::gate_math;
 use super::orthogonal::orthogonal;
+pub(crate) use step::{product, BackStep, Step};
 
 /// The options and state every recurrent layer has (Keras's `RNN` around its cell).
 pub(crate) struct RnnCore {
@@ -184,43 +185,7 @@ impl RnnCore {
             }
         }
         let k = self.kernel.value.data();
-        ops::matmul(Mat::new(self.xs.data(), t * b, f), Mat::new(k, f, gates * u), self.zs.data_mut(), 0.0);
-    }
-
-    /// Step `s`'s slices: its gate block, its state before as the recurrent product reads it
-    /// (times the recurrent dropout mask) and as it is, the state it writes, and the weights.
-    pub fn step(&mut self, s: usize) -> Step<'_> {
-        let ((_, b, _), u) = (self.dims, self.units);
-        let w = self.zs.row_len() / b.max(1);
-        let z = &mut self.zs.data_mut()[s * b * w..(s + 1) * b * w];
-        let (before, after) = self.hs.data_mut().split_at_mut((s + 1) * b * u);
-        let (h_prev, h) = (&before[s * b * u..], &mut after[..b * u]);
-        let h_in = if self.rec_masked {
-            let hd = &mut self.hd.data_mut()[s * b * u..(s + 1) * b * u];
-            hd.iter_mut().zip(h_prev).zip(self.rec_mask.data()).for_each(|((d, &v), &m)| *d = v * m);
-            &*hd
-        } else {
-            h_prev
-        };
-        let bias = if self.use_bias { self.bias.value.data() } else { &self.zero_bias };
-        Step { b, u, z, h_in, h_prev, h, rk: self.recurrent_kernel.value.data(), bias }
-    }
-
-    /// Step `s`'s slices for backward (see [`BackStep`]).
-    pub fn back_step(&mut self, s: usize) -> BackStep<'_> {
-        let ((t, b, _), u) = (self.dims, self.units);
-        let w = self.zs.row_len() / b.max(1);
-        let hin = if self.rec_masked { self.hd.data() } else { &self.hs.data()[..t * b * u] };
-        BackStep {
-            b,
-            u,
-            gates: &self.zs.data()[s * b * w..(s + 1) * b * w],
-            dz: &mut self.dzs.data_mut()[s * b * w..(s + 1) * b * w],
-            h_in: &hin[s * b * u..(s + 1) * b * u],
-            h_prev: &self.hs.data()[s * b * u..(s + 1) * b * u],
-            dh: self.dh.data_mut(),
-            rk: self.recurrent_kernel.value.data(),
-        }
+        product(Mat::new(self.xs.data(), t * b, f), Mat::new(k, f, gates * u), self.zs.data_mut(), 0.0);
     }
 
     /// Writes the output from the states: all of them (B, T, U), or the last (B, U).
@@ -274,14 +239,14 @@ impl RnnCore {
         let dz = &rec.unwrap_or(&self.dzs).data()[s * b * w..(s + 1) * b * w];
         let rk = self.recurrent_kernel.value.data();
         if !self.rec_masked {
-            ops::matmul(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dh.data_mut(), beta);
+            product(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dh.data_mut(), beta);
             return;
         }
         if beta == 0.0 {
             self.dh.data_mut().fill(0.0);
         }
         self.dhr.ensure_shape(b, &[u]);
-        ops::matmul(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dhr.data_mut(), 0.0);
+        product(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dhr.data_mut(), 0.0);
         let (dh, dhr, mask) = (self.dh.data_mut(), self.dhr.data(), self.rec_mask.data());
         dh.iter_mut().zip(dhr).zip(mask).for_each(|((d, &p), &m)| *d += p * m);
     }
@@ -312,13 +277,13 @@ impl RnnCore {
     pub fn finish_backward(&mut self, need_dinput: bool) {
         let ((t, b, f), w) = (self.dims, self.kernel.value.row_len());
         let (dk, beta) = self.kernel.grad_accumulator();
-        ops::matmul(Mat::new(self.xs.data(), t * b, f).t(), Mat::new(self.dzs.data(), t * b, w), dk, beta);
+        product(Mat::new(self.xs.data(), t * b, f).t(), Mat::new(self.dzs.data(), t * b, w), dk, beta);
         if !need_dinput {
             return;
         }
         self.dxs.ensure_shape(t, &[b, f]);
         let k = self.kernel.value.data();
-        ops::matmul(Mat::new(self.dzs.data(), t * b, w), Mat::new(k, f, w).t(), self.dxs.data_mut(), 0.0);
+        product(Mat::new(self.dzs.data(), t * b, w), Mat::new(k, f, w).t(), self.dxs.data_mut(), 0.0);
         self.dinput.ensure_shape(b, &[t, f]);
         let (dx, dxs, mask) = (self.dinput.data_mut(), self.dxs.data(), self.in_mask.data());
         for (s, step) in dxs.chunks_exact(b * f).enumerate() {
@@ -341,7 +306,7 @@ impl RnnCore {
         let dz_rec = rec.unwrap_or(&self.dzs).data();
         let hin = if self.rec_masked { self.hd.data() } else { &self.hs.data()[..t * b * u] };
         let (drk, beta) = self.recurrent_kernel.grad_accumulator();
-        ops::matmul(Mat::new(hin, t * b, u).t(), Mat::new(dz_rec, t * b, w), drk, beta);
+        product(Mat::new(hin, t * b, u).t(), Mat::new(dz_rec, t * b, w), drk, beta);
     }
 
     pub fn dinput(&self) -> &Tensor {
@@ -411,41 +376,6 @@ impl RnnCore {
     }
 }
 
-/// One step's slices (see [`RnnCore::step`]); `bias` is zeros without `use_bias`.
-pub(crate) struct Step<'a> {
-    pub b: usize,
-    pub u: usize,
-    /// (B, gates·U): `x·kernel` of this step on entry; the cell leaves its gates here.
-    pub z: &'a mut [f32],
-    /// (B, U): the state before, as the recurrent product reads it.
-    pub h_in: &'a [f32],
-    /// (B, U): the state before.
-    pub h_prev: &'a [f32],
-    /// (B, U): the state after.
-    pub h: &'a mut [f32],
-    /// (U, gates·U).
-    pub rk: &'a [f32],
-    pub bias: &'a [f32],
-}
-
-/// One step's slices for backward (see [`RnnCore::back_step`]).
-pub(crate) struct BackStep<'a> {
-    pub b: usize,
-    pub u: usize,
-    /// (B, gates·U): the gates forward left.
-    pub gates: &'a [f32],
-    /// (B, gates·U): dL/d(pre-activations), to write.
-    pub dz: &'a mut [f32],
-    /// (B, U): the state before, as the recurrent product read it.
-    pub h_in: &'a [f32],
-    /// (B, U): the state before.
-    pub h_prev: &'a [f32],
-    /// (B, U): the carried dL/dh.
-    pub dh: &'a mut [f32],
-    /// (U, gates·U).
-    pub rk: &'a [f32],
-}
-
 /// One mask per sequence, as Keras's recurrent dropout: 0 with probability `rate`, else
 /// 1/(1 - rate).
 fn draw_mask(mask: &mut Tensor, rows: usize, width: usize, rate: f32, rng: &mut Rng) {
@@ -453,3 +383,6 @@ fn draw_mask(mask: &mut Tensor, rows: usize, width: usize, rate: f32, rng: &mut 
     let keep = 1.0 / (1.0 - rate);
     mask.data_mut().iter_mut().for_each(|m| *m = if rng.random::<f32>() < rate { 0.0 } else { keep });
 }
+
+#[path = "step.rs"]
+mod step;

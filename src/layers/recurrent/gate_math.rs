@@ -28,13 +28,33 @@ pub(crate) fn check(layer: &str, class: &str, what: &str, a: Activation) -> Resu
     Ok(())
 }
 
+/// How many units a cell computes at once: one vector register of f32 (256 bits).
+pub(crate) const LANES: usize = 8;
+
+/// `s[j..j + L]` as an array: a cell's arithmetic on arrays of `L` values compiles to vector
+/// instructions, where on slices of a run-time length it stays scalar.
+#[inline(always)]
+pub(crate) fn load<const L: usize>(s: &[f32], j: usize) -> [f32; L] {
+    s[j..j + L].try_into().expect("L values")
+}
+
+/// Writes `v` to `s[j..j + L]`.
+#[inline(always)]
+pub(crate) fn store<const L: usize>(s: &mut [f32], j: usize, v: &[f32; L]) {
+    s[j..j + L].copy_from_slice(v);
+}
+
 /// e^x for x in [-87, 88] (clamped outside): 2^n · p(r), r = x - n·ln 2.
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    // n = round(x / ln 2) by the 1.5·2^23 trick, which vectorises where `round` does not.
+    // n = round(x / ln 2) by the 1.5·2^23 trick, which vectorises where `round` does not:
+    // `x/ln 2 + SHIFT` lies in [2^23, 2^24), where the float's step is 1, so its bits minus
+    // SHIFT's are n as an integer (no float-to-int conversion, which does not vectorise).
     const SHIFT: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + SHIFT) - SHIFT;
+    let shifted = x * std::f32::consts::LOG2_E + SHIFT;
+    let n = shifted - SHIFT;
+    let ni = shifted.to_bits() as i32 - SHIFT.to_bits() as i32;
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let mut p = 1.987_569_1e-4f32;
     p = p * r + 1.398_2e-3;
@@ -43,7 +63,7 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5.000_000_1e-1;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    y * f32::from_bits(((ni + 127) as u32) << 23)
 }
 
 #[inline(always)]

@@ -4,8 +4,8 @@
 //! (bias shape (2, 3·units)); without it, it multiplies the state before the product:
 //! `h̃ = tanh(x·W_h + b_h + (r·h)·U_h)`, one bias (3·units).
 
-use super::base::{RnnCore, Step};
-use super::gate_math::{act, deriv, with_acts};
+use super::base::{product, RnnCore, Step};
+use super::gate_math::{act, deriv, load, store, with_acts, LANES};
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Backward, Ctx, Layer, Param, Rng};
@@ -77,21 +77,51 @@ impl GRU {
 /// and `rec`'s h part replaced by itself plus its bias (what backward needs).
 fn forward_after<const A: u8, const R: u8>(st: Step, rec: &mut [f32]) {
     let (b, u) = (st.b, st.u);
-    ops::matmul(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 3 * u), rec, 0.0);
-    let (bx, brec) = st.bias.split_at(3 * u);
-    for (r, (x3, r3)) in st.z.chunks_exact_mut(3 * u).zip(rec.chunks_exact_mut(3 * u)).enumerate() {
-        let (hp, h) = (&st.h_prev[r * u..(r + 1) * u], &mut st.h[r * u..(r + 1) * u]);
-        let (xz, rest) = x3.split_at_mut(u);
-        let (xr, xh) = rest.split_at_mut(u);
-        for j in 0..u {
-            let rh = r3[2 * u + j] + brec[2 * u + j];
-            let z = act::<R>(xz[j] + bx[j] + (r3[j] + brec[j]));
-            let rg = act::<R>(xr[j] + bx[u + j] + (r3[u + j] + brec[u + j]));
-            let hh = act::<A>(xh[j] + bx[2 * u + j] + rg * rh);
-            (xz[j], xr[j], xh[j], r3[2 * u + j]) = (z, rg, hh, rh);
-            h[j] = z * hp[j] + (1.0 - z) * hh;
+    product(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 3 * u), rec, 0.0);
+    let rows = st.z.chunks_exact_mut(3 * u).zip(rec.chunks_exact_mut(3 * u));
+    for ((x3, r3), (hp, h)) in rows.zip(st.h_prev.chunks_exact(u).zip(st.h.chunks_exact_mut(u))) {
+        let mut j = 0;
+        while j + LANES <= u {
+            forward_after_lanes::<A, R, LANES>(j, x3, r3, st.bias, hp, h);
+            j += LANES;
+        }
+        for j in j..u {
+            forward_after_lanes::<A, R, 1>(j, x3, r3, st.bias, hp, h);
         }
     }
+}
+
+/// Units `j..j + L` of one row of [`forward_after`]: x3 and r3 (3U each) the input and
+/// recurrent products, bias (6U) the input then the recurrent bias.
+#[inline(always)]
+fn forward_after_lanes<const A: u8, const R: u8, const L: usize>(
+    j: usize,
+    x3: &mut [f32],
+    r3: &mut [f32],
+    bias: &[f32],
+    hp: &[f32],
+    h: &mut [f32],
+) {
+    let u = hp.len();
+    let [xz, xr, xh] = [load::<L>(x3, j), load(x3, u + j), load(x3, 2 * u + j)];
+    let [rz, rr, rh] = [load::<L>(r3, j), load(r3, u + j), load(r3, 2 * u + j)];
+    let [bz, br, bh] = [load::<L>(bias, j), load(bias, u + j), load(bias, 2 * u + j)];
+    let [cz, cr, ch] = [load::<L>(bias, 3 * u + j), load(bias, 4 * u + j), load(bias, 5 * u + j)];
+    let hpv = load::<L>(hp, j);
+    let mut out = [[0.0; L]; 5];
+    for l in 0..L {
+        let rhl = rh[l] + ch[l];
+        let z = act::<R>(xz[l] + bz[l] + (rz[l] + cz[l]));
+        let rg = act::<R>(xr[l] + br[l] + (rr[l] + cr[l]));
+        let hh = act::<A>(xh[l] + bh[l] + rg * rhl);
+        [out[0][l], out[1][l], out[2][l], out[3][l]] = [z, rg, hh, rhl];
+        out[4][l] = z * hpv[l] + (1.0 - z) * hh;
+    }
+    for (g, v) in out[..3].iter().enumerate() {
+        store(x3, g * u + j, v);
+    }
+    store(r3, 2 * u + j, &out[3]);
+    store(h, j, &out[4]);
 }
 
 /// One step back with reset_after: dL/d(pre-activations) on the input side into `dx`, on the
@@ -106,19 +136,48 @@ fn backward_after<const A: u8, const R: u8>(
     drec: &mut [f32],
 ) {
     let rows = gates.chunks_exact(3 * u).zip(rec.chunks_exact(3 * u)).zip(dx.chunks_exact_mut(3 * u));
-    for (r, ((g3, r3), d3)) in rows.enumerate() {
-        let (hp, dh) = (&h_prev[r * u..(r + 1) * u], &mut dh[r * u..(r + 1) * u]);
-        let dr3 = &mut drec[r * 3 * u..(r + 1) * 3 * u];
-        for j in 0..u {
-            let (z, rg, hh, rh) = (g3[j], g3[u + j], g3[2 * u + j], r3[2 * u + j]);
-            let dph = dh[j] * (1.0 - z) * deriv::<A>(hh);
-            let dpz = dh[j] * (hp[j] - hh) * deriv::<R>(z);
-            let dpr = dph * rh * deriv::<R>(rg);
-            (d3[j], d3[u + j], d3[2 * u + j]) = (dpz, dpr, dph);
-            (dr3[j], dr3[u + j], dr3[2 * u + j]) = (dpz, dpr, dph * rg);
-            dh[j] *= z;
+    let per_row = h_prev.chunks_exact(u).zip(dh.chunks_exact_mut(u)).zip(drec.chunks_exact_mut(3 * u));
+    for (((g3, r3), d3), ((hp, dh), dr3)) in rows.zip(per_row) {
+        let mut j = 0;
+        while j + LANES <= u {
+            backward_after_lanes::<A, R, LANES>(j, [g3, r3, hp], dh, d3, dr3);
+            j += LANES;
+        }
+        for j in j..u {
+            backward_after_lanes::<A, R, 1>(j, [g3, r3, hp], dh, d3, dr3);
         }
     }
+}
+
+/// Units `j..j + L` of one row of [`backward_after`]; `row` is the gates, the recurrent
+/// products and the state before.
+#[inline(always)]
+fn backward_after_lanes<const A: u8, const R: u8, const L: usize>(
+    j: usize,
+    row: [&[f32]; 3],
+    dh: &mut [f32],
+    d3: &mut [f32],
+    dr3: &mut [f32],
+) {
+    let u = dh.len();
+    let [g3, r3, hp] = row;
+    let [z, rg, hh] = [load::<L>(g3, j), load(g3, u + j), load(g3, 2 * u + j)];
+    let (rh, hpv, mut dhv) = (load::<L>(r3, 2 * u + j), load::<L>(hp, j), load::<L>(dh, j));
+    let mut d = [[0.0; L]; 4];
+    for l in 0..L {
+        let dph = dhv[l] * (1.0 - z[l]) * deriv::<A>(hh[l]);
+        let dpz = dhv[l] * (hpv[l] - hh[l]) * deriv::<R>(z[l]);
+        let dpr = dph * rh[l] * deriv::<R>(rg[l]);
+        [d[0][l], d[1][l], d[2][l], d[3][l]] = [dpz, dpr, dph, dph * rg[l]];
+        dhv[l] *= z[l];
+    }
+    for (g, v) in d[..3].iter().enumerate() {
+        store(d3, g * u + j, v);
+    }
+    store(dr3, j, &d[0]);
+    store(dr3, u + j, &d[1]);
+    store(dr3, 2 * u + j, &d[3]);
+    store(dh, j, &dhv);
 }
 
 /// One step forward without reset_after: z and r from `h_in·U_zr`, then `r·h_in` into `rhp`
@@ -127,7 +186,7 @@ fn forward_before<const A: u8, const R: u8>(st: Step, rhp: &mut [f32], scratch: 
     let (b, u) = (st.b, st.u);
     let (rzr, rh) = scratch.split_at_mut(2 * b * u);
     let (h_in, rk) = (Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 3 * u));
-    ops::matmul(h_in, rk.col_range(0..2 * u), rzr, 0.0);
+    product(h_in, rk.col_range(0..2 * u), rzr, 0.0);
     for (r, x3) in st.z.chunks_exact_mut(3 * u).enumerate() {
         for j in 0..u {
             let z = act::<R>(x3[j] + st.bias[j] + rzr[r * 2 * u + j]);
@@ -136,7 +195,7 @@ fn forward_before<const A: u8, const R: u8>(st: Step, rhp: &mut [f32], scratch: 
             rhp[r * u + j] = rg * st.h_in[r * u + j];
         }
     }
-    ops::matmul(Mat::new(rhp, b, u), rk.col_range(2 * u..3 * u), rh, 0.0);
+    product(Mat::new(rhp, b, u), rk.col_range(2 * u..3 * u), rh, 0.0);
     for (r, x3) in st.z.chunks_exact_mut(3 * u).enumerate() {
         for j in 0..u {
             let hh = act::<A>(x3[2 * u + j] + st.bias[2 * u + j] + rh[r * u + j]);

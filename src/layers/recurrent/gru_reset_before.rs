@@ -2,7 +2,7 @@
 //! before U_h's product, so dL/dr comes through that product, and U's gradient is two products
 //! (U_zr from the states, U_h from `r·h`).
 
-use super::super::base::BackStep;
+use super::super::base::{product, BackStep};
 use super::super::gate_math::{deriv, with_acts};
 use super::GRU;
 use crate::tensor::{ops, Mat, Tensor};
@@ -21,7 +21,7 @@ fn backward_before<const A: u8, const R: u8>(st: BackStep, drhp: &mut [f32], par
     }
     // d(r·h_in) = dph · U_hᵀ, U_h = rk[:, 2U..] with row stride 3U.
     let rk = Mat::new(st.rk, u, 3 * u);
-    ops::matmul(Mat::new(st.dz, b, 3 * u).col_range(2 * u..3 * u), rk.col_range(2 * u..3 * u).t(), drhp, 0.0);
+    product(Mat::new(st.dz, b, 3 * u).col_range(2 * u..3 * u), rk.col_range(2 * u..3 * u).t(), drhp, 0.0);
     for (r, (g3, d3)) in st.gates.chunks_exact(3 * u).zip(st.dz.chunks_exact_mut(3 * u)).enumerate() {
         for j in 0..u {
             let (rg, i) = (g3[u + j], r * u + j);
@@ -30,7 +30,7 @@ fn backward_before<const A: u8, const R: u8>(st: BackStep, drhp: &mut [f32], par
         }
     }
     // + [dpz, dpr] · U_zrᵀ
-    ops::matmul(Mat::new(st.dz, b, 3 * u).col_range(0..2 * u), rk.col_range(0..2 * u).t(), part, 1.0);
+    product(Mat::new(st.dz, b, 3 * u).col_range(0..2 * u), rk.col_range(0..2 * u).t(), part, 1.0);
 }
 
 impl GRU {
@@ -53,8 +53,8 @@ impl GRU {
         let core = &mut self.core;
         let h_in_all = core.recurrent_inputs();
         let dzs = Mat::new(core.dzs.data(), n, w);
-        ops::matmul(Mat::new(h_in_all, n, u).t(), dzs, du, 0.0);
-        ops::matmul(Mat::new(self.rec.data(), n, u).t(), dzs.col_range(2 * u..w), du_h, 0.0);
+        product(Mat::new(h_in_all, n, u).t(), dzs, du, 0.0);
+        product(Mat::new(self.rec.data(), n, u).t(), dzs.col_range(2 * u..w), du_h, 0.0);
         let (drk, beta) = core.recurrent_kernel.grad_accumulator();
         for (i, row) in drk.chunks_exact_mut(w).enumerate() {
             for (c, d) in row.iter_mut().enumerate() {

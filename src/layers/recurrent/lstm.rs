@@ -3,8 +3,8 @@
 //! activation). Forward runs one product of the whole batch per step; backward walks the steps
 //! back carrying dL/dh and dL/dc.
 
-use super::base::{RnnCore, Step};
-use super::gate_math::{act, deriv, with_acts};
+use super::base::{product, RnnCore, Step};
+use super::gate_math::{act, deriv, load, store, with_acts, LANES};
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Backward, Ctx, Layer, Param, Rng};
@@ -71,26 +71,50 @@ impl LSTM {
 /// activation and the new state.
 fn forward_step<const A: u8, const R: u8>(st: Step, c_prev: &[f32], c: &mut [f32], tc: &mut [f32]) {
     let (b, u) = (st.b, st.u);
-    ops::matmul(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 4 * u), st.z, 1.0);
-    let (bi, rest) = st.bias.split_at(u);
-    let (bf, rest) = rest.split_at(u);
-    let (bc, bo) = rest.split_at(u);
-    for (r, z) in st.z.chunks_exact_mut(4 * u).enumerate() {
-        let (zi, rest) = z.split_at_mut(u);
-        let (zf, rest) = rest.split_at_mut(u);
-        let (zc, zo) = rest.split_at_mut(u);
-        let rows = r * u..(r + 1) * u;
-        let (cp, c, tc, h) = (&c_prev[rows.clone()], &mut c[rows.clone()], &mut tc[rows.clone()], &mut st.h[rows]);
-        for j in 0..u {
-            let i = act::<R>(zi[j] + bi[j]);
-            let f = act::<R>(zf[j] + bf[j]);
-            let g = act::<A>(zc[j] + bc[j]);
-            let o = act::<R>(zo[j] + bo[j]);
-            let cn = f * cp[j] + i * g;
-            let t = act::<A>(cn);
-            (zi[j], zf[j], zc[j], zo[j]) = (i, f, g, o);
-            (c[j], tc[j], h[j]) = (cn, t, o * t);
+    product(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 4 * u), st.z, 1.0);
+    let rows = st.z.chunks_exact_mut(4 * u).zip(c_prev.chunks_exact(u)).zip(c.chunks_exact_mut(u));
+    for (((z, cp), c), (tc, h)) in rows.zip(tc.chunks_exact_mut(u).zip(st.h.chunks_exact_mut(u))) {
+        let mut j = 0;
+        while j + LANES <= u {
+            forward_lanes::<A, R, LANES>(j, z, st.bias, cp, [c, tc, h]);
+            j += LANES;
         }
+        for j in j..u {
+            forward_lanes::<A, R, 1>(j, z, st.bias, cp, [c, tc, h]);
+        }
+    }
+}
+
+/// Units `j..j + L` of one row: z (4U) the pre-activations, left as the gates i, f, c̃, o;
+/// `out` the new cell state, its activation and the new state (U each).
+#[inline(always)]
+fn forward_lanes<const A: u8, const R: u8, const L: usize>(
+    j: usize,
+    z: &mut [f32],
+    bias: &[f32],
+    c_prev: &[f32],
+    out: [&mut [f32]; 3],
+) {
+    let u = c_prev.len();
+    let [zi, zf, zc, zo] = [load::<L>(z, j), load(z, u + j), load(z, 2 * u + j), load(z, 3 * u + j)];
+    let [bi, bf, bc, bo] = [load::<L>(bias, j), load(bias, u + j), load(bias, 2 * u + j), load(bias, 3 * u + j)];
+    let cp = load::<L>(c_prev, j);
+    let (mut gates, mut res) = ([[0.0; L]; 4], [[0.0; L]; 3]);
+    for l in 0..L {
+        let i = act::<R>(zi[l] + bi[l]);
+        let f = act::<R>(zf[l] + bf[l]);
+        let g = act::<A>(zc[l] + bc[l]);
+        let o = act::<R>(zo[l] + bo[l]);
+        let cn = f * cp[l] + i * g;
+        let t = act::<A>(cn);
+        [gates[0][l], gates[1][l], gates[2][l], gates[3][l]] = [i, f, g, o];
+        [res[0][l], res[1][l], res[2][l]] = [cn, t, o * t];
+    }
+    for (g, v) in gates.iter().enumerate() {
+        store(z, g * u + j, v);
+    }
+    for (dst, v) in out.into_iter().zip(&res) {
+        store(dst, j, v);
     }
 }
 
@@ -105,25 +129,48 @@ fn backward_step<const A: u8, const R: u8>(
     dc: &mut [f32],
     dz: &mut [f32],
 ) {
-    for (r, (g4, d4)) in gates.chunks_exact(4 * u).zip(dz.chunks_exact_mut(4 * u)).enumerate() {
-        let rows = r * u..(r + 1) * u;
-        let (cp, tc, dh, dc) = (&c_prev[rows.clone()], &tc[rows.clone()], &dh[rows.clone()], &mut dc[rows]);
-        let (gi, rest) = g4.split_at(u);
-        let (gf, rest) = rest.split_at(u);
-        let (gg, go) = rest.split_at(u);
-        let (di, rest) = d4.split_at_mut(u);
-        let (df, rest) = rest.split_at_mut(u);
-        let (dg, d_o) = rest.split_at_mut(u);
-        for j in 0..u {
-            let (i, f, g, o) = (gi[j], gf[j], gg[j], go[j]);
-            let dcj = dc[j] + dh[j] * o * deriv::<A>(tc[j]);
-            di[j] = dcj * g * deriv::<R>(i);
-            df[j] = dcj * cp[j] * deriv::<R>(f);
-            dg[j] = dcj * i * deriv::<A>(g);
-            d_o[j] = dh[j] * tc[j] * deriv::<R>(o);
-            dc[j] = dcj * f;
+    let rows = gates.chunks_exact(4 * u).zip(dz.chunks_exact_mut(4 * u)).zip(c_prev.chunks_exact(u));
+    for (((g4, d4), cp), ((tc, dh), dc)) in
+        rows.zip(tc.chunks_exact(u).zip(dh.chunks_exact(u)).zip(dc.chunks_exact_mut(u)))
+    {
+        let mut j = 0;
+        while j + LANES <= u {
+            backward_lanes::<A, R, LANES>(j, g4, [cp, tc, dh], dc, d4);
+            j += LANES;
+        }
+        for j in j..u {
+            backward_lanes::<A, R, 1>(j, g4, [cp, tc, dh], dc, d4);
         }
     }
+}
+
+/// Units `j..j + L` of one row of [`backward_step`]; `row` is c_prev, tanh(c) and dL/dh.
+#[inline(always)]
+fn backward_lanes<const A: u8, const R: u8, const L: usize>(
+    j: usize,
+    g4: &[f32],
+    row: [&[f32]; 3],
+    dc: &mut [f32],
+    d4: &mut [f32],
+) {
+    let u = dc.len();
+    let [gi, gf, gg, go] = [load::<L>(g4, j), load(g4, u + j), load(g4, 2 * u + j), load(g4, 3 * u + j)];
+    let [cp, tc, dh] = [load::<L>(row[0], j), load(row[1], j), load(row[2], j)];
+    let mut dcv = load::<L>(dc, j);
+    let mut d = [[0.0; L]; 4];
+    for l in 0..L {
+        let (i, f, g, o) = (gi[l], gf[l], gg[l], go[l]);
+        let dcj = dcv[l] + dh[l] * o * deriv::<A>(tc[l]);
+        d[0][l] = dcj * g * deriv::<R>(i);
+        d[1][l] = dcj * cp[l] * deriv::<R>(f);
+        d[2][l] = dcj * i * deriv::<A>(g);
+        d[3][l] = dh[l] * tc[l] * deriv::<R>(o);
+        dcv[l] = dcj * f;
+    }
+    for (g, v) in d.iter().enumerate() {
+        store(d4, g * u + j, v);
+    }
+    store(dc, j, &dcv);
 }
 
 impl Layer for LSTM {

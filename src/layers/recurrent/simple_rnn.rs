@@ -1,7 +1,7 @@
 //! SimpleRNN, Keras's: `h' = activation(x·kernel + h·recurrent_kernel + bias)`.
 
-use super::base::{RnnCore, Step};
-use super::gate_math::{act, deriv, with_acts};
+use super::base::{product, RnnCore, Step};
+use super::gate_math::{act, deriv, load, store, with_acts, LANES};
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Backward, Ctx, Layer, Param, Rng};
@@ -48,13 +48,28 @@ impl SimpleRNN {
 /// One step forward: `z += h_in·U`, `h = activation(z + bias)`, also left in `z`.
 fn forward_step<const A: u8, const R: u8>(st: Step) {
     let (b, u) = (st.b, st.u);
-    ops::matmul(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, u), st.z, 1.0);
+    product(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, u), st.z, 1.0);
     for (z, h) in st.z.chunks_exact_mut(u).zip(st.h.chunks_exact_mut(u)) {
-        for j in 0..u {
-            z[j] = act::<A>(z[j] + st.bias[j]);
-            h[j] = z[j];
+        let mut j = 0;
+        while j + LANES <= u {
+            forward_lanes::<A, LANES>(j, z, st.bias, h);
+            j += LANES;
+        }
+        for j in j..u {
+            forward_lanes::<A, 1>(j, z, st.bias, h);
         }
     }
+}
+
+/// Units `j..j + L` of one row: `z = h = activation(z + bias)`.
+#[inline(always)]
+fn forward_lanes<const A: u8, const L: usize>(j: usize, z: &mut [f32], bias: &[f32], h: &mut [f32]) {
+    let (mut v, bv) = (load::<L>(z, j), load::<L>(bias, j));
+    for l in 0..L {
+        v[l] = act::<A>(v[l] + bv[l]);
+    }
+    store(z, j, &v);
+    store(h, j, &v);
 }
 
 /// One step back: `dz = dh · activation'`.

@@ -18,6 +18,7 @@ pub(crate) mod pooling;
 pub(crate) mod rows;
 mod run_delay;
 mod scratch;
+mod small_gemm;
 mod threads;
 mod transpose;
 mod update;
@@ -29,6 +30,7 @@ pub(crate) use matmul::{matmul, matmul_bias};
 pub(crate) use rows::{all_finite, col_sums, gather_rows, scatter_add_rows};
 #[cfg(test)]
 pub(crate) use threads::on_threads;
+pub(crate) use small_gemm::{small_matmul, SMALL_B_MAX};
 pub use threads::{num_threads, set_num_threads};
 pub(crate) use update::elementwise_update;
 

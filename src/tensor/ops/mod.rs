@@ -38,6 +38,20 @@ pub fn matmul(a: Mat, b: Mat, c: &mut [f32], beta: f32) {
     cpu::matmul(a, b, c, beta)
 }
 
+/// [`matmul`] run inline on the calling thread, with no packing, no thread hand-off and no
+/// allocation: for products whose `b` or result is small (at most [`SMALL_MAX`] values) —
+/// the recurrent layers' per-step products, where the latency of 100 dependent small products
+/// is the cost, and their weight gradients, a small result summed over many rows. Right for
+/// any shape. Each value is `beta·c` plus the products over k in order, fused multiply-adds,
+/// so the bits depend on the values alone. Panics naming the shapes when they do not agree.
+#[track_caller]
+pub fn small_matmul(a: Mat, b: Mat, c: &mut [f32], beta: f32) {
+    cpu::small_matmul(a, b, c, beta)
+}
+
+/// The size (values) of a `b` or a result up to which [`small_matmul`] is the faster product.
+pub const SMALL_MAX: usize = cpu::SMALL_B_MAX;
+
 /// `z = x·w + bias` (bias: one value per column; `None`: `z = x·w`): a dense layer's
 /// pre-activation, z: (x.rows, w.cols) row-major. A large `w` (a kernel of 65,536 values or
 /// more) is summed as two partial sums over its two halves of rows, added after: the bits then
