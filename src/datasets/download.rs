@@ -4,7 +4,7 @@
 //!
 //! Each mirror gets an overall deadline and a size cap, so a server that trickles or sends an
 //! endless body fails in bounded time and space. `.part` files left by an interrupted download
-//! of the same file are removed first (`io::stale` tells them from a live one).
+//! of the same file are removed first (`fs::stale` tells them from a live one).
 
 use super::DatasetFile;
 use crate::error::{Error, IoContext, Result};
