@@ -5,12 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use serde_json::json;
-
-use kiln::model::{
-    CSVLogger, Callback, Compile, EarlyStopping, FitOptions, History, ModelCheckpoint, Sequential, TensorBoard,
-    TerminateOnNaN,
-};
+use kiln::model::{Compile, FitOptions, ModelCheckpoint, Sequential};
 use kiln::model::{Samples, ScaledBytes};
 use kiln::optimizers::{self, Optimizer, RMSprop, Sgd};
 use kiln::{Error, Result, Tensor};
@@ -26,6 +21,9 @@ use super::common::{
 use super::text_data;
 use super::user_data::{self, SourceArgs};
 use super::{interrupt, DataArgs};
+
+mod outputs;
+use outputs::{not_saved_on_nan, save_and_plot, say_interrupted, write_report, Callbacks, RunFacts};
 
 /// Options of `kiln train` (Keras's defaults).
 #[derive(clap::Args, Debug)]
@@ -279,28 +277,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     // Every file written from the model (--save, --checkpoint) keeps what prediction needs.
     model.set_data_spec(Some(data.spec.to_data_spec()));
 
-    let mut checkpoint = args.checkpoint.as_ref().map(|p| ModelCheckpoint::new(p).save_best_only(true));
-    let mut early = args.early_stopping.map(|p| EarlyStopping::new().patience(p).restore_best_weights(true));
-    let mut csv = args.csv_log.as_ref().map(CSVLogger::new);
-    let mut nan = args.terminate_on_nan.then(TerminateOnNaN::default);
-    let mut tensorboard = args.tensorboard.as_ref().map(TensorBoard::new);
-    let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
-    if let Some(c) = nan.as_mut() {
-        callbacks.push(c);
-    }
-    if let Some(c) = early.as_mut() {
-        callbacks.push(c);
-    }
-    if let Some(c) = checkpoint.as_mut() {
-        callbacks.push(c);
-    }
-    if let Some(c) = csv.as_mut() {
-        callbacks.push(c);
-    }
-    if let Some(c) = tensorboard.as_mut() {
-        callbacks.push(c);
-    }
-
+    let mut cbs = Callbacks::new(&args);
     let stop = interrupt::install()?;
     let start = Instant::now();
     let history = model.fit(
@@ -312,7 +289,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             batch_size: args.batch_size,
             verbose: args.verbose,
             validation_data: Some((data.val.0.as_ref(), &data.val.1)),
-            callbacks,
+            callbacks: cbs.list(),
             stop: Some(stop),
             ..Default::default()
         },
@@ -337,41 +314,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     }
     // With --terminate-on-nan, weights that went non-finite never replace a saved model.
     let stopped_on_nan = diverged && args.terminate_on_nan;
-    match &args.save {
-        Some(path) if !stopped_on_nan => model.save(path)?,
-        _ => {}
-    }
-    for path in [&args.save, &args.checkpoint].into_iter().flatten().filter(|p| !kiln::io::keeps_metadata(p)) {
-        kiln::errln!(
-            "note: {} is a Keras file, which keeps no class names or input description: \
-             kiln predict and evaluate will go by the model's input shape alone \
-             (save as .safetensors to keep them)",
-            path.display()
-        );
-    }
-    if let Some(path) = &args.plot {
-        history.plot(path)?;
-        for note in kiln::viz::gap_notes(&history) {
-            kiln::outln!("{note}");
-        }
-    }
+    save_and_plot(&args, &model, &history, stopped_on_nan)?;
     let interrupted = interrupt::exit_status();
     if let Some(path) = &args.json {
-        let mut report = json!({
-            "history": history.to_json(),
-            "validation": {"loss": val.loss, "accuracy": val.accuracy},
-            "test": test.map(|t| json!({"loss": t.loss, "accuracy": t.accuracy})),
-            "train_seconds": train_seconds,
-            "steps": steps,
-            "epochs_trained": model.epochs_trained(),
-            "interrupted": interrupted.is_some(),
-            "weights_sha256": model.weights_sha256(),
-        });
-        if let Some(e) = &early {
-            report["stopped_epoch"] = json!(e.stopped_epoch());
-            report["best_epoch"] = json!(e.best_epoch());
-        }
-        kiln::io::write_atomic(path, serde_json::to_string_pretty(&report).expect("JSON").as_bytes())?;
+        let run = RunFacts { train_seconds, steps, interrupted: interrupted.is_some() };
+        write_report(path, &model, &history, (&val, test.as_ref()), run, cbs.early.as_ref())?;
     }
     if stopped_on_nan {
         return Err(not_saved_on_nan(&args, &history));
@@ -383,27 +330,4 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         }
         None => Ok(ExitCode::SUCCESS),
     }
-}
-
-/// The error of a run --terminate-on-nan stopped: what was (not) written.
-fn not_saved_on_nan(args: &TrainArgs, history: &History) -> Error {
-    let epoch = history.epochs.last().map_or(0, |e| e + 1);
-    let kept = match &args.save {
-        Some(p) => format!("; --save {} was not written (a model saved there before is kept)", p.display()),
-        None => String::new(),
-    };
-    Error::value(format!("training stopped in epoch {epoch}: the loss became NaN or infinite{kept}"))
-}
-
-/// The one line an interrupted run ends with, naming what it wrote.
-fn say_interrupted(args: &TrainArgs, history: &History) {
-    let written: Vec<String> = [&args.save, &args.json, &args.plot, &args.csv_log]
-        .into_iter()
-        .flatten()
-        .map(|p| p.display().to_string())
-        .collect();
-    let epoch = history.epochs.last().map_or(0, |e| e + 1);
-    let what =
-        if written.is_empty() { "nothing to write".to_string() } else { format!("wrote {}", written.join(", ")) };
-    kiln::errln!("interrupted: training stopped in epoch {epoch}/{} after the current batch; {what}", args.epochs);
 }
