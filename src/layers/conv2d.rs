@@ -209,7 +209,7 @@ impl Layer for Conv2D {
 
     fn fusion(&self) -> Fusion<'_> {
         // The activation is applied in place: no logits kept.
-        Fusion { activation: Some(self.activation), logits: None, takes_relu_below: false }
+        Fusion { activation: Some(self.activation), logits: None, ..Fusion::default() }
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {

@@ -7,7 +7,7 @@ use rand::Rng as _;
 use serde_json::json;
 
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Backward, Ctx, Layer, LayerConfig, Param, Rng};
+use super::{Backward, Ctx, Fusion, Layer, LayerConfig, Lookup, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{ops, shape_str, Mat, Tensor};
 
@@ -22,7 +22,6 @@ pub struct Embedding {
     embeddings: Param,
     out_row_shape: Vec<usize>, // the per-sample output shape, from build
     ids: Vec<usize>,           // (B·T) the last forward's ids
-    dout_sq: Tensor,           // (B·T, output_dim) dL/d(output) squared
     out: Tensor,               // (B, ..., output_dim)
     dinput: Tensor,            // zeros: ids have no gradient
 }
@@ -53,7 +52,6 @@ impl Embedding {
             embeddings: Param::table("embeddings", Tensor::default()),
             out_row_shape: Vec::new(),
             ids: Vec::new(),
-            dout_sq: Tensor::default(),
             out: Tensor::default(),
             dinput: Tensor::default(),
         }
@@ -155,10 +153,7 @@ impl Layer for Embedding {
         // Rows used several times sum their gradients, in the order of the batch, and beside
         // them the squares of each use's gradient (what Keras's optimizers square; see
         // `Param::table`).
-        ops::scatter_add_rows(Mat::new(dout.data(), n, d), &self.ids, dtable);
-        self.dout_sq.ensure_shape(n, &[d]);
-        self.dout_sq.data_mut().iter_mut().zip(dout.data()).for_each(|(s, &g)| *s = g * g);
-        ops::scatter_add_rows(Mat::of(&self.dout_sq), &self.ids, sq);
+        ops::scatter_add_rows_and_squares(&dout.data()[..n * d], &self.ids, dtable, sq);
         if need_dinput {
             self.dinput.ensure_shape(x.rows(), &x.shape()[1..]);
             self.dinput.data_mut().fill(0.0);
@@ -175,6 +170,10 @@ impl Layer for Embedding {
 
     fn params(&self) -> Vec<&Param> {
         vec![&self.embeddings]
+    }
+
+    fn fusion(&self) -> Fusion<'_> {
+        Fusion { lookup: Some(Lookup { ids: &self.ids, table: &self.embeddings.value }), ..Fusion::default() }
     }
 
     fn check_input(&self, x: &Tensor, first_row: usize) -> Option<Result<()>> {
@@ -205,7 +204,7 @@ mod tests {
         assert!(layer.embeddings.value.data().iter().all(|v| v.abs() <= 0.05));
         layer.embeddings.value = Tensor::from_vec(&[4, 2], (0..8).map(|v| v as f32).collect()).unwrap();
         let x = Tensor::from_vec(&[2, 3], vec![3.0, 0.0, 3.0, 1.0, 1.0, 2.0]).unwrap();
-        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng });
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
         assert_eq!(layer.output().data(), &[6., 7., 0., 1., 6., 7., 2., 3., 2., 3., 4., 5.]);
         let dout = Tensor::from_vec(&[2, 3, 2], (1..=12).map(|v| v as f32).collect()).unwrap();
         layer.embeddings.zero_grad();

@@ -104,6 +104,19 @@ pub struct Ctx<'a> {
     pub training: bool,
     /// The model's random stream for dropout masks.
     pub rng: &'a mut Rng,
+    /// The lookup of the Embedding right below, when the model's fusion plan folds it into this
+    /// layer's input product ([`Fusion::takes_lookup_below`]); `x` is then that Embedding's output.
+    pub lookup: Option<Lookup<'a>>,
+}
+
+/// An Embedding's lookup in the last forward pass: its ids in batch order (sample after sample)
+/// and its table, (input_dim, output_dim).
+#[derive(Clone, Copy, Debug)]
+pub struct Lookup<'a> {
+    /// The ids looked up, one per output row.
+    pub ids: &'a [usize],
+    /// The table they index.
+    pub table: &'a Tensor,
 }
 
 /// A layer of a [`crate::model::Sequential`] model.
@@ -180,6 +193,13 @@ pub struct Fusion<'a> {
     /// Whether [`Layer::backward`] can also do the backward of a relu right below the layer
     /// ([`Backward::relu_below`]): max pooling, whose gradient goes to where its input was largest.
     pub takes_relu_below: bool,
+    /// The layer is a lookup in a table (an Embedding), which a layer above can fold into its
+    /// own input product.
+    pub lookup: Option<Lookup<'a>>,
+    /// Whether [`Layer::forward`] can take the lookup of an Embedding right below
+    /// ([`Ctx::lookup`]): a recurrent layer, which then projects the table once and gathers the
+    /// projected rows instead of projecting every looked-up row.
+    pub takes_lookup_below: bool,
 }
 
 /// How a layer's backward runs in this step: its part of the model's fusion plan.

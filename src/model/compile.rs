@@ -75,7 +75,8 @@ impl OptimizerArg {
 }
 
 /// The fusions of a training step, settled once the model is compiled and built: which layer's
-/// activation the loss takes over, and which relus the layer above takes over. Layers carry no
+/// activation the loss takes over, which relus the layer above takes over, and which Embeddings
+/// the recurrent layer above folds into its input product. Layers carry no
 /// flags that neighbours set: the step hands each layer its part of the plan.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Plan {
@@ -84,6 +85,9 @@ pub(crate) struct Plan {
     pub loss_takes_activation: bool,
     /// Per layer, how its backward runs (`need_dinput` is the step's to set).
     pub backward: Vec<Backward>,
+    /// Per layer, whether it takes the lookup of the Embedding right below ([`crate::layers::Ctx::lookup`]):
+    /// the step hands it that Embedding's ids and table.
+    pub lookup_below: Vec<bool>,
 }
 
 impl Plan {
@@ -93,7 +97,9 @@ impl Plan {
     ///   backward;
     /// - a layer ends in relu and the layer above can do relu's backward along with its own (max
     ///   pooling: the gradient goes where the window's maximum was, and relu's mask there is
-    ///   whether that maximum is positive): the upper layer does both, the lower one skips it.
+    ///   whether that maximum is positive): the upper layer does both, the lower one skips it;
+    /// - an Embedding feeds a layer that can take its lookup (a recurrent layer): that layer
+    ///   reads the ids and the table beside the looked-up rows.
     pub(crate) fn new(layers: &[Box<dyn Layer>], loss: Loss) -> Plan {
         let mut backward = vec![Backward::default(); layers.len()];
         let last = layers.last().map(|l| l.fusion());
@@ -102,14 +108,16 @@ impl Plan {
         if let (true, Some(b)) = (loss_takes_activation, backward.last_mut()) {
             b.activation_done = true;
         }
+        let mut lookup_below = vec![false; layers.len()];
         for i in 1..layers.len() {
+            lookup_below[i] = layers[i - 1].fusion().lookup.is_some() && layers[i].fusion().takes_lookup_below;
             let below_relu = layers[i - 1].fusion().activation == Some(Activation::Relu);
             if below_relu && layers[i].fusion().takes_relu_below {
                 backward[i].relu_below = true;
                 backward[i - 1].activation_done = true;
             }
         }
-        Plan { loss_takes_activation, backward }
+        Plan { loss_takes_activation, backward, lookup_below }
     }
 }
 
@@ -138,10 +146,23 @@ mod tests {
         assert_eq!(relu, [false, true, false, false, false, false], "only the pooling above a relu");
         // A sigmoid output with a categorical loss, or softmax with MSE: nothing fused.
         let p = plan("dense(3, activation=sigmoid)", &[4], Loss::SparseCategoricalCrossentropy);
-        assert_eq!(p, Plan { loss_takes_activation: false, backward: vec![Backward::default()] });
+        let unfused =
+            Plan { loss_takes_activation: false, backward: vec![Backward::default()], lookup_below: vec![false] };
+        assert_eq!(p, unfused);
         let p = plan("dense(3, activation=softmax)", &[4], Loss::MeanSquaredError);
         assert!(!p.loss_takes_activation);
         let p = plan("dense(3), activation(sigmoid)", &[4], Loss::BinaryCrossentropy);
         assert!(p.loss_takes_activation && p.backward[1].activation_done && !p.backward[0].activation_done);
+    }
+
+    #[test]
+    fn a_recurrent_layer_takes_the_lookup_of_the_embedding_right_below() {
+        let spec = "embedding(20, 4), lstm(3, return_sequences=true), gru(2), dense(1, activation=sigmoid)";
+        let p = plan(spec, &[5], Loss::BinaryCrossentropy);
+        assert_eq!(p.lookup_below, [false, true, false, false], "only the layer right above the Embedding");
+        let p = plan("embedding(20, 4), simple_rnn(3, dropout=0.5)", &[5], Loss::MeanSquaredError);
+        assert_eq!(p.lookup_below, [false, true], "dropout is the layer's to honour, step by step");
+        let p = plan("embedding(20, 4), flatten, dense(1)", &[5], Loss::MeanSquaredError);
+        assert_eq!(p.lookup_below, [false, false, false]);
     }
 }

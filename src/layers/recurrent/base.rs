@@ -14,6 +14,7 @@ use crate::layers::{Activation, Ctx, Initializer, LayerConfig, Param, Rng};
 use crate::tensor::limits::len_u128;
 use crate::tensor::{shape_str, Mat, Tensor};
 
+use super::embedded_input::EmbeddedInput;
 use super::gate_math;
 use super::orthogonal::orthogonal;
 pub(crate) use step::{product, BackStep, Step};
@@ -59,6 +60,8 @@ pub(crate) struct RnnCore {
     out: Tensor,    // (B, U) or (B, T, U)
     dxs: Tensor,    // (T, B, F)
     dinput: Tensor, // (B, T, F)
+    /// The input projection when an Embedding's lookup is folded into it.
+    embedded: EmbeddedInput,
 }
 
 impl RnnCore {
@@ -94,6 +97,7 @@ impl RnnCore {
             out: Tensor::default(),
             dxs: Tensor::default(),
             dinput: Tensor::default(),
+            embedded: EmbeddedInput::default(),
         }
     }
 
@@ -155,7 +159,9 @@ impl RnnCore {
     }
 
     /// Sizes the buffers for `x` (B, T, F), draws the dropout masks when training, lays the
-    /// input out time-major and computes `zs = xs·kernel` for all steps in one product.
+    /// input out time-major and computes `zs = xs·kernel` for all steps in one product; or, when
+    /// the plan folds the Embedding below into this layer and no dropout mask applies, `zs` from
+    /// the projected table ([`EmbeddedInput`]).
     pub fn begin_forward(&mut self, x: &Tensor, ctx: &mut Ctx, gates: usize) {
         let (b, t, f, u) = (x.shape()[0], x.shape()[1], x.shape()[2], self.units);
         self.dims = (t, b, f);
@@ -172,6 +178,12 @@ impl RnnCore {
         self.zs.ensure_shape(t, &[b, gates * u]);
         self.hs.ensure_shape(t + 1, &[b, u]);
         self.hs.data_mut()[..b * u].fill(0.0);
+        self.embedded.active = false;
+        if let Some(lookup) = ctx.lookup.filter(|l| !self.masked && EmbeddedInput::pays(l, t * b)) {
+            let dims = (t, b);
+            self.embedded.forward(lookup, &self.kernel.value, dims, self.go_backwards, self.zs.data_mut());
+            return;
+        }
         let (xd, xs, mask) = (x.data(), self.xs.data_mut(), self.in_mask.data());
         for (s, step) in xs.chunks_exact_mut(b * f).enumerate() {
             let tt = if self.go_backwards { t - 1 - s } else { s };
@@ -272,12 +284,17 @@ impl RnnCore {
         }
     }
 
-    /// After the loop: the kernel's gradient `xsᵀ·dzs` and, if asked, the input gradient
-    /// `dzs·kernelᵀ`, back in (B, T, F) order and through the dropout mask.
+    /// After the loop: the kernel's gradient `xsᵀ·dzs` (or from the folded Embedding's table)
+    /// and, if asked, the input gradient `dzs·kernelᵀ`, back in (B, T, F) order and through the
+    /// dropout mask.
     pub fn finish_backward(&mut self, need_dinput: bool) {
         let ((t, b, f), w) = (self.dims, self.kernel.value.row_len());
         let (dk, beta) = self.kernel.grad_accumulator();
-        product(Mat::new(self.xs.data(), t * b, f).t(), Mat::new(self.dzs.data(), t * b, w), dk, beta);
+        if self.embedded.active {
+            self.embedded.kernel_grad(self.dzs.data(), dk, beta);
+        } else {
+            product(Mat::new(self.xs.data(), t * b, f).t(), Mat::new(self.dzs.data(), t * b, w), dk, beta);
+        }
         if !need_dinput {
             return;
         }

@@ -290,6 +290,10 @@ impl Layer for GRU {
         self.core.dinput()
     }
 
+    fn fusion(&self) -> crate::layers::Fusion<'_> {
+        super::embedded_input::TAKES_LOOKUP
+    }
+
     fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
         self.core.visit_params(f);
     }

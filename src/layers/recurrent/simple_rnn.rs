@@ -129,6 +129,10 @@ impl Layer for SimpleRNN {
         self.core.dinput()
     }
 
+    fn fusion(&self) -> crate::layers::Fusion<'_> {
+        super::embedded_input::TAKES_LOOKUP
+    }
+
     fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {
         self.core.visit_params(f);
     }

@@ -56,9 +56,43 @@ pub(crate) fn gather_rows(table: Mat, idx: &[usize], out: &mut [f32]) {
 pub(crate) fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
     let w = rows.cols();
     assert_eq!(rows.rows(), idx.len(), "scatter_add_rows: {} rows for {} indices", rows.rows(), idx.len());
+    if rows.is_row_major() && w > 0 {
+        for (row, &i) in rows.data()[..rows.len()].chunks_exact(w).zip(idx) {
+            table[i * w..][..w].iter_mut().zip(row).for_each(|(d, &g)| *d += g);
+        }
+        return;
+    }
     for (r, &i) in idx.iter().enumerate() {
         let dst = &mut table[i * w..][..w];
         dst.iter_mut().enumerate().for_each(|(j, d)| *d += rows.at(r, j));
+    }
+}
+
+/// [`scatter_add_rows`] of row-major `rows` (n, w) into `table` and, in the same pass, of their
+/// squares into `squares` (an embedding's gradient and the sum of each use's gradient squared).
+#[track_caller]
+pub(crate) fn scatter_add_rows_and_squares(rows: &[f32], idx: &[usize], table: &mut [f32], squares: &mut [f32]) {
+    let w = if idx.is_empty() { 0 } else { rows.len() / idx.len() };
+    assert_eq!(
+        rows.len(),
+        idx.len() * w,
+        "scatter_add_rows_and_squares: {} values for {} indices",
+        rows.len(),
+        idx.len()
+    );
+    assert_eq!(
+        table.len(),
+        squares.len(),
+        "scatter_add_rows_and_squares: a table of {} values, squares of {}",
+        table.len(),
+        squares.len()
+    );
+    for (row, &i) in rows.chunks_exact(w.max(1)).zip(idx) {
+        let (t, sq) = (&mut table[i * w..][..w], &mut squares[i * w..][..w]);
+        for ((d, s), &g) in t.iter_mut().zip(sq.iter_mut()).zip(row) {
+            *d += g;
+            *s += g * g;
+        }
     }
 }
 
@@ -82,5 +116,10 @@ mod tests {
         let mut table = [0.0; 6];
         scatter_add_rows(Mat::new(&[1.0, 1.0, 2.0, 2.0, 3.0, 3.0], 3, 2), &[1, 0, 1], &mut table);
         assert_eq!(table, [2.0, 2.0, 4.0, 4.0, 0.0, 0.0]);
+        scatter_add_rows(Mat::new(&[1.0, 2.0, 3.0, 4.0], 2, 2).t(), &[2, 2], &mut table); // strided
+        assert_eq!(table, [2.0, 2.0, 4.0, 4.0, 3.0, 7.0]);
+        let mut squares = [0.0; 6];
+        scatter_add_rows_and_squares(&[1.0, -2.0, 3.0, 4.0], &[1, 1], &mut table, &mut squares);
+        assert_eq!((table, squares), ([2.0, 2.0, 8.0, 6.0, 3.0, 7.0], [0.0, 0.0, 10.0, 20.0, 0.0, 0.0]));
     }
 }

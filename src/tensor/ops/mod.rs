@@ -108,6 +108,13 @@ pub fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
     cpu::scatter_add_rows(rows, idx, table)
 }
 
+/// [`scatter_add_rows`] of row-major `rows` into `table` and of their squares into `squares`,
+/// in one pass (an embedding's gradient and the sum of each use's gradient squared).
+#[track_caller]
+pub fn scatter_add_rows_and_squares(rows: &[f32], idx: &[usize], table: &mut [f32], squares: &mut [f32]) {
+    cpu::scatter_add_rows_and_squares(rows, idx, table, squares)
+}
+
 /// What a crossentropy compares the model's output with.
 #[derive(Clone, Copy, Debug)]
 pub enum Targets<'a> {
