@@ -53,6 +53,7 @@ pub(crate) struct RnnCore {
     /// (B, U): dL/dh carried from step to step.
     pub dh: Tensor,
     dhr: Tensor,      // (B, U): the recurrent product's part of dL/dh before the mask
+    rk_t: Tensor,     // (gates·U, U): the recurrent kernel transposed, for backward
     in_mask: Tensor,  // (B, F) 0 or 1/(1 - dropout), one per sequence
     rec_mask: Tensor, // (B, U)
     masked: bool,
@@ -90,6 +91,7 @@ impl RnnCore {
             dzs: Tensor::default(),
             dh: Tensor::default(),
             dhr: Tensor::default(),
+            rk_t: Tensor::default(),
             in_mask: Tensor::default(),
             rec_mask: Tensor::default(),
             masked: false,
@@ -222,55 +224,19 @@ impl RnnCore {
         &self.out
     }
 
-    /// Sizes the backward buffers; the carried dL/dh starts at zero.
+    /// Sizes the backward buffers and transposes the recurrent kernel; the carried dL/dh
+    /// starts at zero.
     pub fn begin_backward(&mut self, gates: usize) {
         let ((t, b, _), u) = (self.dims, self.units);
         self.dzs.ensure_shape(t, &[b, gates * u]);
         self.dh.ensure_shape(b, &[u]);
         self.dh.data_mut().fill(0.0);
-    }
-
-    /// Adds dL/d(output) of step `s` to the carried dL/dh.
-    pub fn add_dout(&mut self, dout: &Tensor, s: usize) {
-        let ((t, _, _), u) = (self.dims, self.units);
-        let (dh, g) = (self.dh.data_mut(), dout.data());
-        if self.return_sequences {
-            for (r, row) in dh.chunks_exact_mut(u).enumerate() {
-                row.iter_mut().zip(&g[(r * t + s) * u..]).for_each(|(d, &v)| *d += v);
-            }
-        } else if s == t - 1 {
-            dh.iter_mut().zip(g).for_each(|(d, &v)| *d += v);
-        }
-    }
-
-    /// Sets the carried dL/dh to that of the state before step `s`: `dz_rec · recurrent_kernelᵀ`
-    /// (times the recurrent dropout mask), `dz_rec` being step `s` of `rec` or, if `None`, of
-    /// `dzs`; `beta` 1 adds it to what the cell wrote there (its direct path), 0 overwrites.
-    pub fn carry_through_recurrent(&mut self, s: usize, rec: Option<&Tensor>, beta: f32) {
-        let (b, u, w) = (self.dims.1, self.units, self.recurrent_kernel.value.row_len());
-        let dz = &rec.unwrap_or(&self.dzs).data()[s * b * w..(s + 1) * b * w];
-        let rk = self.recurrent_kernel.value.data();
-        if !self.rec_masked {
-            product(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dh.data_mut(), beta);
-            return;
-        }
-        if beta == 0.0 {
-            self.dh.data_mut().fill(0.0);
-        }
         self.dhr.ensure_shape(b, &[u]);
-        product(Mat::new(dz, b, w), Mat::new(rk, u, w).t(), self.dhr.data_mut(), 0.0);
-        let (dh, dhr, mask) = (self.dh.data_mut(), self.dhr.data(), self.rec_mask.data());
-        dh.iter_mut().zip(dhr).zip(mask).for_each(|((d, &p), &m)| *d += p * m);
-    }
-
-    /// Adds `part` = dL/d(the state as the recurrent products read it) to the carried dL/dh,
-    /// through the recurrent dropout mask.
-    pub fn carry_add(&mut self, part: &[f32]) {
-        let dh = self.dh.data_mut();
-        if self.rec_masked {
-            dh.iter_mut().zip(part).zip(self.rec_mask.data()).for_each(|((d, &p), &m)| *d += p * m);
-        } else {
-            dh.iter_mut().zip(part).for_each(|(d, &p)| *d += p);
+        let w = gates * u;
+        self.rk_t.ensure_shape(w, &[u]);
+        let (rk, rk_t) = (self.recurrent_kernel.value.data(), self.rk_t.data_mut());
+        for (j, row) in rk_t.chunks_exact_mut(u).enumerate() {
+            row.iter_mut().enumerate().for_each(|(k, v)| *v = rk[k * w + j]);
         }
     }
 

@@ -6,6 +6,7 @@
 
 use super::base::{product, RnnCore, Step};
 use super::gate_math::{act, deriv, load, store, with_acts, LANES};
+use super::halves::rows_of;
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Backward, Ctx, Layer, Param, Rng};
@@ -212,35 +213,31 @@ impl GRU {
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
         if self.reset_after {
             self.rec.ensure_shape(t, &[b, 3 * u]);
-            for s in 0..t {
-                let rec = &mut self.rec.data_mut()[s * b * 3 * u..(s + 1) * b * 3 * u];
-                with_acts!(a, r, forward_after(self.core.step(s), rec));
-            }
+            self.core.forward_steps([(self.rec.data_mut(), 3 * u)], |s, st, [rec]| {
+                with_acts!(a, r, forward_after(st, rec.step(s)))
+            });
         } else {
             self.rec.ensure_shape(t, &[b, u]);
             self.scratch.ensure_shape(b, &[3 * u]);
-            for s in 0..t {
-                let rhp = &mut self.rec.data_mut()[s * b * u..(s + 1) * b * u];
-                with_acts!(a, r, forward_before(self.core.step(s), rhp, self.scratch.data_mut()));
-            }
+            let extra = [(self.rec.data_mut(), u), (self.scratch.data_mut(), 3 * u)];
+            self.core.forward_steps(extra, |s, st, [rhp, scratch]| {
+                with_acts!(a, r, forward_before(st, rhp.step(s), scratch.step(0)))
+            });
         }
     }
 
     fn backward_after_steps(&mut self, dout: &Tensor) {
         let ((t, b, _), u) = (self.core.dims, self.core.units);
-        let (a, r, n) = (self.core.activation, self.core.recurrent_activation, b * 3 * u);
+        let (a, r) = (self.core.activation, self.core.recurrent_activation);
         self.drec.ensure_shape(t, &[b, 3 * u]);
-        for s in (0..t).rev() {
-            self.core.add_dout(dout, s);
-            let core = &mut self.core;
-            let (gates, dx) = (&core.zs.data()[s * n..][..n], &mut core.dzs.data_mut()[s * n..][..n]);
-            let h_prev = &core.hs.data()[s * b * u..(s + 1) * b * u];
-            let (rec, drec) = (&self.rec.data()[s * n..][..n], &mut self.drec.data_mut()[s * n..][..n]);
-            with_acts!(a, r, backward_after(u, gates, rec, h_prev, core.dh.data_mut(), dx, drec));
+        let rec = self.rec.data();
+        self.core.backward_steps(dout, [(self.drec.data_mut(), 3 * u)], |s, mut st, [drec]| {
+            let (rec, drec) = (rows_of(rec, b, 3 * u, s, st.rows.clone()), drec.step(s));
+            with_acts!(a, r, backward_after(u, st.gates, rec, st.h_prev, st.dh, st.dz, drec));
             if s > 0 {
-                self.core.carry_through_recurrent(s, Some(&self.drec), 1.0);
+                st.carry(Some(drec), 1.0);
             }
-        }
+        });
         self.core.recurrent_kernel_grad(Some(&self.drec));
         if self.core.use_bias {
             let (db, beta) = self.core.bias.grad_accumulator();

@@ -9,7 +9,7 @@ use crate::tensor::{ops, Mat, Tensor};
 
 /// One step back: dL/d(pre-activations) into `st.dz`, the direct part `dh·z` left in `st.dh`
 /// and dL/d(state as the products read it) into `part`; `drhp` (B, U) scratch.
-fn backward_before<const A: u8, const R: u8>(st: BackStep, drhp: &mut [f32], part: &mut [f32]) {
+fn backward_before<const A: u8, const R: u8>(st: &mut BackStep, drhp: &mut [f32], part: &mut [f32]) {
     let (b, u) = (st.b, st.u);
     for (r, (g3, d3)) in st.gates.chunks_exact(3 * u).zip(st.dz.chunks_exact_mut(3 * u)).enumerate() {
         for j in 0..u {
@@ -20,8 +20,8 @@ fn backward_before<const A: u8, const R: u8>(st: BackStep, drhp: &mut [f32], par
         }
     }
     // d(r·h_in) = dph · U_hᵀ, U_h = rk[:, 2U..] with row stride 3U.
-    let rk = Mat::new(st.rk, u, 3 * u);
-    product(Mat::new(st.dz, b, 3 * u).col_range(2 * u..3 * u), rk.col_range(2 * u..3 * u).t(), drhp, 0.0);
+    let (rk_zr_t, rk_h_t) = (Mat::new(&st.rk_t[..2 * u * u], 2 * u, u), Mat::new(&st.rk_t[2 * u * u..], u, u));
+    product(Mat::new(st.dz, b, 3 * u).col_range(2 * u..3 * u), rk_h_t, drhp, 0.0);
     for (r, (g3, d3)) in st.gates.chunks_exact(3 * u).zip(st.dz.chunks_exact_mut(3 * u)).enumerate() {
         for j in 0..u {
             let (rg, i) = (g3[u + j], r * u + j);
@@ -30,7 +30,7 @@ fn backward_before<const A: u8, const R: u8>(st: BackStep, drhp: &mut [f32], par
         }
     }
     // + [dpz, dpr] · U_zrᵀ
-    product(Mat::new(st.dz, b, 3 * u).col_range(0..2 * u), rk.col_range(0..2 * u).t(), part, 1.0);
+    product(Mat::new(st.dz, b, 3 * u).col_range(0..2 * u), rk_zr_t, part, 1.0);
 }
 
 impl GRU {
@@ -38,14 +38,13 @@ impl GRU {
         let ((t, b, _), u) = (self.core.dims, self.core.units);
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
         self.drec.ensure_shape(b, &[2 * u]);
-        for s in (0..t).rev() {
-            self.core.add_dout(dout, s);
-            let (drhp, part) = self.drec.data_mut().split_at_mut(b * u);
-            with_acts!(a, r, backward_before(self.core.back_step(s), drhp, part));
+        self.core.backward_steps(dout, [(self.drec.data_mut(), 2 * u)], |s, mut st, [scratch]| {
+            let (drhp, part) = scratch.step(0).split_at_mut(st.b * u);
+            with_acts!(a, r, backward_before(&mut st, drhp, part));
             if s > 0 {
-                self.core.carry_add(&self.drec.data()[b * u..]);
+                st.carry_add(part);
             }
-        }
+        });
         // dU_zr = h_inᵀ · dz_zr (computed with the h columns too, then dropped); dU_h = rhpᵀ · dz_h.
         let (n, w) = (t * b, 3 * u);
         self.du.ensure_shape(u, &[w + u]);

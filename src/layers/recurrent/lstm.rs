@@ -5,6 +5,7 @@
 
 use super::base::{product, RnnCore, Step};
 use super::gate_math::{act, deriv, load, store, with_acts, LANES};
+use super::halves::rows_of;
 use crate::error::Result;
 use crate::layers::registry::{ArgKind::*, LayerKind};
 use crate::layers::{Backward, Ctx, Layer, Param, Rng};
@@ -196,12 +197,11 @@ impl Layer for LSTM {
         self.cs.data_mut()[..b * u].fill(0.0);
         self.tc.ensure_shape(t, &[b, u]);
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
-        for s in 0..t {
-            let (before, after) = self.cs.data_mut().split_at_mut((s + 1) * b * u);
-            let (c_prev, c) = (&before[s * b * u..], &mut after[..b * u]);
-            let tc = &mut self.tc.data_mut()[s * b * u..(s + 1) * b * u];
-            with_acts!(a, r, forward_step(self.core.step(s), c_prev, c, tc));
-        }
+        let extra = [(self.cs.data_mut(), u), (self.tc.data_mut(), u)];
+        self.core.forward_steps(extra, |s, st, [cs, tc]| {
+            let (c_prev, c) = cs.pair(s);
+            with_acts!(a, r, forward_step(st, c_prev, c, tc.step(s)))
+        });
         self.core.finish_forward();
     }
 
@@ -216,17 +216,14 @@ impl Layer for LSTM {
         self.dc.ensure_shape(b, &[u]);
         self.dc.data_mut().fill(0.0);
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
-        let n = b * u;
-        for s in (0..t).rev() {
-            self.core.add_dout(dout, s);
-            let core = &mut self.core;
-            let (gates, dz) = (&core.zs.data()[s * 4 * n..][..4 * n], &mut core.dzs.data_mut()[s * 4 * n..][..4 * n]);
-            let (c_prev, tc) = (&self.cs.data()[s * n..][..n], &self.tc.data()[s * n..][..n]);
-            with_acts!(a, r, backward_step(u, gates, c_prev, tc, core.dh.data(), self.dc.data_mut(), dz));
+        let (cs, tc) = (self.cs.data(), self.tc.data());
+        self.core.backward_steps(dout, [(self.dc.data_mut(), u)], |s, mut st, [dc]| {
+            let (c_prev, tc) = (rows_of(cs, b, u, s, st.rows.clone()), rows_of(tc, b, u, s, st.rows.clone()));
+            with_acts!(a, r, backward_step(u, st.gates, c_prev, tc, st.dh, dc.step(0), st.dz));
             if s > 0 {
-                self.core.carry_through_recurrent(s, None, 0.0);
+                st.carry(None, 0.0);
             }
-        }
+        });
         if self.core.use_bias {
             let (db, beta) = self.core.bias.grad_accumulator();
             ops::col_sums(Mat::new(self.core.dzs.data(), t * b, 4 * u), db, beta);

@@ -7,6 +7,7 @@ mod base;
 mod embedded_input;
 pub(crate) mod gate_math;
 mod gru;
+mod halves;
 mod lstm;
 mod orthogonal;
 mod simple_rnn;

@@ -94,9 +94,7 @@ impl Layer for SimpleRNN {
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) {
         self.core.begin_forward(x, ctx, 1);
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
-        for s in 0..self.core.dims.0 {
-            with_acts!(a, r, forward_step(self.core.step(s)));
-        }
+        self.core.forward_steps([], |_, st, []| with_acts!(a, r, forward_step(st)));
         self.core.finish_forward();
     }
 
@@ -108,14 +106,12 @@ impl Layer for SimpleRNN {
         let need_dinput = how.need_dinput;
         self.core.begin_backward(1);
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
-        for s in (0..self.core.dims.0).rev() {
-            self.core.add_dout(dout, s);
-            let st = self.core.back_step(s);
+        self.core.backward_steps(dout, [], |s, mut st, []| {
             with_acts!(a, r, backward_step(st.gates, st.dh, st.dz));
             if s > 0 {
-                self.core.carry_through_recurrent(s, None, 0.0);
+                st.carry(None, 0.0);
             }
-        }
+        });
         if self.core.use_bias {
             let (db, beta) = self.core.bias.grad_accumulator();
             let ((t, b, _), u) = (self.core.dims, self.core.units);
