@@ -6,7 +6,6 @@ pub use crate::fs::{check_distinct, check_writable, same_file, write_atomic, wri
 mod keras;
 mod model_file;
 mod model_load;
-mod model_view;
 pub mod onnx;
 pub use model_file::{keeps_metadata, read_metadata, FORMAT};
 pub use model_load::{load_model, non_finite_warning, read_architecture};

@@ -65,8 +65,8 @@ impl Sequential {
     /// architecture; `keras.models.load_model` opens both), any other kiln's safetensors.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        if let Some(bytes) = super::keras::save_bytes(self, path)? {
-            return write_atomic(path, &bytes);
+        if let Some(format) = super::keras::KerasFormat::of_path(path) {
+            return write_atomic(path, &super::keras::save_bytes(&self.state(false)?, path, format)?);
         }
         write_atomic(path, &self.encode(true, &[])?)
     }
@@ -106,13 +106,13 @@ pub(crate) fn data_spec(path: &Path, text: &str) -> Result<crate::model::DataSpe
 /// The safetensors bytes of a model's state; `model` names it in errors.
 fn encode(state: &ModelState, model: &str, extra: &[(&str, String)]) -> Result<Vec<u8>> {
     let mut tensors: Vec<(String, F32Bytes)> = Vec::new();
-    for (name, w) in &state.weights {
-        tensors.push((name.clone(), F32Bytes::new(w.shape(), w.data())));
+    for (name, w) in state.weights() {
+        tensors.push((name, F32Bytes::new(w.shape(), w.data())));
     }
     let mut meta = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("kiln_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("architecture".to_string(), state.architecture.to_string()),
+        ("architecture".to_string(), state.architecture().to_string()),
         ("seed".to_string(), state.seed.to_string()),
     ]);
     if let Some(t) = state.training {

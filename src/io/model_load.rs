@@ -6,12 +6,12 @@
 //! weights a `fit` that never stopped gives. Files written before this carry no `training`
 //! metadata: such a model restarts the seed's streams.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 
 use std::borrow::Cow;
 
-use safetensors::{SafeTensorError, SafeTensors};
+use safetensors::SafeTensors;
 use serde_json::Value;
 
 use super::model_file::{
@@ -20,7 +20,7 @@ use super::model_file::{
 use crate::error::{Error, Result};
 use crate::layers::config::unknown_key;
 use crate::model::{CompileState, ModelState, Sequential};
-use crate::tensor::{shape_str, Tensor};
+use crate::tensor::Tensor;
 
 /// Loads a model saved with [`Sequential::save`] (or a Keras `.keras`/`.h5` model file, by its
 /// first bytes): architecture, weights, and (when it was
@@ -55,19 +55,14 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
         None => 0,
     };
     let training = meta.get("training").map(|text| training_state(path, text)).transpose()?;
-    let (mut weights, mut slots) = (Vec::new(), Vec::new());
-    for name in file.names() {
-        let view = file.tensor(name).map_err(|e| Error::format(path, format!("tensor '{name}': {e}")))?;
-        let t = Tensor::from_vec(view.shape(), f32_values(path, name, &view)?)?;
-        match name.starts_with(OPTIMIZER_PREFIX) {
-            true => slots.push((name.to_string(), Cow::Owned(t))),
-            false => weights.push((name.to_string(), Cow::Owned(t))),
-        }
-    }
+    let (weights, slots) = read_tensors(path, &file)?;
     let compile = meta.get("compile").map(|text| compile_state(path, text, slots)).transpose()?;
     let data = meta.get("data").map(|text| data_spec(path, text)).transpose()?;
-    let state = ModelState { architecture, weights, seed, training, compile, data };
-    let model = Sequential::from_state(state).map_err(|e| Error::format(path, e.to_string()))?;
+    let in_file = |e: Error| Error::format(path, e.to_string());
+    let mut state = ModelState::of_architecture(&architecture).map_err(in_file)?;
+    state.set_named_weights(weights).map_err(in_file)?;
+    let state = ModelState { seed, training, compile, data, ..state };
+    let model = Sequential::from_state(state).map_err(in_file)?;
     if let Some(warning) = non_finite_warning(path, &model) {
         crate::errln!("{warning}");
     }
@@ -137,48 +132,27 @@ impl Sequential {
         }
         let bytes = read_file(path)?;
         let (file, _) = parse(path, &bytes)?;
-        assign_weights(path, self, &file)
+        let (weights, _) = read_tensors(path, &file)?;
+        self.set_named_weights(weights).map_err(|e| Error::format(path, e.to_string()))
     }
 }
 
-/// Sets every weight of `model` from the tensor of the same name, after checking them all.
-fn assign_weights(path: &Path, model: &mut Sequential, file: &SafeTensors) -> Result<()> {
-    let mut values = Vec::new();
-    let mut missing = Vec::new();
-    let expected: Vec<(String, Vec<usize>)> =
-        model.weights().into_iter().map(|(n, w)| (n, w.shape().to_vec())).collect();
-    for (name, shape) in &expected {
-        match file.tensor(name) {
-            Ok(view) if view.shape() != shape.as_slice() => {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "weight '{name}' has shape {} in the model but {} in the file",
-                        shape_str(shape),
-                        shape_str(view.shape())
-                    ),
-                ))
-            }
-            Ok(view) => values.push(Tensor::from_vec(shape, f32_values(path, name, &view)?)?),
-            Err(SafeTensorError::TensorNotFound(_)) => missing.push(format!("'{name}'")),
-            Err(e) => return Err(Error::format(path, format!("tensor '{name}': {e}"))),
+/// The tensors of a model file: the weights by dotted name, and the optimizer's state
+/// (`optimizer.hidden.kernel.m`).
+type Tensors = (HashMap<String, Tensor>, Vec<(String, Cow<'static, Tensor>)>);
+
+/// Every tensor of `file`, as weights and optimizer state; anything but F32 is an error.
+fn read_tensors(path: &Path, file: &SafeTensors) -> Result<Tensors> {
+    let (mut weights, mut slots) = (HashMap::new(), Vec::new());
+    for name in file.names() {
+        let view = file.tensor(name).map_err(|e| Error::format(path, format!("tensor '{name}': {e}")))?;
+        let t = Tensor::from_vec(view.shape(), f32_values(path, name, &view)?)?;
+        match name.starts_with(OPTIMIZER_PREFIX) {
+            true => slots.push((name.to_string(), Cow::Owned(t))),
+            false => drop(weights.insert(name.to_string(), t)),
         }
     }
-    if !missing.is_empty() {
-        return Err(Error::format(path, format!("the file lacks weights of the model: {}", missing.join(", "))));
-    }
-    let known: HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
-    let mut extra: Vec<String> = file
-        .names()
-        .into_iter()
-        .filter(|n| !n.starts_with(OPTIMIZER_PREFIX) && !known.contains(n))
-        .map(|n| format!("'{n}'"))
-        .collect();
-    if !extra.is_empty() {
-        extra.sort();
-        return Err(Error::format(path, format!("the file has weights the model lacks: {}", extra.join(", "))));
-    }
-    model.set_weights(&values)
+    Ok((weights, slots))
 }
 
 /// The `compile` metadata, `{"loss", "metrics", "optimizer": {"name", "config"}, "iterations"}`,

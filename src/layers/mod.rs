@@ -85,7 +85,7 @@ pub use initializers::Initializer;
 pub use max_pooling2d::MaxPooling2D;
 pub use param::Param;
 pub use recurrent::{SimpleRNN, GRU, LSTM};
-pub use registry::{layer_from_config, layer_to_config, register_layer, ArgKind, LayerKind};
+pub use registry::{config_entry, layer_from_config, layer_to_config, register_layer, ArgKind, LayerKind};
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;
 pub use spec::{grammar_help, parse_layers};

@@ -143,7 +143,12 @@ fn finish<L: Layer + ?Sized>(layer: &mut L, c: &LayerConfig) -> Result<()> {
 
 /// `{"class_name": "Dense", "config": {...}}`, what [`layer_from_config`] reads back.
 pub fn layer_to_config(layer: &dyn Layer) -> Value {
-    json!({ "class_name": layer.class_name(), "config": layer.config() })
+    config_entry(layer.class_name(), layer.config())
+}
+
+/// `{"class_name": class, "config": config}`: a layer's entry in an architecture.
+pub fn config_entry(class: &str, config: Value) -> Value {
+    json!({ "class_name": class, "config": config })
 }
 
 #[cfg(test)]

@@ -13,11 +13,8 @@ use crate::layers::{layer_from_config, layer_to_config};
 impl Sequential {
     /// The architecture (no weights) as JSON; [`Sequential::from_json`] reads it back.
     pub fn to_json(&self) -> Value {
-        let layers: Vec<Value> = self.layers.iter().map(|l| layer_to_config(l.as_ref())).collect();
-        json!({
-            "class_name": "Sequential",
-            "config": { "name": self.name, "input_shape": self.input_shape, "layers": layers },
-        })
+        let layers = self.layers.iter().map(|l| layer_to_config(l.as_ref())).collect();
+        architecture_json(&self.name, self.input_shape.as_deref(), layers)
     }
 
     /// Rebuilds the layers from [`Sequential::to_json`]'s JSON, and builds the model (weights
@@ -70,6 +67,15 @@ impl Sequential {
         }
         Ok(model)
     }
+}
+
+/// `{"class_name": "Sequential", "config": {"name", "input_shape", "layers"}}`: the one place
+/// that writes the architecture JSON ([`Sequential::to_json`], [`super::ModelState::architecture`]).
+pub(super) fn architecture_json(name: &str, input_shape: Option<&[usize]>, layers: Vec<Value>) -> Value {
+    json!({
+        "class_name": "Sequential",
+        "config": { "name": name, "input_shape": input_shape, "layers": layers },
+    })
 }
 
 /// The InputLayer config keys Keras writes; the shape is read, the others must be neutral.

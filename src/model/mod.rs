@@ -10,6 +10,7 @@ mod inspect;
 mod memory;
 mod metrics;
 mod progress;
+mod restore;
 mod samples;
 mod sequential;
 mod state;
@@ -27,7 +28,7 @@ pub use metrics::Metric;
 pub use progress::Progbar;
 pub use samples::{Samples, ScaledBytes};
 pub use sequential::Sequential;
-pub use state::{CompileState, ModelState, TrainingState};
+pub use state::{CompileState, LayerState, ModelState, TrainingState};
 
 mod architecture;
 #[cfg(test)]

@@ -1,25 +1,30 @@
 //! [`ModelState`]: everything a saved model holds, as one value. The model makes it
 //! ([`Sequential::state`]) and is rebuilt from it ([`Sequential::from_state`]); `io` turns it
 //! into files and back, so the file formats never reach into the model.
+//!
+//! The value is layer by layer, as the interchange formats need it (Keras keeps a layer's weights
+//! by position, ONNX needs each layer's shapes); the dotted names kiln's own files use
+//! (`hidden.kernel`) are made from it by [`crate::layers::names::param_name`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Compile, DataSpec, Sequential};
+use super::{DataSpec, Sequential};
 use crate::error::{Error, Result};
-use crate::layers::names::{param_name, slot_name};
-use crate::optimizers::{self, OptimizerState};
+use crate::layers::names::param_name;
 use crate::tensor::{shape_str, Tensor};
 
-/// A model as a value: architecture, named weights, seed, training progress and, for a compiled
-/// model, its loss, metrics, optimizer and optimizer state.
+/// A model as a value: its layers (architecture, shapes, weights), seed, training progress and,
+/// for a compiled model, its loss, metrics, optimizer and optimizer state.
 pub struct ModelState<'a> {
-    /// The architecture, as [`Sequential::to_json`] writes it.
-    pub architecture: Value,
-    /// Every weight by its dotted name (`hidden.kernel`), in layer order.
-    pub weights: Vec<(String, Cow<'a, Tensor>)>,
+    /// The model's name ("sequential" unless given).
+    pub name: String,
+    /// The per-sample input shape, once known (always, for a built model).
+    pub input_shape: Option<Vec<usize>>,
+    /// The layers, in order.
+    pub layers: Vec<LayerState<'a>>,
     /// The seed of weight initialisation, shuffling and dropout.
     pub seed: u64,
     /// Epochs trained and the random streams' positions (None: a fresh start).
@@ -28,6 +33,22 @@ pub struct ModelState<'a> {
     pub compile: Option<CompileState<'a>>,
     /// What the model was trained on ([`Sequential::set_data_spec`]); None in files that lack it.
     pub data: Option<DataSpec>,
+}
+
+/// One layer as a value.
+pub struct LayerState<'a> {
+    /// Keras's class name (`Conv2D`).
+    pub class: String,
+    /// The layer's name in the model (`conv2d_1`).
+    pub name: String,
+    /// The layer's Keras-style config ([`crate::layers::Layer::config`]; it holds the name too).
+    pub config: Value,
+    /// Per-sample input and output shapes; empty before the model is built.
+    pub input_shape: Vec<usize>,
+    pub output_shape: Vec<usize>,
+    /// The weights by their short names, in Keras's order (`kernel`, `bias`; `gamma`, `beta`,
+    /// `moving_mean`, `moving_variance`); none before the model is built.
+    pub weights: Vec<(String, Cow<'a, Tensor>)>,
 }
 
 /// How far training went: epochs ended and where the shuffle and dropout streams stand.
@@ -58,164 +79,219 @@ pub struct CompileState<'a> {
     pub slots: Vec<(String, Cow<'a, Tensor>)>,
 }
 
-impl Sequential {
-    /// The model as a value, borrowing its weights; `with_optimizer` adds the compile settings
-    /// and the optimizer's state.
-    pub fn state(&self, with_optimizer: bool) -> Result<ModelState<'_>> {
-        let weights = self.weights().into_iter().map(|(n, w)| (n, Cow::Borrowed(w))).collect();
-        let training = TrainingState {
-            epochs: self.epochs_trained,
-            shuffle_rng: self.shuffle_rng.get_word_pos(),
-            dropout_rng: self.dropout_rng.get_word_pos(),
-        };
-        let compile = match (with_optimizer, self.compiled.as_ref()) {
-            (true, Some(c)) => {
-                let slot_names = c.optimizer.slot_names();
-                let mut slots = Vec::new();
-                for (index, (name, shape)) in self.trainable_params().into_iter().enumerate() {
-                    let Some(state) = c.state.slots.get(index).filter(|s| !s.is_empty()) else { continue };
-                    let n: usize = shape.iter().product();
-                    if state.len() != slot_names.len() || state.iter().any(|s| s.len() != n) {
-                        return Err(Error::value(format!(
-                            "the optimizer state of '{name}' does not fit the parameter; cannot save it"
-                        )));
-                    }
-                    for (slot, values) in slot_names.iter().zip(state) {
-                        let t = Tensor::from_vec(&shape, values.clone())?;
-                        slots.push((slot_name(&name, slot), Cow::Owned(t)));
-                    }
-                }
-                Some(CompileState {
-                    loss: c.loss.name().to_string(),
-                    metrics: c.metric.map(|m| m.compile_name(c.loss).to_string()).into_iter().collect(),
-                    optimizer: c.optimizer.name().to_string(),
-                    optimizer_config: c.optimizer.config(),
-                    iterations: c.state.iterations,
-                    slots,
-                })
-            }
-            _ => None,
-        };
-        let data = self.data_spec.clone();
+impl LayerState<'_> {
+    /// The weight `name` (`kernel`), if the layer has it.
+    pub fn weight(&self, name: &str) -> Option<&Tensor> {
+        self.weights.iter().find(|(n, _)| n == name).map(|(_, t)| t.as_ref())
+    }
+}
+
+impl ModelState<'_> {
+    /// The layers of `architecture` (JSON as [`Sequential::to_json`] writes it), built when its
+    /// input shape is known: their names, configs, shapes, and weights freshly initialised from
+    /// seed 0, for a reader to replace with a file's ([`ModelState::set_named_weights`]).
+    pub fn of_architecture(architecture: &Value) -> Result<ModelState<'static>> {
+        let model = Sequential::from_json(architecture)?;
+        let layers = model.layer_states().into_iter().map(LayerState::into_owned).collect();
         Ok(ModelState {
-            architecture: self.to_json(),
-            weights,
-            seed: self.seed,
-            training: Some(training),
-            compile,
-            data,
+            name: model.name().to_string(),
+            input_shape: model.input_shape().map(<[usize]>::to_vec),
+            layers,
+            seed: 0,
+            training: None,
+            compile: None,
+            data: None,
         })
     }
 
-    /// Rebuilds a model from [`Sequential::state`]'s value: architecture (built when its input
-    /// shape is known), weights (each one the model has, with its shape, and no other), seed,
-    /// training progress, and compile settings with the optimizer's state.
-    pub fn from_state(state: ModelState) -> Result<Sequential> {
-        let mut model = Sequential::from_json(&state.architecture)?;
-        model.set_seed(state.seed);
-        model.data_spec = state.data;
-        if let Some(t) = state.training {
-            model.epochs_trained = t.epochs;
-            model.shuffle_rng.set_word_pos(t.shuffle_rng);
-            model.dropout_rng.set_word_pos(t.dropout_rng);
-        }
-        if !model.is_built() && !model.layers.is_empty() {
-            if !state.weights.is_empty() {
-                return Err(Error::value("the architecture has no input_shape, so its weights cannot be placed"));
-            }
-        } else {
-            model.set_named_weights(state.weights.into_iter().map(|(n, w)| (n, w.into_owned())).collect())?;
-        }
-        if let Some(c) = state.compile {
-            model.restore_compile(c)?;
-        }
-        Ok(model)
+    /// The architecture as JSON, as [`Sequential::to_json`] writes it.
+    pub fn architecture(&self) -> Value {
+        let layers = self.layers.iter().map(|l| crate::layers::config_entry(&l.class, l.config.clone())).collect();
+        super::architecture::architecture_json(&self.name, self.input_shape.as_deref(), layers)
     }
 
-    /// Sets every weight from `weights` (keyed `layer.param`), after checking that each is there
-    /// with the model's shape and that none is left over. Nothing changes unless all fit.
-    pub fn set_named_weights(&mut self, mut weights: HashMap<String, Tensor>) -> Result<()> {
-        let mut values = Vec::new();
-        let mut missing = Vec::new();
-        for (name, w) in self.weights() {
-            match weights.remove(&name) {
-                Some(t) if t.shape() != w.shape() => {
-                    return Err(Error::value(format!(
-                        "weight '{name}' has shape {} in the model but {} in the file",
-                        shape_str(w.shape()),
-                        shape_str(t.shape())
-                    )))
-                }
-                Some(t) => values.push(t),
-                None => missing.push(format!("'{name}'")),
-            }
-        }
-        if !missing.is_empty() {
-            return Err(Error::value(format!("the file lacks weights of the model: {}", missing.join(", "))));
-        }
-        if !weights.is_empty() {
-            let mut extra: Vec<String> = weights.keys().map(|n| format!("'{n}'")).collect();
-            extra.sort();
-            return Err(Error::value(format!("the file has weights the model lacks: {}", extra.join(", "))));
-        }
-        self.set_weights(&values)
-    }
-
-    /// Names (`hidden.kernel`) and shapes of the trainable parameters, in optimizer-state order.
-    pub(crate) fn trainable_params(&self) -> Vec<(String, Vec<usize>)> {
+    /// Every weight by its dotted name (`hidden.kernel`), in layer order.
+    pub fn weights(&self) -> Vec<(String, &Tensor)> {
         let mut out = Vec::new();
         for layer in &self.layers {
-            for p in layer.params().into_iter().filter(|p| p.trainable) {
-                out.push((param_name(layer.name(), p.name), p.value.shape().to_vec()));
-            }
+            out.extend(layer.weights.iter().map(|(n, t)| (param_name(&layer.name, n), t.as_ref())));
         }
         out
     }
 
-    /// Compiles as `c` says and restores the optimizer's state.
-    fn restore_compile(&mut self, c: CompileState) -> Result<()> {
-        let optimizer = optimizers::from_config(&c.optimizer, &c.optimizer_config)?;
-        let (name, slot_names) = (optimizer.name(), optimizer.slot_names());
-        let metrics: Vec<&str> = c.metrics.iter().map(String::as_str).collect();
-        self.compile(Compile::new(&c.loss).metrics(&metrics).optimizer_boxed(optimizer))?;
-        let stored = c.slots.len();
-        let mut by_name: HashMap<String, Cow<Tensor>> = c.slots.into_iter().collect();
-        let (mut used, mut slots) = (0, Vec::new());
-        for (param, shape) in self.trainable_params() {
-            let mut found = Vec::new();
-            for slot in slot_names {
-                let key = slot_name(&param, slot);
-                match by_name.remove(&key) {
-                    Some(t) if t.shape() != shape.as_slice() => {
-                        return Err(Error::value(format!(
-                            "optimizer state '{key}' has shape {} in the file but the weight has shape {}",
-                            shape_str(t.shape()),
-                            shape_str(&shape)
-                        )))
-                    }
-                    Some(t) => found.push(t.data().to_vec()),
-                    None => {}
-                }
-            }
-            // Every step updates every trainable parameter, so after one there is state for each.
-            if (c.iterations > 0 || !found.is_empty()) && found.len() != slot_names.len() {
-                let want: Vec<String> = slot_names.iter().map(|s| format!("'{}'", slot_name(&param, s))).collect();
-                let what = match (found.len(), c.iterations) {
-                    (0, 1) => "missing optimizer state after 1 step".to_string(),
-                    (0, n) => format!("missing optimizer state after {n} steps"),
-                    _ => "incomplete optimizer state".to_string(),
-                };
-                return Err(Error::value(format!("{what}: expected {}", want.join(", "))));
-            }
-            used += found.len();
-            slots.push(found);
+    /// Whether the layers have their shapes and weights (a built model's state).
+    pub fn is_built(&self) -> bool {
+        self.layers.last().is_some_and(|l| !l.output_shape.is_empty())
+    }
+
+    /// The input shape of a built model; otherwise an error that says what to do, for the
+    /// formats that need shapes (Keras files, ONNX).
+    pub fn built_input_shape(&self) -> Result<&[usize]> {
+        match (self.is_built(), self.input_shape.as_deref()) {
+            (true, Some(shape)) => Ok(shape),
+            _ => Err(Error::value(format!(
+                "model '{}' is not built: give its first layer an input_shape (or build it) before exporting",
+                self.name
+            ))),
         }
-        if stored != used {
-            return Err(Error::value(format!(
-                "the file holds {stored} optimizer-state tensors, of which {used} fit the model's {name} optimizer"
-            )));
+    }
+
+    /// Replaces every weight with the one of the same dotted name in `weights`, after checking
+    /// that each is there with the layer's shape and that none is left over. Nothing changes
+    /// unless all fit.
+    pub fn set_named_weights(&mut self, weights: HashMap<String, Tensor>) -> Result<()> {
+        if !self.is_built() && !self.layers.is_empty() && !weights.is_empty() {
+            return Err(Error::value("the architecture has no input_shape, so its weights cannot be placed"));
         }
-        *self.optimizer_state_mut().expect("compiled above") = OptimizerState { iterations: c.iterations, slots };
+        let expected = self.weights().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
+        let mut values = place_weights(expected, weights)?.into_iter();
+        for layer in &mut self.layers {
+            for (_, w) in &mut layer.weights {
+                *w = Cow::Owned(values.next().expect("one value per weight"));
+            }
+        }
         Ok(())
+    }
+}
+
+impl LayerState<'_> {
+    fn into_owned(self) -> LayerState<'static> {
+        let weights = self.weights.into_iter().map(|(n, t)| (n, Cow::Owned(t.into_owned()))).collect();
+        LayerState { weights, ..self }
+    }
+}
+
+/// The values of `given` (by dotted name) in the order of `expected` (name and shape), after
+/// checking that each expected weight is there with its shape and that none is left over.
+pub(super) fn place_weights(
+    expected: Vec<(String, Vec<usize>)>,
+    mut given: HashMap<String, Tensor>,
+) -> Result<Vec<Tensor>> {
+    let mut values = Vec::new();
+    let mut missing = Vec::new();
+    for (name, shape) in expected {
+        match given.remove(&name) {
+            Some(t) if t.shape() != shape.as_slice() => {
+                return Err(Error::value(format!(
+                    "weight '{name}' has shape {} in the model but {} in the file",
+                    shape_str(&shape),
+                    shape_str(t.shape())
+                )))
+            }
+            Some(t) => values.push(t),
+            None => missing.push(format!("'{name}'")),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::value(format!("the file lacks weights of the model: {}", missing.join(", "))));
+    }
+    if !given.is_empty() {
+        let mut extra: Vec<String> = given.keys().map(|n| format!("'{n}'")).collect();
+        extra.sort();
+        return Err(Error::value(format!("the file has weights the model lacks: {}", extra.join(", "))));
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::{Activation, Conv2D, Dense, Flatten, MaxPooling2D, Padding};
+
+    fn cnn() -> Sequential {
+        let mut m = Sequential::named("cnn").seed(3);
+        m.add(
+            Conv2D::new(2, 3).padding(Padding::Same).activation(Activation::Relu).name("conv").input_shape(&[6, 6, 1]),
+        );
+        m.add(MaxPooling2D::new(2));
+        m.add(Flatten::new());
+        m.add(Dense::new(3).activation(Activation::Softmax).name("out"));
+        m.build(&[6, 6, 1]).unwrap();
+        m
+    }
+
+    fn named(m: &Sequential) -> HashMap<String, Tensor> {
+        m.weights().into_iter().map(|(n, t)| (n, t.clone())).collect()
+    }
+
+    #[test]
+    fn a_built_models_state_has_each_layers_shapes_and_weights_by_short_name() {
+        let m = cnn();
+        let s = m.state(false).unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.input_shape.as_deref(), s.built_input_shape().unwrap()),
+            ("cnn", Some(&[6, 6, 1][..]), &[6, 6, 1][..])
+        );
+        let layers: Vec<(&str, &str, &[usize], &[usize])> = s
+            .layers
+            .iter()
+            .map(|l| (l.class.as_str(), l.name.as_str(), &l.input_shape[..], &l.output_shape[..]))
+            .collect();
+        assert_eq!(
+            layers,
+            [
+                ("Conv2D", "conv", &[6, 6, 1][..], &[6, 6, 2][..]),
+                ("MaxPooling2D", "max_pooling2d", &[6, 6, 2], &[3, 3, 2]),
+                ("Flatten", "flatten", &[3, 3, 2], &[18]),
+                ("Dense", "out", &[18], &[3]),
+            ]
+        );
+        let short: Vec<&str> = s.layers[3].weights.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(short, ["kernel", "bias"]);
+        assert_eq!(s.layers[0].weight("kernel").unwrap().shape(), &[3, 3, 1, 2]);
+        assert_eq!(s.layers[0].config["padding"], "same");
+        assert_eq!(s.architecture(), m.to_json());
+        assert_eq!(s.weights(), m.weights());
+        assert!(s.compile.is_none() && s.training.is_some());
+    }
+
+    #[test]
+    fn a_file_reader_fills_an_architectures_layers_and_the_model_is_built_from_them() {
+        let m = cnn();
+        let mut s = ModelState::of_architecture(&m.to_json()).unwrap();
+        assert!(s.is_built());
+        assert_ne!(s.weights()[0].1, m.weights()[0].1, "seed 0's fresh weights, not the model's");
+        s.set_named_weights(named(&m)).unwrap();
+        let again = Sequential::from_state(ModelState { seed: 3, ..s }).unwrap();
+        assert_eq!(again.weights_sha256(), m.weights_sha256());
+        assert_eq!(again.to_json(), m.to_json());
+    }
+
+    #[test]
+    fn missing_extra_and_misshapen_weights_are_errors_naming_them() {
+        let m = cnn();
+        let mut s = ModelState::of_architecture(&m.to_json()).unwrap();
+        let err = |s: &mut ModelState, w: HashMap<String, Tensor>| s.set_named_weights(w).unwrap_err().to_string();
+        let mut w = named(&m);
+        w.remove("out.bias");
+        w.remove("conv.kernel");
+        assert_eq!(err(&mut s, w), "the file lacks weights of the model: 'conv.kernel', 'out.bias'");
+        let mut w = named(&m);
+        w.insert("out.extra".into(), Tensor::zeros(&[1]));
+        assert_eq!(err(&mut s, w), "the file has weights the model lacks: 'out.extra'");
+        let mut w = named(&m);
+        w.insert("out.bias".into(), Tensor::zeros(&[4]));
+        assert_eq!(err(&mut s, w), "weight 'out.bias' has shape (3,) in the model but (4,) in the file");
+        // Nothing changed: still the fresh weights of seed 0.
+        assert_eq!(s.weights()[0].1, ModelState::of_architecture(&m.to_json()).unwrap().weights()[0].1);
+    }
+
+    #[test]
+    fn an_unbuilt_model_is_a_state_without_shapes_or_weights_and_comes_back() {
+        let mut m = Sequential::named("u");
+        m.add(Dense::new(2));
+        let s = m.state(true).unwrap();
+        assert!(!s.is_built() && s.layers[0].weights.is_empty() && s.layers[0].output_shape.is_empty());
+        assert_eq!(
+            s.built_input_shape().unwrap_err().to_string(),
+            "model 'u' is not built: give its first layer an input_shape (or build it) before exporting"
+        );
+        let again = Sequential::from_state(s).unwrap();
+        assert_eq!((again.to_json(), again.is_built()), (m.to_json(), false));
+        let mut s = ModelState::of_architecture(&m.to_json()).unwrap();
+        assert_eq!(
+            s.set_named_weights(named(&cnn())).unwrap_err().to_string(),
+            "the architecture has no input_shape, so its weights cannot be placed"
+        );
     }
 }

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::Sequential;
 use crate::error::{Error, Result};
+use crate::layers::names::param_name;
 use crate::tensor::{shape_str, Tensor};
 
 impl Sequential {
@@ -13,7 +14,7 @@ impl Sequential {
         let mut out = Vec::new();
         for layer in &self.layers {
             for p in layer.params() {
-                out.push((format!("{}.{}", layer.name(), p.name), &p.value));
+                out.push((param_name(layer.name(), p.name), &p.value));
             }
         }
         out

@@ -9,8 +9,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
-use crate::io::model_view::ModelView;
 use crate::layers::names::snake_case;
+use crate::model::ModelState;
 
 /// The options kiln reads, per class (besides `name`): the layer kind's arguments.
 fn kiln_keys(class: &str) -> Option<Vec<&'static str>> {
@@ -161,12 +161,13 @@ fn layer_from_keras(class: &str, cfg: &Map<String, Value>, file: &str) -> Result
     Ok(json!({"class_name": class, "config": out}))
 }
 
-/// Keras 3's model config (`config.json`) of a model, which `keras.models.load_model` reads.
-pub(crate) fn to_keras(view: &ModelView) -> Value {
+/// Keras 3's model config (`config.json`) of a built model's state (`input_shape`: its input
+/// shape), which `keras.models.load_model` reads.
+pub(crate) fn to_keras(state: &ModelState, input_shape: &[usize]) -> Value {
     let mut batch_shape = vec![Value::Null];
-    batch_shape.extend(view.input_shape.iter().map(|&d| json!(d)));
+    batch_shape.extend(input_shape.iter().map(|&d| json!(d)));
     // A model that starts with Embedding takes integer ids, as Keras's `Input(dtype="int32")`.
-    let input_dtype = match view.layers.first() {
+    let input_dtype = match state.layers.first() {
         Some(l) if l.class == "Embedding" => "int32",
         _ => "float32",
     };
@@ -174,7 +175,7 @@ pub(crate) fn to_keras(view: &ModelView) -> Value {
         "module": "keras.layers", "class_name": "InputLayer", "registered_name": null,
         "config": {"batch_shape": batch_shape, "dtype": input_dtype, "sparse": false, "name": "input_layer"},
     })];
-    for layer in &view.layers {
+    for layer in &state.layers {
         let mut config: Map<String, Value> = layer.config.as_object().cloned().unwrap_or_default();
         config.remove("input_shape");
         config.insert("name".into(), json!(layer.name));
@@ -189,7 +190,7 @@ pub(crate) fn to_keras(view: &ModelView) -> Value {
     }
     json!({
         "module": "keras", "class_name": "Sequential", "registered_name": null,
-        "config": {"name": view.name, "trainable": true, "dtype": "float32", "layers": layers},
+        "config": {"name": state.name, "trainable": true, "dtype": "float32", "layers": layers},
         "build_config": {"input_shape": batch_shape},
     })
 }

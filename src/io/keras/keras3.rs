@@ -12,21 +12,21 @@ use serde_json::{json, Value};
 
 use super::config::{from_keras, to_keras};
 use super::h5::H5;
-use super::{cell_name, model_from_architecture, KERAS_VERSION};
+use super::{cell_name, state_from_architecture, KERAS_VERSION};
 use crate::error::{Error, Result};
-use crate::io::model_view::{set_named_weights, LayerView, ModelView};
-use crate::model::Sequential;
+use crate::layers::names::{base_name, param_name};
+use crate::model::{LayerState, ModelState};
 
 /// The zip magic every `.keras` file starts with.
 pub(crate) const SIGNATURE: &[u8] = b"PK\x03\x04";
 
 /// `layers/conv2d_1`: where a layer's state lives in `model.weights.h5`.
-fn layer_keys(layers: &[LayerView]) -> Vec<String> {
+fn layer_keys(layers: &[LayerState]) -> Vec<String> {
     let mut used: HashMap<String, usize> = HashMap::new();
     layers
         .iter()
         .map(|l| {
-            let base = crate::layers::names::base_name(&l.class);
+            let base = base_name(&l.class);
             let n = used.entry(base.clone()).and_modify(|n| *n += 1).or_insert(0);
             if *n == 0 {
                 format!("layers/{base}")
@@ -46,23 +46,22 @@ fn entry(path: &Path, zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> R
     Ok(out)
 }
 
-/// Reads a `.keras` file's model: architecture and weights.
-pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<(Sequential, bool)> {
+/// Reads a `.keras` file's model: architecture and weights, and whether it holds an optimizer.
+pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<(ModelState<'static>, bool)> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
         Error::format(path, format!("not a valid .keras file (a zip archive; truncated or corrupt?): {e}"))
     })?;
     let config: Value = serde_json::from_slice(&entry(path, &mut zip, "config.json")?)
         .map_err(|e| Error::format(path, format!("config.json is not valid JSON: {e}")))?;
     let weights = entry(path, &mut zip, "model.weights.h5")?;
-    let mut model = model_from_architecture(path, &from_keras(&config, &path.display().to_string())?)?;
+    let mut state = state_from_architecture(path, &from_keras(&config, &path.display().to_string())?)?;
 
     let dir = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
     let h5_path = dir.path().join("model.weights.h5");
     std::fs::write(&h5_path, &weights).map_err(|e| Error::io(&h5_path, e))?;
     let h5 = H5::open(&h5_path, path)?;
-    let view = ModelView::of(&model)?;
     let mut named = HashMap::new();
-    for (layer, key) in view.layers.iter().zip(layer_keys(&view.layers)) {
+    for (layer, key) in state.layers.iter().zip(layer_keys(&state.layers)) {
         let vars = match cell_name(&layer.class) {
             Some(_) => format!("{key}/cell/vars"),
             None => format!("{key}/vars"),
@@ -81,24 +80,24 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<(Sequential, bool)> {
             )));
         }
         for (i, (name, _)) in layer.weights.iter().enumerate() {
-            named.insert(format!("{}.{name}", layer.name), h5.tensor(&format!("{vars}/{i}"))?);
+            named.insert(param_name(&layer.name, name), h5.tensor(&format!("{vars}/{i}"))?);
         }
     }
-    set_named_weights(&mut model, named, path)?;
+    state.set_named_weights(named).map_err(|e| Error::format(path, e.to_string()))?;
     let has_optimizer = h5.has("optimizer") || config.get("compile_config").is_some_and(|c| !c.is_null());
-    Ok((model, has_optimizer))
+    Ok((state, has_optimizer))
 }
 
-/// The bytes of a `.keras` file holding `model`.
-pub(crate) fn write(model: &Sequential, path: &Path) -> Result<Vec<u8>> {
-    let view = ModelView::of(model)?;
+/// The bytes of a `.keras` file holding a built model's `state`.
+pub(crate) fn write(state: &ModelState, path: &Path) -> Result<Vec<u8>> {
+    let input_shape = state.built_input_shape()?;
     let dir = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
     let h5_path = dir.path().join("model.weights.h5");
     {
         let h5 = H5::create(&h5_path, path)?;
         let root = &h5.file;
         let layers = h5.create_group(root, "layers")?;
-        for (layer, key) in view.layers.iter().zip(layer_keys(&view.layers)) {
+        for (layer, key) in state.layers.iter().zip(layer_keys(&state.layers)) {
             let group = h5.create_group(&layers, key.trim_start_matches("layers/"))?;
             let mut vars = h5.create_group(&group, "vars")?;
             h5.write_string(&vars, "name", &layer.name)?;
@@ -111,11 +110,11 @@ pub(crate) fn write(model: &Sequential, path: &Path) -> Result<Vec<u8>> {
             }
         }
         let vars = h5.create_group(root, "vars")?;
-        h5.write_string(&vars, "name", &view.name)?;
+        h5.write_string(&vars, "name", &state.name)?;
     }
     let weights = std::fs::read(&h5_path).map_err(|e| Error::io(&h5_path, e))?;
     let metadata = json!({"keras_version": KERAS_VERSION, "date_saved": "kiln"});
-    let config = to_keras(&view);
+    let config = to_keras(state, input_shape);
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let fail = |e: &dyn std::fmt::Display| Error::format(path, format!("cannot write the .keras archive: {e}"));

@@ -10,23 +10,22 @@ use serde_json::Value;
 
 use super::config::{from_keras, to_keras};
 use super::h5::H5;
-use super::{cell_name, model_from_architecture, KERAS_VERSION};
+use super::{cell_name, state_from_architecture, KERAS_VERSION};
 use crate::error::{Error, Result};
-use crate::io::model_view::{set_named_weights, ModelView};
-use crate::model::Sequential;
+use crate::layers::names::param_name;
+use crate::model::ModelState;
 
-/// Reads a legacy `.h5` model file: architecture and weights.
-pub(crate) fn read(path: &Path) -> Result<(Sequential, bool)> {
+/// Reads a legacy `.h5` model file: architecture and weights, and whether it holds an optimizer.
+pub(crate) fn read(path: &Path) -> Result<(ModelState<'static>, bool)> {
     let h5 = H5::open(path, path)?;
     let text = h5.strings(&h5.file, "model_config")?.and_then(|s| s.into_iter().next()).ok_or_else(|| {
         h5.err("not a Keras model file: no 'model_config' attribute (a weights-only file holds no architecture)")
     })?;
     let config: Value = serde_json::from_str(&text)
         .map_err(|e| h5.err(format!("the 'model_config' attribute is not valid JSON: {e}")))?;
-    let mut model = model_from_architecture(path, &from_keras(&config, &path.display().to_string())?)?;
-    let view = ModelView::of(&model)?;
+    let mut state = state_from_architecture(path, &from_keras(&config, &path.display().to_string())?)?;
     let mut named = HashMap::new();
-    for layer in view.layers.iter().filter(|l| !l.weights.is_empty()) {
+    for layer in state.layers.iter().filter(|l| !l.weights.is_empty()) {
         let group_name = format!("model_weights/{}", layer.name);
         if !h5.has("model_weights") || !h5.has(&group_name) {
             return Err(h5.err(format!("no weights for layer '{}': group '{group_name}' is missing", layer.name)));
@@ -43,11 +42,11 @@ pub(crate) fn read(path: &Path) -> Result<(Sequential, bool)> {
             )));
         }
         for ((name, _), stored) in layer.weights.iter().zip(&names) {
-            named.insert(format!("{}.{name}", layer.name), h5.tensor(&format!("{group_name}/{stored}"))?);
+            named.insert(param_name(&layer.name, name), h5.tensor(&format!("{group_name}/{stored}"))?);
         }
     }
-    set_named_weights(&mut model, named, path)?;
-    Ok((model, h5.has("optimizer_weights") || h5.strings(&h5.file, "training_config")?.is_some()))
+    state.set_named_weights(named).map_err(|e| Error::format(path, e.to_string()))?;
+    Ok((state, h5.has("optimizer_weights") || h5.strings(&h5.file, "training_config")?.is_some()))
 }
 
 /// The model config in the legacy attribute's style (no `module` keys).
@@ -66,9 +65,9 @@ fn legacy_config(mut v: Value) -> Value {
     v
 }
 
-/// The bytes of a legacy `.h5` file holding `model`.
-pub(crate) fn write(model: &Sequential, path: &Path) -> Result<Vec<u8>> {
-    let view = ModelView::of(model)?;
+/// The bytes of a legacy `.h5` file holding a built model's `state`.
+pub(crate) fn write(state: &ModelState, path: &Path) -> Result<Vec<u8>> {
+    let input_shape = state.built_input_shape()?;
     let dir = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
     let tmp = dir.path().join("model.h5");
     {
@@ -76,23 +75,24 @@ pub(crate) fn write(model: &Sequential, path: &Path) -> Result<Vec<u8>> {
         let root = &h5.file;
         h5.write_string(root, "backend", "tensorflow")?;
         h5.write_string(root, "keras_version", KERAS_VERSION)?;
-        h5.write_string(root, "model_config", &legacy_config(to_keras(&view)).to_string())?;
+        h5.write_string(root, "model_config", &legacy_config(to_keras(state, input_shape)).to_string())?;
         let weights = h5.create_group(root, "model_weights")?;
         h5.write_string(&weights, "backend", "tensorflow")?;
         h5.write_string(&weights, "keras_version", KERAS_VERSION)?;
-        let names: Vec<String> = view.layers.iter().map(|l| l.name.clone()).collect();
+        let names: Vec<String> = state.layers.iter().map(|l| l.name.clone()).collect();
         h5.write_strings(&weights, "layer_names", &names)?;
-        for layer in &view.layers {
+        for layer in &state.layers {
             let group = h5.create_group(&weights, &layer.name)?;
             // A recurrent layer's weights sit one level deeper, in its cell: `lstm/lstm_cell/kernel`.
             let owner = match cell_name(&layer.class) {
                 Some(cell) => format!("{}/{cell}", layer.name),
                 None => layer.name.clone(),
             };
-            let stored: Vec<String> = layer.weights.iter().map(|(n, _)| format!("{}/{owner}/{n}", view.name)).collect();
+            let stored: Vec<String> =
+                layer.weights.iter().map(|(n, _)| format!("{}/{owner}/{n}", state.name)).collect();
             h5.write_strings(&group, "weight_names", &stored)?;
             if !layer.weights.is_empty() {
-                let mut inner = h5.create_group(&h5.create_group(&group, &view.name)?, &layer.name)?;
+                let mut inner = h5.create_group(&h5.create_group(&group, &state.name)?, &layer.name)?;
                 if let Some(cell) = cell_name(&layer.class) {
                     inner = h5.create_group(&inner, cell)?;
                 }

@@ -1,7 +1,8 @@
 //! Keras's model files, in and out: Keras 3's `.keras` zip and Keras 2's legacy `.h5`.
 //!
-//! Both go through [`ModelView`](super::model_view::ModelView) (architecture, shapes, named
-//! weights), so nothing here reaches into a model's fields. Files are recognised by their
+//! Both see the model as a value, its [`ModelState`]: the writers take the state of a built
+//! model (layers with their configs, shapes and weights), the readers make one from the file's
+//! config and weights, from which the model is built. Files are recognised by their
 //! first bytes when read and by their extension when written. The optimizer state a Keras file
 //! may hold is not restored: loading says so on stderr, and training restarts the optimizer.
 
@@ -15,7 +16,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::Sequential;
+use crate::model::{ModelState, Sequential};
 
 /// The Keras release whose file layout kiln writes (`keras_version` in the files).
 pub(crate) const KERAS_VERSION: &str = "3.15.1";
@@ -50,11 +51,12 @@ impl KerasFormat {
 
 /// The model in a Keras file, or None when `bytes` are not one.
 pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Option<Sequential>> {
-    let (model, has_optimizer) = match KerasFormat::of_bytes(bytes) {
+    let (state, has_optimizer) = match KerasFormat::of_bytes(bytes) {
         Some(KerasFormat::Keras) => keras3::read(path, bytes)?,
         Some(KerasFormat::H5) => legacy::read(path)?,
         None => return Ok(None),
     };
+    let model = Sequential::from_state(state).map_err(|e| in_file(path, e))?;
     if has_optimizer {
         crate::errln!(
             "note: {}: the Keras optimizer state in this file is not restored; training this model starts a fresh optimizer",
@@ -64,12 +66,11 @@ pub(crate) fn load(path: &Path, bytes: &[u8]) -> Result<Option<Sequential>> {
     Ok(Some(model))
 }
 
-/// The bytes of `model` as the Keras file `path` names, or None for another extension.
-pub(crate) fn save_bytes(model: &Sequential, path: &Path) -> Result<Option<Vec<u8>>> {
-    match KerasFormat::of_path(path) {
-        Some(KerasFormat::Keras) => keras3::write(model, path).map(Some),
-        Some(KerasFormat::H5) => legacy::write(model, path).map(Some),
-        None => Ok(None),
+/// The bytes of a model's `state` as the Keras file `path` names.
+pub(crate) fn save_bytes(state: &ModelState, path: &Path, format: KerasFormat) -> Result<Vec<u8>> {
+    match format {
+        KerasFormat::Keras => keras3::write(state, path),
+        KerasFormat::H5 => legacy::write(state, path),
     }
 }
 
@@ -84,12 +85,25 @@ pub(crate) fn cell_name(class: &str) -> Option<&'static str> {
     }
 }
 
-/// Builds kiln's architecture JSON into a model; errors name the file.
-fn model_from_architecture(path: &Path, architecture: &Value) -> Result<Sequential> {
-    Sequential::from_json(architecture).map_err(|e| match e {
+/// The layers of kiln's architecture JSON, built, for a reader to fill with the file's weights;
+/// errors name the file.
+fn state_from_architecture(path: &Path, architecture: &Value) -> Result<ModelState<'static>> {
+    let state = ModelState::of_architecture(architecture).map_err(|e| in_file(path, e))?;
+    if !state.is_built() {
+        return Err(Error::format(
+            path,
+            "the model config gives no input shape (an InputLayer with a batch_shape), so its weights cannot be placed",
+        ));
+    }
+    Ok(state)
+}
+
+/// `e` as an error about the file `path`, unless it names the file already.
+fn in_file(path: &Path, e: Error) -> Error {
+    match e {
         Error::Value(m) | Error::Shape(m) if !m.starts_with(&path.display().to_string()) => Error::format(path, m),
         other => other,
-    })
+    }
 }
 
 #[cfg(test)]

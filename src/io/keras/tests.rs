@@ -224,6 +224,11 @@ fn corrupt_truncated_and_unknown_inputs_are_clear_errors() {
 
     let lstm = with_config(|c| c["config"]["layers"][2]["class_name"] = "ConvLSTM2D".into());
     assert_eq!(err("lstm.keras", &lstm), "layer 'hidden' has class 'ConvLSTM2D', which kiln does not have");
+    let no_input = with_config(|c| drop(c["config"]["layers"].as_array_mut().unwrap().remove(0)));
+    assert_eq!(
+        err("no_input.keras", &no_input),
+        "the model config gives no input shape (an InputLayer with a batch_shape), so its weights cannot be placed"
+    );
     let dilated = with_config(|c| c["config"]["layers"][2]["config"]["use_lora"] = true.into());
     assert_eq!(err("opt.keras", &dilated), "layer 'hidden' (Dense): option use_lora=true is not supported by kiln");
 

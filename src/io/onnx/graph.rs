@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::proto::{AttributeProto, NodeProto, TensorProto, FLOAT, INT64};
 use crate::error::{Error, Result};
-use crate::io::model_view::LayerView;
+use crate::model::LayerState;
 use crate::tensor::Tensor;
 
 /// Builds the node list while following the current value and its layout.
@@ -96,7 +96,7 @@ impl GraphBuilder {
     }
 
     /// The layer's activation (`activation` in its config) as a node; linear adds none.
-    fn activation(&mut self, layer: &LayerView, name: &str) -> Result<()> {
+    fn activation(&mut self, layer: &LayerState, name: &str) -> Result<()> {
         let act = layer.config.get("activation").and_then(Value::as_str).unwrap_or("linear");
         let name = format!("{}/{name}", layer.name);
         match act {
@@ -114,7 +114,7 @@ impl GraphBuilder {
     }
 
     /// Appends the nodes of one layer.
-    pub fn layer(&mut self, layer: &LayerView) -> Result<()> {
+    pub fn layer(&mut self, layer: &LayerState) -> Result<()> {
         let rank = layer.input_shape.len();
         let n = layer.name.as_str();
         match layer.class.as_str() {
@@ -178,7 +178,7 @@ impl GraphBuilder {
     }
 
     /// Adds the layer's bias, when it has one, to the current value (channels-last).
-    fn bias(&mut self, layer: &LayerView) -> Result<()> {
+    fn bias(&mut self, layer: &LayerState) -> Result<()> {
         if let Some(b) = layer.weight("bias").filter(|b| b.len() > 0) {
             let b = self.init_f32(&format!("{}.bias", layer.name), b.shape(), b.data());
             let x = self.current.clone();
@@ -188,7 +188,7 @@ impl GraphBuilder {
     }
 
     /// `x · scale + offset` as Mul and Add with scalar initializers (elementwise: any layout).
-    fn rescaling(&mut self, layer: &LayerView) -> Result<()> {
+    fn rescaling(&mut self, layer: &LayerState) -> Result<()> {
         let n = layer.name.as_str();
         let number = |key: &str| layer.config.get(key).and_then(Value::as_f64);
         let scale = number("scale").ok_or_else(|| unsupported(layer, "a scale that is not one number"))?;
@@ -203,7 +203,7 @@ impl GraphBuilder {
     }
 
     /// ONNX's BatchNormalization (inference: the moving statistics), channels on axis 1.
-    fn batch_normalization(&mut self, layer: &LayerView) -> Result<()> {
+    fn batch_normalization(&mut self, layer: &LayerState) -> Result<()> {
         let n = layer.name.as_str();
         self.channels_first(n, layer.input_shape.len());
         let mean = weight(layer, "moving_mean")?;
@@ -231,18 +231,18 @@ impl GraphBuilder {
     }
 }
 
-pub(super) fn unsupported(layer: &LayerView, what: &str) -> Error {
+pub(super) fn unsupported(layer: &LayerState, what: &str) -> Error {
     Error::value(format!("layer '{}' ({}): {what} has no ONNX mapping in kiln", layer.name, layer.class))
 }
 
-pub(super) fn weight<'a>(layer: &'a LayerView, name: &str) -> Result<&'a Tensor> {
+pub(super) fn weight<'a>(layer: &'a LayerState, name: &str) -> Result<&'a Tensor> {
     layer
         .weight(name)
         .ok_or_else(|| Error::value(format!("layer '{}' ({}) has no weight '{name}'", layer.name, layer.class)))
 }
 
 /// A size from the config: `[h, w]` or one integer.
-fn size2(layer: &LayerView, key: &str) -> Result<[usize; 2]> {
+fn size2(layer: &LayerState, key: &str) -> Result<[usize; 2]> {
     let v = layer.config.get(key);
     let pair = match v {
         Some(Value::Array(a)) if a.len() == 2 => {
@@ -256,7 +256,7 @@ fn size2(layer: &LayerView, key: &str) -> Result<[usize; 2]> {
 
 /// `kernel_shape`, `strides` and explicit `pads` (TensorFlow's "same": the extra row or column
 /// at the end) for a window of `k` over the layer's (H, W, C) input.
-fn window_attrs(layer: &LayerView, k: [usize; 2]) -> Result<Vec<AttributeProto>> {
+fn window_attrs(layer: &LayerState, k: [usize; 2]) -> Result<Vec<AttributeProto>> {
     let s = size2(layer, "strides")?;
     let same = layer.config.get("padding").and_then(Value::as_str) == Some("same");
     let (inp, out) = (&layer.input_shape, &layer.output_shape);

@@ -11,10 +11,9 @@ use std::path::Path;
 
 use prost::Message;
 
-use super::model_view::ModelView;
 use super::write_atomic;
 use crate::error::{Error, Result};
-use crate::model::Sequential;
+use crate::model::{ModelState, Sequential};
 use graph::GraphBuilder;
 use proto::{GraphProto, ModelProto, NodeProto, OperatorSetIdProto, ValueInfoProto};
 
@@ -39,7 +38,7 @@ impl Sequential {
     /// # Ok::<(), kiln::Error>(())
     /// ```
     pub fn to_onnx(&self) -> Result<Vec<u8>> {
-        Ok(model_proto(&ModelView::of(self)?)?.encode_to_vec())
+        Ok(model_proto(&self.state(false)?)?.encode_to_vec())
     }
 
     /// Writes [`Sequential::to_onnx`] to `path`, atomically.
@@ -48,10 +47,11 @@ impl Sequential {
     }
 }
 
-/// The ONNX model of a built model.
-fn model_proto(view: &ModelView) -> Result<ModelProto> {
+/// The ONNX model of a built model's state.
+fn model_proto(state: &ModelState) -> Result<ModelProto> {
+    let input_shape = state.built_input_shape()?;
     let mut g = GraphBuilder::new("input");
-    for layer in &view.layers {
+    for layer in &state.layers {
         g.layer(layer)?;
     }
     g.channels_last("output");
@@ -65,12 +65,12 @@ fn model_proto(view: &ModelView) -> Result<ModelProto> {
             attribute: vec![],
         }),
     }
-    let out_shape = view.layers.last().map_or(&view.input_shape, |l| &l.output_shape);
+    let out_shape = state.layers.last().map_or(input_shape, |l| &l.output_shape);
     let graph = GraphProto {
         node: g.nodes,
-        name: view.name.clone(),
+        name: state.name.clone(),
         initializer: g.initializers,
-        input: vec![ValueInfoProto::batched("input", &view.input_shape)],
+        input: vec![ValueInfoProto::batched("input", input_shape)],
         output: vec![ValueInfoProto::batched("output", out_shape)],
     };
     Ok(ModelProto {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::graph::{unsupported, weight, GraphBuilder};
 use super::proto::{AttributeProto, NodeProto};
 use crate::error::Result;
-use crate::io::model_view::LayerView;
+use crate::model::LayerState;
 
 /// ONNX's `Cast` target for int64.
 const TO_INT64: i64 = 7;
@@ -45,7 +45,7 @@ fn gates_reordered(bias: &[f32], h: usize, order: &[usize]) -> Vec<f32> {
 }
 
 /// ONNX's name of a Keras activation inside a recurrent cell.
-fn onnx_activation(layer: &LayerView, key: &str, default: &str) -> Result<&'static str> {
+fn onnx_activation(layer: &LayerState, key: &str, default: &str) -> Result<&'static str> {
     match layer.config.get(key).and_then(Value::as_str).unwrap_or(default) {
         "tanh" => Ok("Tanh"),
         "sigmoid" => Ok("Sigmoid"),
@@ -54,13 +54,13 @@ fn onnx_activation(layer: &LayerView, key: &str, default: &str) -> Result<&'stat
     }
 }
 
-fn flag(layer: &LayerView, key: &str, default: bool) -> bool {
+fn flag(layer: &LayerState, key: &str, default: bool) -> bool {
     layer.config.get(key).and_then(Value::as_bool).unwrap_or(default)
 }
 
 impl GraphBuilder {
     /// Embedding: the float ids cast to int64 pick rows of the table.
-    pub(super) fn embedding(&mut self, layer: &LayerView) -> Result<()> {
+    pub(super) fn embedding(&mut self, layer: &LayerState) -> Result<()> {
         let n = layer.name.as_str();
         self.unary(&format!("{n}/Cast"), "Cast", vec![AttributeProto::int("to", TO_INT64)]);
         let table = weight(layer, "embeddings")?;
@@ -71,7 +71,7 @@ impl GraphBuilder {
     }
 
     /// SimpleRNN, LSTM or GRU on the current (batch, time, features) value.
-    pub(super) fn recurrent(&mut self, layer: &LayerView) -> Result<()> {
+    pub(super) fn recurrent(&mut self, layer: &LayerState) -> Result<()> {
         let (n, class) = (layer.name.as_str(), layer.class.as_str());
         self.channels_last(n);
         let kernel = weight(layer, "kernel")?;
