@@ -52,11 +52,11 @@ fn conv(c: &mut Criterion) {
         let (mut layer, x, dout) = setup(layer, &sample, &mut rng);
         let mut fwd_rng = Rng::seed_from_u64(1);
         c.bench_function(&format!("{name}/forward"), |b| {
-            b.iter(|| layer.forward(&x, &mut Ctx { training: true, rng: &mut fwd_rng, lookup: None }))
+            b.iter(|| layer.forward(&x, &mut Ctx { training: true, rng: &mut fwd_rng, fold: Default::default() }))
         });
         c.bench_function(&format!("{name}/forward_backward"), |b| {
             b.iter(|| {
-                layer.forward(&x, &mut Ctx { training: true, rng: &mut fwd_rng, lookup: None });
+                layer.forward(&x, &mut Ctx { training: true, rng: &mut fwd_rng, fold: Default::default() });
                 layer.backward(&x, &dout, Backward::new(need_dinput));
             })
         });
@@ -91,7 +91,7 @@ fn cnn_step(c: &mut Criterion) {
             for i in 0..layers.len() {
                 let (done, rest) = layers.split_at_mut(i);
                 let input = done.last().map_or(&x, |l| l.output());
-                rest[0].forward(input, &mut Ctx { training: true, rng: &mut fwd_rng, lookup: None });
+                rest[0].forward(input, &mut Ctx { training: true, rng: &mut fwd_rng, fold: Default::default() });
             }
             for i in (0..layers.len()).rev() {
                 let (before, rest) = layers.split_at_mut(i);

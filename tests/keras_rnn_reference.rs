@@ -96,7 +96,7 @@ fn every_layer_case_matches_keras() {
             i += 1;
         });
         assert_eq!(i, weights.len(), "{name}: number of weights");
-        layer.forward(&x, &mut Ctx { training: false, rng: &mut rng, lookup: None });
+        layer.forward(&x, &mut Ctx { training: false, rng: &mut rng, fold: Default::default() });
         assert_close(layer.output().data(), &case["output"], &format!("{name} output"));
         let probe = tensor(&case["probe"]);
         assert_eq!(probe.shape(), layer.output().shape(), "{name}: output shape");

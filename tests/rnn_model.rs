@@ -81,3 +81,29 @@ fn ids_outside_the_table_are_refused_naming_the_id_and_input_dim() {
     };
     assert!(built, "mask_zero=true is refused");
 }
+
+#[test]
+fn an_embedding_folded_into_the_recurrent_layer_trains_as_the_unfolded_pair() {
+    // The same weights (same seed, and a linear activation adds none) and the same batches:
+    // with the Activation between them the plan cannot fold the Embedding into the LSTM.
+    let mut folded = model("embedding(20, 4), lstm(5, go_backwards=true), dense(1, activation=sigmoid)");
+    let mut plain =
+        model("embedding(20, 4), activation(linear), lstm(5, go_backwards=true), dense(1, activation=sigmoid)");
+    let x = Tensor::from_vec(&[8, 6], (0..48).map(|i| ((i * 7 + i / 5) % 20) as f32).collect()).unwrap();
+    let y = Tensor::from_vec(&[8, 1], (0..8).map(|i| (i % 3 % 2) as f32).collect()).unwrap();
+    assert_eq!(folded.get_weights(), plain.get_weights());
+    for step in 0..3 {
+        let (a, b) = (folded.train_on_batch(&x, &y).unwrap(), plain.train_on_batch(&x, &y).unwrap());
+        assert!((a - b).abs() <= 1e-6, "step {step}: loss {a} folded, {b} not");
+    }
+    for (i, (a, b)) in folded.get_weights().iter().zip(plain.get_weights()).enumerate() {
+        for (&a, &b) in a.data().iter().zip(b.data()) {
+            assert!((a - b).abs() <= 1e-6, "weight {i}: {a} folded, {b} not");
+        }
+    }
+    // A training step does not compute the folded Embedding's output; inference does.
+    let outputs = folded.layer_outputs(&x).unwrap();
+    let table = &folded.get_weights()[0];
+    let want: Vec<f32> = x.data().iter().flat_map(|&id| table.data()[id as usize * 4..][..4].to_vec()).collect();
+    assert_eq!(outputs[0].data(), &want[..]);
+}

@@ -119,7 +119,7 @@ mod tests {
         let mut layer = ActivationLayer::new(Activation::Softmax).name("probs");
         assert_eq!(layer.build(&[2, 2], &mut rng).unwrap(), vec![2, 2]);
         let x = Tensor::from_vec(&[1, 2, 2], vec![0.0, 0.0, 1.0, 1.0]).unwrap();
-        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
         assert_eq!(layer.output().data(), &[0.5; 4]);
         let fusion = layer.fusion();
         assert_eq!((fusion.logits, fusion.activation), (Some(&x), Some(Activation::Softmax)));

@@ -88,7 +88,7 @@ mod tests {
         let mut rng = Rng::seed_from_u64(0);
         let mut layer = AveragePooling2D::new(2).padding(Padding::Same);
         assert_eq!(layer.build(&[3, 3, 1], &mut rng).unwrap(), vec![2, 2, 1]);
-        layer.forward(&x, &mut Ctx { training: false, rng: &mut rng, lookup: None });
+        layer.forward(&x, &mut Ctx { training: false, rng: &mut rng, fold: Default::default() });
         assert_eq!(layer.output().data(), &[3.0, 4.5, 7.5, 9.0]);
     }
 

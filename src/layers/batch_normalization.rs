@@ -320,11 +320,11 @@ mod tests {
                 .enumerate()
                 .for_each(|(i, (&a, &b))| assert_close(a, b, &format!("{key}[{i}]")));
         };
-        bn.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+        bn.forward(&x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
         compare(bn.output().data(), "output_training");
         compare(bn.moving_mean.value.data(), "moving_mean_after_one_training_call");
         compare(bn.moving_variance.value.data(), "moving_variance_after_one_training_call");
-        bn.forward(&x, &mut Ctx { training: false, rng: &mut rng, lookup: None });
+        bn.forward(&x, &mut Ctx { training: false, rng: &mut rng, fold: Default::default() });
         compare(bn.output().data(), "output_inference_after_that_call");
     }
 

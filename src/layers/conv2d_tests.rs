@@ -21,7 +21,7 @@ fn forward_matches_keras() {
         assert_eq!(layer.kernel.value.shape(), kernel.shape());
         layer.kernel.value = kernel;
         layer.bias.value = bias;
-        layer.forward(&x, &mut Ctx { training: false, rng: &mut rng, lookup: None });
+        layer.forward(&x, &mut Ctx { training: false, rng: &mut rng, fold: Default::default() });
         assert_eq!(layer.output().shape(), want.shape(), "{cfg}");
         for (i, (&a, &b)) in layer.output().data().iter().zip(want.data()).enumerate() {
             assert_close(a, b, &format!("Conv2D {cfg} [{i}]"));
@@ -59,7 +59,7 @@ fn results_do_not_depend_on_the_thread_count() {
                 assert_eq!(layer.winograd(), c == 16);
                 let x: Vec<f32> = (0..11 * 9 * 7 * c).map(|_| rng.random_range(-1.0..1.0)).collect();
                 let x = Tensor::from_vec(&[11, 9, 7, c], x).unwrap();
-                layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+                layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
                 let g: Vec<f32> = (0..layer.out.len()).map(|_| rng.random_range(-1.0..1.0)).collect();
                 let dout = Tensor::from_vec(layer.out.shape(), g).unwrap();
                 layer.backward(&x, &dout, Backward::new(true));
@@ -103,7 +103,7 @@ fn assert_matches_direct_convolution(b: usize, h: usize, w: usize, c: usize, f: 
     let value = |i: usize, m: usize| ((i * 7919 + m) % 1013) as f32 / 1013.0 - 0.5;
     let x = Tensor::from_vec(&[b, h, w, c], (0..b * h * w * c).map(|i| value(i, 1)).collect()).unwrap();
     let dout = Tensor::from_vec(&[b, h, w, f], (0..b * h * w * f).map(|i| value(i, 2)).collect()).unwrap();
-    layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+    layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
     layer.visit_params(&mut |p| p.zero_grad());
     layer.backward(&x, &dout, Backward::new(true));
     let (kernel, bias) = (layer.kernel.value.data(), layer.bias.value.data());

@@ -250,7 +250,7 @@ mod tests {
         layer.build(&[4], &mut rng).unwrap();
         let x = Tensor::from_vec(&[2, 4], vec![0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8]).unwrap();
         let dout = Tensor::from_vec(&[2, 3], vec![0.5, -1.0, 0.25, 1.5, 0.75, -0.5]).unwrap();
-        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
         let grads = |layer: &mut Dense| -> Vec<Vec<f32>> { layer.params().iter().map(|p| p.grad_to_vec()).collect() };
         layer.visit_params(&mut |p| p.zero_grad());
         layer.backward(&x, &dout, Backward::new(false));
@@ -279,7 +279,7 @@ mod tests {
         let wave = |i: usize, f: f64| ((i as f64 + 1.0) * f).sin() as f32;
         let x = Tensor::from_vec(&[b, n_in], (0..b * n_in).map(|i| wave(i, 0.37)).collect()).unwrap();
         let dout = Tensor::from_vec(&[b, units], (0..b * units).map(|i| wave(i, 0.91)).collect()).unwrap();
-        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
         layer.visit_params(&mut |p| p.zero_grad());
         layer.backward(&x, &dout, Backward::new(true));
         layer.backward(&x, &dout, Backward::new(true)); // accumulates: every gradient twice

@@ -124,7 +124,7 @@ mod tests {
     fn run(layer: &mut Dropout, x: &Tensor, training: bool, seed: u64) -> Tensor {
         let mut rng = Rng::seed_from_u64(seed);
         layer.build(&x.shape()[1..], &mut rng).unwrap();
-        layer.forward(x, &mut Ctx { training, rng: &mut rng, lookup: None });
+        layer.forward(x, &mut Ctx { training, rng: &mut rng, fold: Default::default() });
         layer.output().clone()
     }
 

@@ -7,7 +7,7 @@ use rand::Rng as _;
 use serde_json::json;
 
 use super::registry::{ArgKind::*, LayerKind};
-use super::{Backward, Ctx, Fusion, Layer, LayerConfig, Lookup, Param, Rng};
+use super::{Backward, Ctx, Fold, Fusion, Layer, LayerConfig, Lookup, Param, Rng};
 use crate::error::{Error, Result};
 use crate::tensor::{ops, shape_str, Mat, Tensor};
 
@@ -22,6 +22,7 @@ pub struct Embedding {
     embeddings: Param,
     out_row_shape: Vec<usize>, // the per-sample output shape, from build
     ids: Vec<usize>,           // (B·T) the last forward's ids
+    samples: usize,            // B
     out: Tensor,               // (B, ..., output_dim)
     dinput: Tensor,            // zeros: ids have no gradient
 }
@@ -52,6 +53,7 @@ impl Embedding {
             embeddings: Param::table("embeddings", Tensor::default()),
             out_row_shape: Vec::new(),
             ids: Vec::new(),
+            samples: 0,
             out: Tensor::default(),
             dinput: Tensor::default(),
         }
@@ -128,11 +130,15 @@ impl Layer for Embedding {
         (self.input_dim as u128).saturating_mul(self.output_dim as u128)
     }
 
-    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) {
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) {
         // `check_ids` ran before (fit, evaluate and predict check the data); an id past the table here
         // is a programmer's error, and the gather panics naming it.
         self.ids.clear();
         self.ids.extend(x.data().iter().map(|&id| id as usize));
+        self.samples = x.rows();
+        if let Fold::IntoAbove = ctx.fold {
+            return; // the layer above reads the lookup
+        }
         self.out.ensure_shape(x.rows(), &self.out_row_shape);
         let table = Mat::of(&self.embeddings.value);
         ops::gather_rows(table, &self.ids, self.out.data_mut());
@@ -173,7 +179,8 @@ impl Layer for Embedding {
     }
 
     fn fusion(&self) -> Fusion<'_> {
-        Fusion { lookup: Some(Lookup { ids: &self.ids, table: &self.embeddings.value }), ..Fusion::default() }
+        let lookup = Lookup { ids: &self.ids, samples: self.samples, table: &self.embeddings.value };
+        Fusion { lookup: Some(lookup), ..Fusion::default() }
     }
 
     fn check_input(&self, x: &Tensor, first_row: usize) -> Option<Result<()>> {
@@ -204,7 +211,7 @@ mod tests {
         assert!(layer.embeddings.value.data().iter().all(|v| v.abs() <= 0.05));
         layer.embeddings.value = Tensor::from_vec(&[4, 2], (0..8).map(|v| v as f32).collect()).unwrap();
         let x = Tensor::from_vec(&[2, 3], vec![3.0, 0.0, 3.0, 1.0, 1.0, 2.0]).unwrap();
-        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
         assert_eq!(layer.output().data(), &[6., 7., 0., 1., 6., 7., 2., 3., 2., 3., 4., 5.]);
         let dout = Tensor::from_vec(&[2, 3, 2], (1..=12).map(|v| v as f32).collect()).unwrap();
         layer.embeddings.zero_grad();

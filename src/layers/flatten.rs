@@ -88,7 +88,7 @@ mod tests {
         assert_eq!(f.build(&[28, 28], &mut rng).unwrap(), vec![784]);
         assert_eq!(f.declared_input_shape(), Some(&[28usize, 28][..]));
         let x = Tensor::from_vec(&[2, 2, 2], (0..8).map(|v| v as f32).collect()).unwrap();
-        f.forward(&x, &mut Ctx { training: false, rng: &mut rng, lookup: None });
+        f.forward(&x, &mut Ctx { training: false, rng: &mut rng, fold: Default::default() });
         assert_eq!(f.output().shape(), &[2, 4]);
         assert_eq!(f.output().data(), x.data());
         assert_eq!(f.config(), json!({"name": "flat", "input_shape": [28, 28]}));

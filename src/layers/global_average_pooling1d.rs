@@ -127,7 +127,7 @@ mod tests {
         // Sample 0: steps (0, 1), (2, 3), (4, 5); sample 1: ten times those.
         let x = Tensor::from_vec(&[2, 3, 2], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, 10.0, 20.0, 30.0, 40.0, 50.0].into())
             .unwrap();
-        g.forward(&x, &mut Ctx { training: false, rng: &mut rng, lookup: None });
+        g.forward(&x, &mut Ctx { training: false, rng: &mut rng, fold: Default::default() });
         assert_eq!((g.output().shape(), g.output().data()), (&[2, 2][..], &[2.0, 3.0, 20.0, 30.0][..]));
         let e = GlobalAveragePooling1D::new().name("avg").build(&[28, 28, 1], &mut rng).unwrap_err();
         assert_eq!(

@@ -20,7 +20,7 @@ pub fn check_layer(make: impl Fn() -> Box<dyn Layer>, input_shape: &[usize], bat
     let mut forward = |layer: &mut Box<dyn Layer>, x: &Tensor| {
         // The same random stream every call, so stochastic layers repeat their mask.
         drop_rng = Rng::seed_from_u64(9);
-        layer.forward(x, &mut Ctx { training: true, rng: &mut drop_rng, lookup: None });
+        layer.forward(x, &mut Ctx { training: true, rng: &mut drop_rng, fold: Default::default() });
     };
     forward(&mut layer, &x);
     let mut want_out = vec![batch];

@@ -94,7 +94,7 @@ mod tests {
     fn run(layer: &mut dyn Layer, x: &Tensor) -> Tensor {
         let mut rng = Rng::seed_from_u64(0);
         layer.build(&x.shape()[1..], &mut rng).unwrap();
-        layer.forward(x, &mut Ctx { training: true, rng: &mut rng, lookup: None });
+        layer.forward(x, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
         layer.output().clone()
     }
 
@@ -201,7 +201,7 @@ mod tests {
             let mut pool = pool;
             pool.build(&[6, 6, 4], &mut rng).unwrap();
             let x = Tensor::from_vec(&[3, 6, 6, 2], (0..216).map(|_| rng.random_range(-1.0..1.0)).collect()).unwrap();
-            let mut ctx = Ctx { training: true, rng: &mut rng, lookup: None };
+            let mut ctx = Ctx { training: true, rng: &mut rng, fold: Default::default() };
             conv.forward(&x, &mut ctx);
             pool.forward(conv.output(), &mut ctx);
             let m = pool.output().len();

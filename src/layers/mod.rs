@@ -104,17 +104,33 @@ pub struct Ctx<'a> {
     pub training: bool,
     /// The model's random stream for dropout masks.
     pub rng: &'a mut Rng,
-    /// The lookup of the Embedding right below, when the model's fusion plan folds it into this
-    /// layer's input product ([`Fusion::takes_lookup_below`]); `x` is then that Embedding's output.
-    pub lookup: Option<Lookup<'a>>,
+    /// This layer's part of the model's Embedding → recurrent fold in this pass.
+    pub fold: Fold<'a>,
+}
+
+/// A layer's part of the fusion plan's Embedding → recurrent fold ([`Fusion::lookup`],
+/// [`Fusion::takes_lookup_below`]) in one forward pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Fold<'a> {
+    /// Not folded: the output from `x`.
+    #[default]
+    None,
+    /// This layer (an Embedding) is folded into the one above in a training step: that layer
+    /// reads the lookup and nothing reads the output, so only the lookup is recorded.
+    IntoAbove,
+    /// The Embedding right below is folded into this layer: its input rows are the rows of the
+    /// lookup's table (`x` may be stale).
+    Lookup(Lookup<'a>),
 }
 
 /// An Embedding's lookup in the last forward pass: its ids in batch order (sample after sample)
 /// and its table, (input_dim, output_dim).
 #[derive(Clone, Copy, Debug)]
 pub struct Lookup<'a> {
-    /// The ids looked up, one per output row.
+    /// The ids looked up, one per output row: (samples, ...) in order.
     pub ids: &'a [usize],
+    /// The number of samples.
+    pub samples: usize,
     /// The table they index.
     pub table: &'a Tensor,
 }
@@ -197,8 +213,8 @@ pub struct Fusion<'a> {
     /// own input product.
     pub lookup: Option<Lookup<'a>>,
     /// Whether [`Layer::forward`] can take the lookup of an Embedding right below
-    /// ([`Ctx::lookup`]): a recurrent layer, which then projects the table once and gathers the
-    /// projected rows instead of projecting every looked-up row.
+    /// ([`Fold::Lookup`]): a recurrent layer without input dropout, which then projects the
+    /// table once and gathers the projected rows instead of projecting every looked-up row.
     pub takes_lookup_below: bool,
 }
 

@@ -119,7 +119,7 @@ mod tests {
         let mut layer = Rescaling::new(1.0 / 127.5).offset(-1.0);
         layer.build(&[3], &mut Rng::seed_from_u64(0)).unwrap();
         let x = Tensor::from_vec(&[1, 3], vec![0.0, 127.5, 255.0]).unwrap();
-        layer.forward(&x, &mut Ctx { training: false, rng: &mut Rng::seed_from_u64(0), lookup: None });
+        layer.forward(&x, &mut Ctx { training: false, rng: &mut Rng::seed_from_u64(0), fold: Default::default() });
         assert_eq!(layer.output().data(), &[-1.0, 0.0, 1.0]);
     }
 

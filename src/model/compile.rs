@@ -2,9 +2,10 @@
 //! the fusion plan of the training step that compiling a built model settles.
 
 use crate::error::Result;
-use crate::layers::{Activation, Backward, Layer};
+use crate::layers::{Activation, Backward, Fold, Layer};
 use crate::losses::Loss;
 use crate::optimizers::{self, Optimizer};
+use crate::tensor::Tensor;
 
 /// What `Sequential::compile` takes, built Keras-style:
 /// `Compile::new("sparse_categorical_crossentropy").metrics(&["accuracy"]).optimizer("adam")`.
@@ -85,8 +86,8 @@ pub(crate) struct Plan {
     pub loss_takes_activation: bool,
     /// Per layer, how its backward runs (`need_dinput` is the step's to set).
     pub backward: Vec<Backward>,
-    /// Per layer, whether it takes the lookup of the Embedding right below ([`crate::layers::Ctx::lookup`]):
-    /// the step hands it that Embedding's ids and table.
+    /// Per layer, whether it takes the lookup of the Embedding right below: the step hands it
+    /// that Embedding's ids and table ([`Plan::fold`]).
     pub lookup_below: Vec<bool>,
 }
 
@@ -118,6 +119,32 @@ impl Plan {
             }
         }
         Plan { loss_takes_activation, backward, lookup_below }
+    }
+
+    /// Layer `below.len()`'s part of the Embedding → recurrent fold in a forward pass of `x`
+    /// (its input), `below` the layers under it (already run). The fold pays when the table has
+    /// no more rows than the batch has ids: projecting the table then costs no more than
+    /// projecting the looked-up rows. The Embedding's own output is skipped in training only
+    /// (inference may show every layer's output).
+    pub(crate) fn fold<'a>(
+        &self,
+        below: &'a [Box<dyn Layer>],
+        layer: &dyn Layer,
+        x: &Tensor,
+        training: bool,
+    ) -> Fold<'a> {
+        let i = below.len();
+        let pays = |table: &Tensor, ids: usize| table.rows() <= ids;
+        if self.lookup_below.get(i) == Some(&true) {
+            if let Some(lookup) = below[i - 1].fusion().lookup.filter(|l| pays(l.table, l.ids.len())) {
+                return Fold::Lookup(lookup);
+            }
+        } else if training && self.lookup_below.get(i + 1) == Some(&true) {
+            if layer.fusion().lookup.is_some_and(|l| pays(l.table, x.len())) {
+                return Fold::IntoAbove;
+            }
+        }
+        Fold::None
     }
 }
 
@@ -161,7 +188,7 @@ mod tests {
         let p = plan(spec, &[5], Loss::BinaryCrossentropy);
         assert_eq!(p.lookup_below, [false, true, false, false], "only the layer right above the Embedding");
         let p = plan("embedding(20, 4), simple_rnn(3, dropout=0.5)", &[5], Loss::MeanSquaredError);
-        assert_eq!(p.lookup_below, [false, true], "dropout is the layer's to honour, step by step");
+        assert_eq!(p.lookup_below, [false, false], "dropout masks the looked-up rows");
         let p = plan("embedding(20, 4), flatten, dense(1)", &[5], Loss::MeanSquaredError);
         assert_eq!(p.lookup_below, [false, false, false]);
     }

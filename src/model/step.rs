@@ -3,7 +3,7 @@
 //! buffers have seen a batch this size.
 
 use super::Sequential;
-use crate::layers::{Backward, Ctx};
+use crate::layers::{Backward, Ctx, Fold};
 use crate::tensor::cpu;
 
 impl Sequential {
@@ -11,14 +11,12 @@ impl Sequential {
     pub(crate) fn forward_batch(&mut self, training: bool) {
         // The backend's buffers, grown to what the last step needed, before any product runs.
         cpu::between_steps();
-        let lookup_below = self.compiled.as_ref().map_or(&[][..], |c| &c.plan.lookup_below[..]);
+        let plan = self.compiled.as_ref().map(|c| &c.plan);
         for i in 0..self.layers.len() {
             let (done, rest) = self.layers.split_at_mut(i);
             let x = done.last().map_or(&self.batch_x, |l| l.output());
-            // The plan's Embedding → recurrent fold: the layer also reads the ids and the table.
-            let below = done.last().filter(|_| lookup_below.get(i) == Some(&true));
-            let lookup = below.and_then(|l| l.fusion().lookup);
-            rest[0].forward(x, &mut Ctx { training, rng: &mut self.dropout_rng, lookup });
+            let fold = plan.map_or(Fold::None, |p| p.fold(done, rest[0].as_ref(), x, training));
+            rest[0].forward(x, &mut Ctx { training, rng: &mut self.dropout_rng, fold });
         }
     }
 

@@ -6,13 +6,11 @@
 //! recurrent product and the cell's arithmetic run per step.
 
 use rand::Rng as _;
-use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::layers::config::f32_json;
-use crate::layers::{Activation, Ctx, Initializer, LayerConfig, Param, Rng};
+use crate::layers::{Activation, Ctx, Fold, Initializer, Param, Rng};
 use crate::tensor::limits::len_u128;
-use crate::tensor::{shape_str, Mat, Tensor};
+use crate::tensor::{ops, shape_str, Mat, Tensor};
 
 use super::embedded_input::EmbeddedInput;
 use super::gate_math;
@@ -165,7 +163,11 @@ impl RnnCore {
     /// the plan folds the Embedding below into this layer and no dropout mask applies, `zs` from
     /// the projected table ([`EmbeddedInput`]).
     pub fn begin_forward(&mut self, x: &Tensor, ctx: &mut Ctx, gates: usize) {
-        let (b, t, f, u) = (x.shape()[0], x.shape()[1], x.shape()[2], self.units);
+        let (b, t, f, u) = match ctx.fold {
+            // `x` is not computed in a folded training step: the sizes are the lookup's.
+            Fold::Lookup(l) => (l.samples, l.ids.len() / l.samples.max(1), l.table.row_len(), self.units),
+            _ => (x.shape()[0], x.shape()[1], x.shape()[2], self.units),
+        };
         self.dims = (t, b, f);
         self.masked = ctx.training && self.dropout > 0.0;
         self.rec_masked = ctx.training && self.recurrent_dropout > 0.0;
@@ -181,7 +183,8 @@ impl RnnCore {
         self.hs.ensure_shape(t + 1, &[b, u]);
         self.hs.data_mut()[..b * u].fill(0.0);
         self.embedded.active = false;
-        if let Some(lookup) = ctx.lookup.filter(|l| !self.masked && EmbeddedInput::pays(l, t * b)) {
+        if let Fold::Lookup(lookup) = ctx.fold {
+            assert!(!self.masked, "layer '{}': an Embedding folded into a layer with input dropout", self.name);
             let dims = (t, b);
             self.embedded.forward(lookup, &self.kernel.value, dims, self.go_backwards, self.zs.data_mut());
             return;
@@ -194,7 +197,7 @@ impl RnnCore {
                 if self.masked {
                     row.iter_mut().zip(src).zip(&mask[r * f..]).for_each(|((d, &v), &m)| *d = v * m);
                 } else {
-                    row.copy_from_slice(src);
+                    ops::copy_row(row, src);
                 }
             }
         }
@@ -211,7 +214,7 @@ impl RnnCore {
             let out = self.out.data_mut();
             for s in 0..t {
                 for r in 0..b {
-                    out[(r * t + s) * u..][..u].copy_from_slice(&hs[((s + 1) * b + r) * u..][..u]);
+                    ops::copy_row(&mut out[(r * t + s) * u..][..u], &hs[((s + 1) * b + r) * u..][..u]);
                 }
             }
         } else {
@@ -276,7 +279,7 @@ impl RnnCore {
                 if self.masked {
                     dst.iter_mut().zip(row).zip(&mask[r * f..]).for_each(|((d, &v), &m)| *d = v * m);
                 } else {
-                    dst.copy_from_slice(row);
+                    ops::copy_row(dst, row);
                 }
             }
         }
@@ -311,51 +314,6 @@ impl RnnCore {
             params.push(&self.bias);
         }
         params
-    }
-
-    /// Reads the options every recurrent layer has from its config (a missing key keeps
-    /// Keras's default); `units` is required.
-    pub fn from_config(c: &LayerConfig) -> Result<RnnCore> {
-        let mut core = RnnCore::new(c.required(LayerConfig::positive_int, "units")?);
-        core.name = c.name().to_string();
-        for (key, act) in
-            [("activation", &mut core.activation), ("recurrent_activation", &mut core.recurrent_activation)]
-        {
-            if let Some(a) = c.str(key)? {
-                *act = c.wrap(Activation::parse(a))?;
-            }
-        }
-        for (key, flag) in [
-            ("use_bias", &mut core.use_bias),
-            ("return_sequences", &mut core.return_sequences),
-            ("go_backwards", &mut core.go_backwards),
-        ] {
-            *flag = c.bool(key)?.unwrap_or(*flag);
-        }
-        for (key, rate) in [("dropout", &mut core.dropout), ("recurrent_dropout", &mut core.recurrent_dropout)] {
-            *rate = c.float(key)?.map_or(*rate, |r| r as f32);
-        }
-        Ok(core)
-    }
-
-    /// Keras's config keys every recurrent layer has.
-    pub fn config(&self) -> serde_json::Map<String, Value> {
-        let v = json!({
-            "name": self.name,
-            "units": self.units,
-            "activation": self.activation.name(),
-            "recurrent_activation": self.recurrent_activation.name(),
-            "use_bias": self.use_bias,
-            "return_sequences": self.return_sequences,
-            "go_backwards": self.go_backwards,
-            "dropout": f32_json(self.dropout),
-            "recurrent_dropout": f32_json(self.recurrent_dropout),
-            "input_shape": self.input_shape,
-        });
-        match v {
-            Value::Object(map) => map,
-            _ => unreachable!("a JSON object literal"),
-        }
     }
 }
 

@@ -1,21 +1,26 @@
 //! The input projection of a recurrent layer fed by an Embedding, folded (the model's fusion
-//! plan hands the layer the Embedding's ids and table, [`Ctx::lookup`](crate::layers::Ctx)).
+//! plan hands the layer the Embedding's ids and table, [`Fold::Lookup`]).
 //! Every input row is a row of the table E, so `x·kernel` is a row of `P = E·kernel`: forward
 //! projects the table once (input_dim × gates·units) and gathers the rows of P by id instead of
 //! projecting each of the T·B looked-up rows; backward adds dL/dz's rows by id into
 //! `D` (input_dim × gates·units) and the kernel's gradient is `Eᵀ·D`, over input_dim rows
-//! instead of T·B. The sums are the same up to their order. It pays when the table has no more
-//! rows than a batch has time steps (500 ids against 64 × 100 in the book's model); with the
-//! input's dropout mask in a training step the rows are not the table's, and the layer
-//! projects its input as it is.
+//! instead of T·B. The sums are the same up to their order. The plan folds when the table has
+//! no more rows than a batch has ids (500 against 64 × 100 in the book's model) and the layer
+//! has no input dropout (its mask changes the looked-up rows).
 
-use super::base::product;
+use super::base::{product, RnnCore};
+#[cfg(doc)]
+use crate::layers::Fold;
 use crate::layers::{Fusion, Lookup};
 use crate::tensor::{ops, Mat, Tensor};
 
-/// What a recurrent layer offers the fusion plan: it takes the lookup of an Embedding below.
-pub(crate) const TAKES_LOOKUP: Fusion<'static> =
-    Fusion { activation: None, logits: None, takes_relu_below: false, lookup: None, takes_lookup_below: true };
+impl RnnCore {
+    /// What a recurrent layer offers the fusion plan: without input dropout (which masks the
+    /// looked-up rows), it takes the lookup of an Embedding below.
+    pub fn fusion(&self) -> Fusion<'static> {
+        Fusion { takes_lookup_below: self.dropout == 0.0, ..Fusion::default() }
+    }
+}
 
 /// What a folded forward keeps for its backward.
 #[derive(Default)]
@@ -32,12 +37,6 @@ pub(crate) struct EmbeddedInput {
 }
 
 impl EmbeddedInput {
-    /// Whether folding pays for `lookup` feeding `steps` = T·B input rows (see the module's
-    /// documentation).
-    pub fn pays(lookup: &Lookup, steps: usize) -> bool {
-        lookup.table.rows() <= steps && lookup.ids.len() == steps
-    }
-
     /// `zs` (T, B, W) = the rows of `E·kernel` for the ids, in processing order; `kernel` is
     /// (F, W) and `dims` (T, B).
     pub fn forward(&mut self, lookup: Lookup, kernel: &Tensor, dims: (usize, usize), backwards: bool, zs: &mut [f32]) {
@@ -70,16 +69,16 @@ impl EmbeddedInput {
 mod tests {
     use rand::{Rng as _, SeedableRng};
 
-    use crate::layers::{Backward, Ctx, Embedding, Layer, Rng, SimpleRNN, GRU, LSTM};
+    use crate::layers::{Backward, Ctx, Embedding, Fold, Layer, Rng, SimpleRNN, GRU, LSTM};
     use crate::tensor::Tensor;
 
     /// The output, the input gradient and every weight gradient of `layer` on the lookup of
     /// `ids` (B, T) in `emb`, with the lookup folded or not.
     fn run(emb: &mut Embedding, layer: &mut dyn Layer, ids: &Tensor, dout: &Tensor, folded: bool) -> Vec<Vec<f32>> {
         let mut rng = Rng::seed_from_u64(1);
-        emb.forward(ids, &mut Ctx { training: true, rng: &mut rng, lookup: None });
-        let lookup = if folded { emb.fusion().lookup } else { None };
-        layer.forward(emb.output(), &mut Ctx { training: true, rng: &mut rng, lookup });
+        emb.forward(ids, &mut Ctx { training: true, rng: &mut rng, fold: Default::default() });
+        let fold = if folded { Fold::Lookup(emb.fusion().lookup.unwrap()) } else { Fold::None };
+        layer.forward(emb.output(), &mut Ctx { training: true, rng: &mut rng, fold });
         layer.visit_params(&mut |p| p.zero_grad());
         layer.backward(emb.output(), dout, Backward::new(true));
         let mut all = vec![layer.output().data().to_vec(), layer.dinput().data().to_vec()];

@@ -153,7 +153,7 @@ mod tests {
         let mut rng = Rng::seed_from_u64(5);
         layer.build(&[6, 3], &mut rng).expect("build");
         let x = Tensor::from_vec(&[20, 6, 3], (0..360).map(|_| rng.random_range(-1.0..1.0)).collect()).unwrap();
-        layer.forward(&x, &mut Ctx { training: true, rng: &mut Rng::seed_from_u64(9), lookup: None });
+        layer.forward(&x, &mut Ctx { training: true, rng: &mut Rng::seed_from_u64(9), fold: Default::default() });
         let n = layer.output().len();
         let dout = Tensor::from_vec(layer.output().shape(), (0..n).map(|i| (i % 7) as f32 - 3.0).collect()).unwrap();
         layer.visit_params(&mut |p| p.zero_grad());

@@ -4,6 +4,7 @@
 //! the input's projection before the loop and the products after it) is in `base`.
 
 mod base;
+mod config;
 mod embedded_input;
 pub(crate) mod gate_math;
 mod gru;

@@ -126,7 +126,7 @@ impl Layer for SimpleRNN {
     }
 
     fn fusion(&self) -> crate::layers::Fusion<'_> {
-        super::embedded_input::TAKES_LOOKUP
+        self.core.fusion()
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(&mut Param)) {

@@ -27,7 +27,7 @@ mod winograd_tiles;
 
 pub(crate) use loss::{sigmoid_crossentropy, softmax_crossentropy};
 pub(crate) use matmul::{matmul, matmul_bias};
-pub(crate) use rows::{all_finite, col_sums, gather_rows, scatter_add_rows, scatter_add_rows_and_squares};
+pub(crate) use rows::{all_finite, col_sums, copy_row, gather_rows, scatter_add_rows, scatter_add_rows_and_squares};
 pub(crate) use small_gemm::{small_matmul, SMALL_B_MAX};
 #[cfg(test)]
 pub(crate) use threads::on_threads;

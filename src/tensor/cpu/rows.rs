@@ -36,6 +36,28 @@ pub(crate) fn col_sums(x: Mat, out: &mut [f32], beta: f32) {
     }
 }
 
+/// `dst = src` (equal lengths). Rows of 8, 16, 32 or 64 values (an embedding's, a recurrent
+/// layer's gates) are moved as arrays of that size, in registers: a call to `memmove` per row
+/// costs more than such a copy. Others by `memmove`.
+#[inline]
+#[track_caller]
+pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "copy_row: {} values into {}", src.len(), dst.len());
+    match dst.len() {
+        8 => copy_array::<8>(dst, src),
+        16 => copy_array::<16>(dst, src),
+        32 => copy_array::<32>(dst, src),
+        64 => copy_array::<64>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+#[inline(always)]
+fn copy_array<const N: usize>(dst: &mut [f32], src: &[f32]) {
+    let (d, s): (&mut [f32; N], &[f32; N]) = (dst.try_into().expect("N values"), src.try_into().expect("N values"));
+    *d = *s;
+}
+
 /// `out[r] = table[idx[r]]`, out: (idx.len(), table.cols) row-major.
 #[track_caller]
 pub(crate) fn gather_rows(table: Mat, idx: &[usize], out: &mut [f32]) {
@@ -44,7 +66,7 @@ pub(crate) fn gather_rows(table: Mat, idx: &[usize], out: &mut [f32]) {
     for (dst, &i) in out.chunks_exact_mut(w.max(1)).zip(idx) {
         assert!(i < table.rows(), "gather_rows: row {i} of a table of {} rows", table.rows());
         if table.is_row_major() {
-            dst.copy_from_slice(&table.data()[i * w..][..w]);
+            copy_row(dst, &table.data()[i * w..][..w]);
         } else {
             dst.iter_mut().enumerate().for_each(|(j, d)| *d = table.at(i, j));
         }

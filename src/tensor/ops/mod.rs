@@ -95,6 +95,14 @@ pub fn col_sums(x: Mat, out: &mut [f32], beta: f32) {
     cpu::col_sums(x, out, beta)
 }
 
+/// `dst = src`, for the many short rows of a change of layout (a recurrent layer's time-major
+/// input): no call to `memmove` per row. Panics when the lengths differ.
+#[track_caller]
+#[inline]
+pub fn copy_row(dst: &mut [f32], src: &[f32]) {
+    cpu::copy_row(dst, src)
+}
+
 /// `out[r] = table[idx[r]]` (an embedding's lookup), out: (idx.len(), table.cols) row-major.
 /// Panics naming the index when one is past the table.
 #[track_caller]
