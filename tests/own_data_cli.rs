@@ -89,17 +89,22 @@ fn a_folder_of_pngs_trains_and_predicts() {
     }
     assert!(right >= 21, "{right} of 30 named right");
 
-    // Saved as a Keras file: a real .keras (a zip), which kiln predicts with by its input shape.
+    // Saved as a Keras file: a real .keras (a zip) that keeps the class names, and so does an .h5.
     let keras = tmp.path().join("m.keras");
     let train = ["train", "--data", d, "--image-size", "28,28", "--color-mode", "grayscale", "--verbose", "0"];
     let out = kiln(&[&train[..], &["--epochs", "1", "--save", keras.to_str().unwrap()]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read(&keras).unwrap().starts_with(b"PK"), "a zip, as Keras writes");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("is a Keras file, which keeps no class names or input description"), "{stderr}");
-    let text = ok(kiln(&["predict", keras.to_str().unwrap(), &paths[0]]));
-    assert!(text.starts_with(&format!("{}: ", paths[0])), "{text}");
-    assert!(text.starts_with(&format!("{}: ", paths[0])), "{text}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let h5 = tmp.path().join("m.h5");
+    ok(kiln(&["convert", keras.to_str().unwrap(), h5.to_str().unwrap()]));
+    for file in [&keras, &h5] {
+        let json = tmp.path().join("k.json");
+        let text = ok(kiln(&["predict", file.to_str().unwrap(), &paths[0], "--json", json.to_str().unwrap()]));
+        assert!(text.starts_with(&format!("{}: ", paths[0])), "{text}");
+        let top = read_json(&json)["predictions"][0]["top"][0]["class"].as_str().unwrap().to_string();
+        assert!((0..10).any(|c| folder_name(c) == top), "{}: the folder's class names, got {top}", file.display());
+    }
 }
 
 #[test]

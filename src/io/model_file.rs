@@ -71,10 +71,9 @@ impl Sequential {
         write_atomic(path, &self.encode(true, &[])?)
     }
 
-    /// [`Sequential::save`] with more metadata entries (`data`: what prediction needs, see
-    /// [`crate::data::InputSpec`]); [`crate::io::read_metadata`] reads them back. A Keras file
-    /// (`.keras`, `.h5`) is written as Keras writes it, which has no place for them: check
-    /// [`keeps_metadata`] first to tell the user.
+    /// [`Sequential::save`] with more metadata entries; [`crate::io::read_metadata`] reads them
+    /// back. A Keras file (`.keras`, `.h5`) keeps the model's data description but no other
+    /// entries: check [`keeps_metadata`] first to tell the user.
     pub fn save_with_metadata(&self, path: impl AsRef<Path>, extra: &[(&str, String)]) -> Result<()> {
         let path = path.as_ref();
         if !keeps_metadata(path) {
@@ -162,8 +161,9 @@ pub fn read_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> 
     Ok(parse(path, &bytes)?.1)
 }
 
-/// Whether a model saved at `path` keeps kiln's metadata entries (class names, input
-/// description): safetensors files do; Keras's `.keras` and `.h5` files have no place for them.
+/// Whether a model saved at `path` keeps extra metadata entries
+/// ([`Sequential::save_with_metadata`]): safetensors files do; Keras's `.keras` and `.h5` files
+/// keep the model's data description (class names, input description) and nothing more.
 pub fn keeps_metadata(path: impl AsRef<Path>) -> bool {
     super::keras::KerasFormat::of_path(path.as_ref()).is_none()
 }

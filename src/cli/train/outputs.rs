@@ -65,14 +65,6 @@ pub(super) fn save_and_plot(
         Some(path) if !stopped_on_nan => model.save(path)?,
         _ => {}
     }
-    for path in [&args.save, &args.checkpoint].into_iter().flatten().filter(|p| !kiln::io::keeps_metadata(p)) {
-        kiln::errln!(
-            "note: {} is a Keras file, which keeps no class names or input description: \
-             kiln predict and evaluate will go by the model's input shape alone \
-             (save as .safetensors to keep them)",
-            path.display()
-        );
-    }
     if let Some(path) = &args.plot {
         history.plot(path)?;
         for note in kiln::viz::gap_notes(history) {

@@ -2,7 +2,8 @@
 //! `model.weights.h5`, whose weights live at `layers/<key>/vars/<i>`: `<key>` is the layer's
 //! class in snake case, numbered among layers of its class (`conv2d`, `conv2d_1`), and `<i>`
 //! counts the layer's weights in Keras's order. A recurrent layer keeps them in its cell:
-//! `layers/lstm/cell/vars/<i>`.
+//! `layers/lstm/cell/vars/<i>`. kiln adds the model's data description to `metadata.json`
+//! (`kiln_data`).
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
@@ -12,10 +13,10 @@ use serde_json::{json, Value};
 
 use super::config::{from_keras, to_keras};
 use super::h5::H5;
-use super::{cell_name, state_from_architecture, KERAS_VERSION};
+use super::{cell_name, data_spec, state_from_architecture, DATA_KEY, KERAS_VERSION};
 use crate::error::{Error, Result};
 use crate::layers::names::{base_name, param_name};
-use crate::model::{LayerState, ModelState};
+use crate::model::{DataSpec, LayerState, ModelState};
 
 /// The zip magic every `.keras` file starts with.
 pub(crate) const SIGNATURE: &[u8] = b"PK\x03\x04";
@@ -46,6 +47,19 @@ fn entry(path: &Path, zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> R
     Ok(out)
 }
 
+/// The data description in `metadata.json`, when the archive has one that holds it.
+fn read_data(path: &Path, zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<Option<DataSpec>> {
+    if !zip.file_names().any(|n| n == "metadata.json") {
+        return Ok(None);
+    }
+    let mut metadata: Value = serde_json::from_slice(&entry(path, zip, "metadata.json")?)
+        .map_err(|e| Error::format(path, format!("metadata.json is not valid JSON: {e}")))?;
+    match metadata.get_mut(DATA_KEY) {
+        Some(v) => data_spec(path, "metadata.json", v.take()).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Reads a `.keras` file's model: architecture and weights, and whether it holds an optimizer.
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<(ModelState<'static>, bool)> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
@@ -55,6 +69,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<(ModelState<'static>, bo
         .map_err(|e| Error::format(path, format!("config.json is not valid JSON: {e}")))?;
     let weights = entry(path, &mut zip, "model.weights.h5")?;
     let mut state = state_from_architecture(path, &from_keras(&config, &path.display().to_string())?)?;
+    state.data = read_data(path, &mut zip)?;
 
     let dir = tempfile::tempdir().map_err(|e| Error::io(path, e))?;
     let h5_path = dir.path().join("model.weights.h5");
@@ -113,7 +128,10 @@ pub(crate) fn write(state: &ModelState, path: &Path) -> Result<Vec<u8>> {
         h5.write_string(&vars, "name", &state.name)?;
     }
     let weights = std::fs::read(&h5_path).map_err(|e| Error::io(&h5_path, e))?;
-    let metadata = json!({"keras_version": KERAS_VERSION, "date_saved": "kiln"});
+    let mut metadata = json!({"keras_version": KERAS_VERSION, "date_saved": "kiln"});
+    if let Some(data) = &state.data {
+        metadata[DATA_KEY] = serde_json::to_value(data).expect("a DataSpec is JSON");
+    }
     let config = to_keras(state, input_shape);
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);

@@ -1,7 +1,8 @@
 //! Keras 2's legacy `.h5` model file (Keras 3 still writes it): the model config as the root's
 //! `model_config` attribute, the weights under `model_weights/<layer>/`, listed in order by the
 //! layer group's `weight_names` attribute (`<model>/<layer>/kernel`; a recurrent layer's are
-//! in its cell, `<model>/lstm/lstm_cell/kernel`).
+//! in its cell, `<model>/lstm/lstm_cell/kernel`). kiln adds the model's data description as the
+//! root's `kiln_data` attribute.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,7 +11,7 @@ use serde_json::Value;
 
 use super::config::{from_keras, to_keras};
 use super::h5::H5;
-use super::{cell_name, state_from_architecture, KERAS_VERSION};
+use super::{cell_name, data_spec, state_from_architecture, DATA_KEY, KERAS_VERSION};
 use crate::error::{Error, Result};
 use crate::layers::names::param_name;
 use crate::model::ModelState;
@@ -46,6 +47,11 @@ pub(crate) fn read(path: &Path) -> Result<(ModelState<'static>, bool)> {
         }
     }
     state.set_named_weights(named).map_err(|e| Error::format(path, e.to_string()))?;
+    if let Some(text) = h5.strings(&h5.file, DATA_KEY)?.and_then(|s| s.into_iter().next()) {
+        let place = format!("the '{DATA_KEY}' attribute");
+        let value = serde_json::from_str(&text).map_err(|e| h5.err(format!("{place} is not valid JSON: {e}")))?;
+        state.data = Some(data_spec(path, &place, value)?);
+    }
     Ok((state, h5.has("optimizer_weights") || h5.strings(&h5.file, "training_config")?.is_some()))
 }
 
@@ -76,6 +82,9 @@ pub(crate) fn write(state: &ModelState, path: &Path) -> Result<Vec<u8>> {
         h5.write_string(root, "backend", "tensorflow")?;
         h5.write_string(root, "keras_version", KERAS_VERSION)?;
         h5.write_string(root, "model_config", &legacy_config(to_keras(state, input_shape)).to_string())?;
+        if let Some(data) = &state.data {
+            h5.write_string(root, DATA_KEY, &serde_json::to_string(data).expect("a DataSpec is JSON"))?;
+        }
         let weights = h5.create_group(root, "model_weights")?;
         h5.write_string(&weights, "backend", "tensorflow")?;
         h5.write_string(&weights, "keras_version", KERAS_VERSION)?;

@@ -5,6 +5,9 @@
 //! config and weights, from which the model is built. Files are recognised by their
 //! first bytes when read and by their extension when written. The optimizer state a Keras file
 //! may hold is not restored: loading says so on stderr, and training restarts the optimizer.
+//! The model's data description ([`DataSpec`]: class names, input kind, picture size) travels
+//! under [`DATA_KEY`], in `metadata.json` of a `.keras` file and as an attribute of an `.h5`
+//! file's root, where Keras does not look.
 
 mod config;
 mod h5;
@@ -16,10 +19,18 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::{ModelState, Sequential};
+use crate::model::{DataSpec, ModelState, Sequential};
 
 /// The Keras release whose file layout kiln writes (`keras_version` in the files).
 pub(crate) const KERAS_VERSION: &str = "3.15.1";
+
+/// Where a Keras file written by kiln keeps the model's [`DataSpec`] (JSON).
+pub(crate) const DATA_KEY: &str = "kiln_data";
+
+/// The data description kept under [`DATA_KEY`] in `place` of the file `path`.
+fn data_spec(path: &Path, place: &str, value: Value) -> Result<DataSpec> {
+    serde_json::from_value(value).map_err(|e| Error::format(path, format!("malformed '{DATA_KEY}' in {place}: {e}")))
+}
 
 /// Which Keras format `bytes` hold, from their signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -187,6 +187,11 @@ fn with_config(edit: impl Fn(&mut Value)) -> Vec<u8> {
 
 /// `bytes` of a `.keras` file with `config.json` changed by `edit`.
 fn edit_config(bytes: &[u8], edit: impl Fn(&mut Value)) -> Vec<u8> {
+    edit_entry(bytes, "config.json", edit)
+}
+
+/// `bytes` of a `.keras` file with the JSON entry `entry` changed by `edit`.
+fn edit_entry(bytes: &[u8], entry: &str, edit: impl Fn(&mut Value)) -> Vec<u8> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for i in 0..zip.len() {
@@ -194,7 +199,7 @@ fn edit_config(bytes: &[u8], edit: impl Fn(&mut Value)) -> Vec<u8> {
         let name = f.name().unwrap().to_string();
         let mut data = Vec::new();
         f.read_to_end(&mut data).unwrap();
-        if name == "config.json" {
+        if name == entry {
             let mut config: Value = serde_json::from_slice(&data).unwrap();
             edit(&mut config);
             data = config.to_string().into_bytes();
@@ -238,6 +243,39 @@ fn corrupt_truncated_and_unknown_inputs_are_clear_errors() {
     let e = load_model(&weights_only).err().unwrap().to_string();
     assert!(
         e.ends_with("not a Keras model file: no 'model_config' attribute (a weights-only file holds no architecture)"),
+        "{e}"
+    );
+}
+
+/// The model's data description travels in kiln's Keras files, where Keras ignores it; a
+/// malformed one is an error naming the file and the place.
+#[test]
+fn keras_files_keep_the_data_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = every_layer();
+    let spec = crate::model::DataSpec {
+        kind: "image".into(),
+        class_names: vec!["cat".into(), "dog".into(), "owl".into(), "yak".into()],
+        sample_shape: vec![30],
+        ..Default::default()
+    };
+    m.set_data_spec(Some(spec.clone()));
+    for ext in ["keras", "h5"] {
+        let path = dir.path().join(format!("m.{ext}"));
+        m.save(&path).unwrap();
+        assert_eq!(load_model(&path).unwrap().data_spec(), Some(&spec), "{ext}");
+    }
+    assert_eq!(load_model(fixture("mlp.keras")).unwrap().data_spec(), None);
+    let bytes = std::fs::read(dir.path().join("m.keras")).unwrap();
+    let edited = edit_entry(&bytes, "metadata.json", |meta| meta["kiln_data"]["class_names"] = 3.into());
+    let path = dir.path().join("bad.keras");
+    std::fs::write(&path, edited).unwrap();
+    let e = load_model(&path).err().unwrap().to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}: malformed 'kiln_data' in metadata.json: invalid type: integer `3`, expected a sequence",
+            path.display()
+        )),
         "{e}"
     );
 }
