@@ -49,7 +49,7 @@ fn entry(path: &Path, zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> R
 
 /// The data description in `metadata.json`, when the archive has one that holds it.
 fn read_data(path: &Path, zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<Option<DataSpec>> {
-    if !zip.file_names().any(|n| n == "metadata.json") {
+    if zip.index_for_name("metadata.json").is_none() {
         return Ok(None);
     }
     let mut metadata: Value = serde_json::from_slice(&entry(path, zip, "metadata.json")?)
