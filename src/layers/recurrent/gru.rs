@@ -76,7 +76,16 @@ impl GRU {
 
 /// One step forward with reset_after: `rec = h_in·U` (B, 3U), then the gates in place of `z`
 /// and `rec`'s h part replaced by itself plus its bias (what backward needs).
+/// Keras's defaults at 8 units take the fused rows of `fused8`, with the same bits.
 fn forward_after<const A: u8, const R: u8>(st: Step, rec: &mut [f32]) {
+    if (A, R, st.u) == (3, 2, 8) {
+        return super::fused8::gru_forward(st, rec);
+    }
+    forward_after_rows::<A, R>(st, rec)
+}
+
+/// [`forward_after`] for any activations and units: the product over the rows, then the cells.
+fn forward_after_rows<const A: u8, const R: u8>(st: Step, rec: &mut [f32]) {
     let (b, u) = (st.b, st.u);
     product(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 3 * u), rec, 0.0);
     let rows = st.z.chunks_exact_mut(3 * u).zip(rec.chunks_exact_mut(3 * u));
@@ -323,5 +332,23 @@ mod tests {
         check_layer(|| Box::new(GRU::new(2).reset_after(false).recurrent_dropout(0.4)), &[3, 2], 3);
         check_layer(|| Box::new(GRU::new(2).activation(Activation::Linear).use_bias(false)), &[3, 2], 2);
         check_layer(|| Box::new(GRU::new(3).dropout(0.3).recurrent_dropout(0.4)), &[4, 3], 3);
+    }
+
+    #[test]
+    fn the_fused_rows_give_the_generic_steps_bits() {
+        let v = |n: usize, s: usize| (0..n).map(|i| ((i * 37 + s) % 101) as f32 / 25.0 - 2.0).collect::<Vec<_>>();
+        let (b, u) = (5, 8); // an odd batch: the last row alone
+        let (rk, bias, h_in, h_prev) = (v(u * 3 * u, 1), v(6 * u, 2), v(b * u, 3), v(b * u, 4));
+        let run = |fused: bool| {
+            let (mut z, mut h, mut rec) = (v(b * 3 * u, 5), vec![0.0; b * u], vec![0.0; b * 3 * u]);
+            let st = Step { b, u, z: &mut z, h_in: &h_in, h_prev: &h_prev, h: &mut h, rk: &rk, bias: &bias };
+            if fused {
+                forward_after::<3, 2>(st, &mut rec);
+            } else {
+                forward_after_rows::<3, 2>(st, &mut rec);
+            }
+            [z, h, rec].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        assert_eq!(run(true), run(false));
     }
 }

@@ -70,7 +70,16 @@ impl LSTM {
 
 /// One step forward: `z += h_in·U`, then the gates in place of `z`, the new cell state, its
 /// activation and the new state.
+/// Keras's defaults at 8 units take the fused rows of `fused8`, with the same bits.
 fn forward_step<const A: u8, const R: u8>(st: Step, c_prev: &[f32], c: &mut [f32], tc: &mut [f32]) {
+    if (A, R, st.u) == (3, 2, 8) {
+        return super::fused8::lstm_forward(st, c_prev, c, tc);
+    }
+    forward_rows::<A, R>(st, c_prev, c, tc)
+}
+
+/// [`forward_step`] for any activations and units: the product over the rows, then the cells.
+fn forward_rows<const A: u8, const R: u8>(st: Step, c_prev: &[f32], c: &mut [f32], tc: &mut [f32]) {
     let (b, u) = (st.b, st.u);
     product(Mat::new(st.h_in, b, u), Mat::new(st.rk, u, 4 * u), st.z, 1.0);
     let rows = st.z.chunks_exact_mut(4 * u).zip(c_prev.chunks_exact(u)).zip(c.chunks_exact_mut(u));
@@ -267,5 +276,23 @@ mod tests {
         check_layer(|| Box::new(LSTM::new(2).return_sequences(true).go_backwards(true)), &[3, 2], 2);
         check_layer(|| Box::new(LSTM::new(2).activation(Activation::Relu).use_bias(false)), &[3, 2], 2);
         check_layer(|| Box::new(LSTM::new(3).dropout(0.3).recurrent_dropout(0.4)), &[4, 3], 3);
+    }
+
+    #[test]
+    fn the_fused_rows_give_the_generic_steps_bits() {
+        let v = |n: usize, s: usize| (0..n).map(|i| ((i * 37 + s) % 101) as f32 / 25.0 - 2.0).collect::<Vec<_>>();
+        let (b, u) = (5, 8); // an odd batch: the last row alone
+        let (rk, bias, h_in, c_prev) = (v(u * 4 * u, 1), v(4 * u, 2), v(b * u, 3), v(b * u, 4));
+        let run = |fused: bool| {
+            let (mut z, mut h, mut c, mut tc) = (v(b * 4 * u, 5), vec![0.0; b * u], vec![0.0; b * u], vec![0.0; b * u]);
+            let st = Step { b, u, z: &mut z, h_in: &h_in, h_prev: &h_in, h: &mut h, rk: &rk, bias: &bias };
+            if fused {
+                forward_step::<3, 2>(st, &c_prev, &mut c, &mut tc);
+            } else {
+                forward_rows::<3, 2>(st, &c_prev, &mut c, &mut tc);
+            }
+            [z, h, c, tc].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        assert_eq!(run(true), run(false));
     }
 }

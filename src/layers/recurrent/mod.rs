@@ -6,9 +6,11 @@
 mod base;
 mod config;
 mod embedded_input;
+mod fused8;
 pub(crate) mod gate_math;
 mod gru;
 mod halves;
+mod lanes;
 mod lstm;
 mod orthogonal;
 mod simple_rnn;
