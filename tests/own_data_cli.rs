@@ -336,13 +336,16 @@ fn bad_pictures_and_folders_are_named() {
             arch.display()
         )
     );
-    // A Keras file keeps no description: its input shape says 2 channels, which no picture has.
+    // A Keras file keeps the description too (kiln_data in its metadata.json).
     let keras = tmp.path().join("arch.keras");
     ok(kiln(&["convert", arch.to_str().unwrap(), keras.to_str().unwrap()]));
     let e = error_of(kiln(&["predict", keras.to_str().unwrap(), dir.join("cat/0.png").to_str().unwrap()]));
     assert_eq!(
         e,
-        format!("{}: a picture can be given as 1 (grayscale), 3 (rgb) or 4 (rgba) channels, not 2", keras.display())
+        format!(
+            "{}: this model takes no pictures: it was trained on arrays with samples of shape [4, 4, 2]",
+            keras.display()
+        )
     );
 }
 
