@@ -2,8 +2,9 @@
 //! sequence around a cell's loop. The input is laid out time-major in the order it is processed
 //! (reversed with `go_backwards`), dropout applied, and its projection `x·kernel` for every
 //! time step is one product before the loop; after the loop (in backward) the kernel's and
-//! recurrent kernel's gradients and the input gradient are one product each. Only the
-//! recurrent product and the cell's arithmetic run per step.
+//! recurrent kernel's gradients are one product each. Per step run the recurrent product, the
+//! cell's arithmetic, and what is cheaper while the step's rows are in cache: a folded
+//! Embedding's rows of `x·kernel` (forward) and the step's input gradient (backward).
 
 use rand::Rng as _;
 
@@ -50,14 +51,17 @@ pub(crate) struct RnnCore {
     pub dzs: Tensor,
     /// (B, U): dL/dh carried from step to step.
     pub dh: Tensor,
-    dhr: Tensor,      // (B, U): the recurrent product's part of dL/dh before the mask
-    rk_t: Tensor,     // (gates·U, U): the recurrent kernel transposed, for backward
+    dhr: Tensor,  // (B, U): the recurrent product's part of dL/dh before the mask
+    rk_t: Tensor, // (gates·U, U): the recurrent kernel transposed, for backward
+    k_t: Tensor,  // (gates·U, F): the kernel transposed, for the input gradient
+    /// The backward under way computes the input gradient (step by step, in its loop).
+    need_dinput: bool,
     in_mask: Tensor,  // (B, F) 0 or 1/(1 - dropout), one per sequence
     rec_mask: Tensor, // (B, U)
     masked: bool,
     rec_masked: bool,
     out: Tensor,    // (B, U) or (B, T, U)
-    dxs: Tensor,    // (T, B, F)
+    dxs: Tensor,    // (B, F): one step's input gradient, before its place in `dinput`
     dinput: Tensor, // (B, T, F)
     /// The input projection when an Embedding's lookup is folded into it.
     embedded: EmbeddedInput,
@@ -90,6 +94,8 @@ impl RnnCore {
             dh: Tensor::default(),
             dhr: Tensor::default(),
             rk_t: Tensor::default(),
+            k_t: Tensor::default(),
+            need_dinput: false,
             in_mask: Tensor::default(),
             rec_mask: Tensor::default(),
             masked: false,
@@ -160,8 +166,8 @@ impl RnnCore {
 
     /// Sizes the buffers for `x` (B, T, F), draws the dropout masks when training, lays the
     /// input out time-major and computes `zs = xs·kernel` for all steps in one product; or, when
-    /// the plan folds the Embedding below into this layer and no dropout mask applies, `zs` from
-    /// the projected table ([`EmbeddedInput`]).
+    /// the plan folds the Embedding below into this layer and no dropout mask applies, projects
+    /// the table ([`EmbeddedInput`]), whose rows the time loop gathers into `zs` step by step.
     pub fn begin_forward(&mut self, x: &Tensor, ctx: &mut Ctx, gates: usize) {
         let (b, t, f, u) = match ctx.fold {
             // `x` is not computed in a folded training step: the sizes are the lookup's.
@@ -186,7 +192,7 @@ impl RnnCore {
         if let Fold::Lookup(lookup) = ctx.fold {
             assert!(!self.masked, "layer '{}': an Embedding folded into a layer with input dropout", self.name);
             let dims = (t, b);
-            self.embedded.forward(lookup, &self.kernel.value, dims, self.go_backwards, self.zs.data_mut());
+            self.embedded.forward(lookup, &self.kernel.value, dims, self.go_backwards);
             return;
         }
         let (xd, xs, mask) = (x.data(), self.xs.data_mut(), self.in_mask.data());
@@ -227,19 +233,21 @@ impl RnnCore {
         &self.out
     }
 
-    /// Sizes the backward buffers and transposes the recurrent kernel; the carried dL/dh
-    /// starts at zero.
-    pub fn begin_backward(&mut self, gates: usize) {
-        let ((t, b, _), u) = (self.dims, self.units);
-        self.dzs.ensure_shape(t, &[b, gates * u]);
+    /// Sizes the backward buffers and transposes the recurrent kernel (and, when the input
+    /// gradient is asked for, the kernel); the carried dL/dh starts at zero.
+    pub fn begin_backward(&mut self, gates: usize, need_dinput: bool) {
+        let ((t, b, f), u) = (self.dims, self.units);
+        let w = gates * u;
+        self.dzs.ensure_shape(t, &[b, w]);
         self.dh.ensure_shape(b, &[u]);
         self.dh.data_mut().fill(0.0);
         self.dhr.ensure_shape(b, &[u]);
-        let w = gates * u;
-        self.rk_t.ensure_shape(w, &[u]);
-        let (rk, rk_t) = (self.recurrent_kernel.value.data(), self.rk_t.data_mut());
-        for (j, row) in rk_t.chunks_exact_mut(u).enumerate() {
-            row.iter_mut().enumerate().for_each(|(k, v)| *v = rk[k * w + j]);
+        transpose_into(self.recurrent_kernel.value.data(), (u, w), &mut self.rk_t);
+        self.need_dinput = need_dinput;
+        if need_dinput {
+            transpose_into(self.kernel.value.data(), (f, w), &mut self.k_t);
+            self.dxs.ensure_shape(b, &[f]);
+            self.dinput.ensure_shape(b, &[t, f]);
         }
     }
 
@@ -253,35 +261,15 @@ impl RnnCore {
         }
     }
 
-    /// After the loop: the kernel's gradient `xsᵀ·dzs` (or from the folded Embedding's table)
-    /// and, if asked, the input gradient `dzs·kernelᵀ`, back in (B, T, F) order and through the
-    /// dropout mask.
-    pub fn finish_backward(&mut self, need_dinput: bool) {
+    /// After the loop: the kernel's gradient `xsᵀ·dzs` (or from the folded Embedding's table).
+    /// The input gradient was written by the loop, step by step.
+    pub fn finish_backward(&mut self) {
         let ((t, b, f), w) = (self.dims, self.kernel.value.row_len());
         let (dk, beta) = self.kernel.grad_accumulator();
         if self.embedded.active {
             self.embedded.kernel_grad(self.dzs.data(), dk, beta);
         } else {
             product(Mat::new(self.xs.data(), t * b, f).t(), Mat::new(self.dzs.data(), t * b, w), dk, beta);
-        }
-        if !need_dinput {
-            return;
-        }
-        self.dxs.ensure_shape(t, &[b, f]);
-        let k = self.kernel.value.data();
-        product(Mat::new(self.dzs.data(), t * b, w), Mat::new(k, f, w).t(), self.dxs.data_mut(), 0.0);
-        self.dinput.ensure_shape(b, &[t, f]);
-        let (dx, dxs, mask) = (self.dinput.data_mut(), self.dxs.data(), self.in_mask.data());
-        for (s, step) in dxs.chunks_exact(b * f).enumerate() {
-            let tt = if self.go_backwards { t - 1 - s } else { s };
-            for (r, row) in step.chunks_exact(f).enumerate() {
-                let dst = &mut dx[(r * t + tt) * f..][..f];
-                if self.masked {
-                    dst.iter_mut().zip(row).zip(&mask[r * f..]).for_each(|((d, &v), &m)| *d = v * m);
-                } else {
-                    ops::copy_row(dst, row);
-                }
-            }
         }
     }
 
@@ -314,6 +302,14 @@ impl RnnCore {
             params.push(&self.bias);
         }
         params
+    }
+}
+
+/// `out` (cols, rows) = the row-major (rows, cols) `m` transposed.
+fn transpose_into(m: &[f32], (rows, cols): (usize, usize), out: &mut Tensor) {
+    out.ensure_shape(cols, &[rows]);
+    for (j, row) in out.data_mut().chunks_exact_mut(rows.max(1)).enumerate() {
+        row.iter_mut().enumerate().for_each(|(k, v)| *v = m[k * cols + j]);
     }
 }
 

@@ -282,14 +282,13 @@ impl Layer for GRU {
     }
 
     fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
-        let need_dinput = how.need_dinput;
-        self.core.begin_backward(3);
+        self.core.begin_backward(3, how.need_dinput);
         if self.reset_after {
             self.backward_after_steps(dout);
         } else {
             self.backward_before_steps(dout);
         }
-        self.core.finish_backward(need_dinput);
+        self.core.finish_backward();
     }
 
     fn dinput(&self) -> &Tensor {

@@ -219,8 +219,7 @@ impl Layer for LSTM {
     }
 
     fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
-        let need_dinput = how.need_dinput;
-        self.core.begin_backward(4);
+        self.core.begin_backward(4, how.need_dinput);
         let ((t, b, _), u) = (self.core.dims, self.core.units);
         self.dc.ensure_shape(b, &[u]);
         self.dc.data_mut().fill(0.0);
@@ -238,7 +237,7 @@ impl Layer for LSTM {
             ops::col_sums(Mat::new(self.core.dzs.data(), t * b, 4 * u), db, beta);
         }
         self.core.recurrent_kernel_grad(None);
-        self.core.finish_backward(need_dinput);
+        self.core.finish_backward();
     }
 
     fn dinput(&self) -> &Tensor {

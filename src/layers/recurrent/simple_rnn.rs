@@ -103,8 +103,7 @@ impl Layer for SimpleRNN {
     }
 
     fn backward(&mut self, _x: &Tensor, dout: &Tensor, how: Backward) {
-        let need_dinput = how.need_dinput;
-        self.core.begin_backward(1);
+        self.core.begin_backward(1, how.need_dinput);
         let (a, r) = (self.core.activation, self.core.recurrent_activation);
         self.core.backward_steps(dout, [], |s, mut st, []| {
             with_acts!(a, r, backward_step(st.gates, st.dh, st.dz));
@@ -118,7 +117,7 @@ impl Layer for SimpleRNN {
             ops::col_sums(Mat::new(self.core.dzs.data(), t * b, u), db, beta);
         }
         self.core.recurrent_kernel_grad(None);
-        self.core.finish_backward(need_dinput);
+        self.core.finish_backward();
     }
 
     fn dinput(&self) -> &Tensor {

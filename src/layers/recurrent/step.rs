@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use super::super::embedded_input::step_rows;
 use super::super::halves::{in_halves, rows_of, Seq};
 use super::RnnCore;
 use crate::tensor::{ops, Mat, Tensor};
@@ -12,6 +13,7 @@ use crate::tensor::{ops, Mat, Tensor};
 impl RnnCore {
     /// The forward loop: for every step in order, `body(s, step, extra)` with this half's rows
     /// of step `s` ([`Step`]) and of `extra`, the layer's own buffers, each (steps, B, width).
+    /// A folded Embedding's rows of `x·kernel` are gathered into the step's `z` just before.
     pub fn forward_steps<const N: usize>(
         &mut self,
         extra: [(&mut [f32], usize); N],
@@ -22,6 +24,7 @@ impl RnnCore {
         let rk = self.recurrent_kernel.value.data();
         let bias = if self.use_bias { self.bias.value.data() } else { &self.zero_bias };
         let mask = self.rec_masked.then_some(self.rec_mask.data());
+        let folded = self.embedded.source();
         let own = [
             Seq::new(self.zs.data_mut(), b, w),
             Seq::new(self.hs.data_mut(), b, u),
@@ -43,7 +46,11 @@ impl RnnCore {
                         }
                         None => h_prev,
                     };
-                    body(s, Step { b: n, u, z: zs.step(s), h_in, h_prev, h, rk, bias }, &mut extra);
+                    let z = zs.step(s);
+                    if let Some(source) = folded {
+                        step_rows(source, (s, b, lo), z); // x·kernel of this step's ids, while hot
+                    }
+                    body(s, Step { b: n, u, z, h_in, h_prev, h, rk, bias }, &mut extra);
                 }
             },
         );
@@ -58,21 +65,30 @@ impl RnnCore {
         extra: [(&mut [f32], usize); N],
         body: impl Fn(usize, BackStep, &mut [Seq; N]) + Sync,
     ) {
-        let ((t, b, _), u) = (self.dims, self.units);
+        let ((t, b, f), u) = (self.dims, self.units);
         let w = self.recurrent_kernel.value.row_len();
         let (gates, rk_t, dout, seqs) = (self.zs.data(), self.rk_t.data(), dout.data(), self.return_sequences);
         let hs = self.hs.data();
         let hin = if self.rec_masked { self.hd.data() } else { hs };
         let mask = self.rec_masked.then_some(self.rec_mask.data());
+        let input = self.need_dinput.then(|| InputGrad {
+            k_t: self.k_t.data(),
+            w,
+            f,
+            mask: self.masked.then_some(self.in_mask.data()),
+            backwards: self.go_backwards,
+        });
         let own = [
             Seq::new(self.dzs.data_mut(), b, w),
             Seq::new(self.dh.data_mut(), b, u),
             Seq::new(self.dhr.data_mut(), b, u),
+            Seq::new(self.dxs.data_mut(), b, f),
+            Seq::new(self.dinput.data_mut(), b, t * f),
         ];
         in_halves(
             b,
             (own, extra.map(|(data, width)| Seq::new(data, b, width))),
-            |([mut dzs, mut dh, mut dhr], mut extra)| {
+            |([mut dzs, mut dh, mut dhr, mut dxs, mut dinput], mut extra)| {
                 let rows = dzs.first_row()..dzs.first_row() + dzs.rows();
                 let (dh, dhr) = (dh.step(0), dhr.step(0));
                 for s in (0..t).rev() {
@@ -91,9 +107,46 @@ impl RnnCore {
                         mask: mask.map(|m| &m[rows.start * u..rows.end * u]),
                     };
                     body(s, st, &mut extra);
+                    if let Some(input) = &input {
+                        input.step(dzs.step(s), dxs.step(0), dinput.step(0), (s, t, rows.start));
+                    }
                 }
             },
         );
+    }
+}
+
+/// The input gradient, computed in the backward loop a step at a time while the step's dL/dz
+/// is in cache: `dx = dz·kernelᵀ`, through the input dropout mask, into the (B, T, F) gradient.
+struct InputGrad<'a> {
+    /// (W, F): the kernel transposed, W = gates·U.
+    k_t: &'a [f32],
+    w: usize,
+    f: usize,
+    /// (B, F): the input dropout mask, when there is one.
+    mask: Option<&'a [f32]>,
+    backwards: bool,
+}
+
+impl InputGrad<'_> {
+    /// Step `s` of `t` for rows `lo..lo + n`: `dz` (n, W) times kernelᵀ into `dx` (n, F), then
+    /// into step `s`'s place (the sample's step `t - 1 - s` with `go_backwards`) of their
+    /// samples in `dinput` (n, T·F).
+    fn step(&self, dz: &[f32], dx: &mut [f32], dinput: &mut [f32], (s, t, lo): (usize, usize, usize)) {
+        let (w, f) = (self.w, self.f);
+        let n = dz.len() / w;
+        product(Mat::new(dz, n, w), Mat::new(self.k_t, w, f), dx, 0.0);
+        let tt = if self.backwards { t - 1 - s } else { s };
+        for (r, (row, sample)) in dx.chunks_exact(f).zip(dinput.chunks_exact_mut(t * f)).enumerate() {
+            let dst = &mut sample[tt * f..][..f];
+            match self.mask {
+                Some(mask) => {
+                    let m = &mask[(lo + r) * f..][..f];
+                    dst.iter_mut().zip(row).zip(m).for_each(|((d, &v), &m)| *d = v * m);
+                }
+                None => ops::copy_row(dst, row),
+            }
+        }
     }
 }
 
