@@ -1,5 +1,6 @@
 //! µs per training step on Fashion-MNIST at batch 32, for bench/compare.sh:
-//! `cargo run --release --example step_time -- lesson|mlp|cnn` prints `kiln lesson 41.2 us/step`.
+//! `cargo run --release --example step_time -- lesson|mlp|cnn` prints `kiln lesson 41.2 us/step`;
+//! `... -- cnn 20 1` times 20 steps of one epoch instead (for bench/instructions.sh).
 //!
 //! The same models, optimizers and data as bench/keras_step.py and bench/torch_step.py: the
 //! lesson's Dense(10, softmax) and the Flatten → Dense(100, relu) → Dense(10, softmax) MLP with
@@ -16,7 +17,8 @@ use kiln::layers::parse_layers;
 use kiln::model::{Compile, FitOptions, Sequential};
 
 fn main() -> kiln::Result<()> {
-    let which = std::env::args().nth(1).unwrap_or_else(|| "lesson".into());
+    let args: Vec<String> = std::env::args().collect();
+    let which = args.get(1).cloned().unwrap_or_else(|| "lesson".into());
     let (spec, shape, optimizer, steps, epochs) = match which.as_str() {
         "lesson" => ("dense(10, activation=softmax)", vec![-1, 784], "rmsprop", 1500, 20),
         "mlp" => ("flatten, dense(100, activation=relu), dense(10, activation=softmax)", vec![-1, 28, 28], "rmsprop", 1500, 5),
@@ -29,6 +31,12 @@ fn main() -> kiln::Result<()> {
             1,
         ),
         other => return Err(kiln::Error::value(format!("unknown model '{other}'; use lesson, mlp or cnn"))),
+    };
+    // `step_time MODEL STEPS EPOCHS`: a shorter run (bench/instructions.sh counts instructions).
+    let number = |i: usize, default: usize| args.get(i).map_or(Ok(default), |a| a.parse::<usize>());
+    let (steps, epochs) = (number(2, steps), number(3, epochs));
+    let (Ok(steps), Ok(epochs)) = (steps, epochs) else {
+        return Err(kiln::Error::value("usage: step_time [lesson|mlp|cnn] [steps] [epochs]"));
     };
     let ((images, labels), _) = fashion_mnist::load_data()?;
     // As the Python scripts: the first `steps` batches of the training set (warm-up: 50 more).

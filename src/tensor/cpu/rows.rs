@@ -26,13 +26,64 @@ pub(crate) fn col_sums(x: Mat, out: &mut [f32], beta: f32) {
         out.iter_mut().for_each(|v| *v *= beta);
     }
     if x.is_row_major() {
-        for row in x.data()[..x.len()].chunks_exact(x.cols().max(1)) {
-            out.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
+        let rows = x.data()[..x.len()].chunks_exact(x.cols().max(1));
+        // The widths of a recurrent layer's gates (SimpleRNN, GRU, LSTM of 8 units) keep the
+        // sums in registers; the order of the additions is the same.
+        match out.len() {
+            8 => col_sums_n::<8>(rows, out),
+            24 => col_sums_n::<24>(rows, out),
+            32 => col_sums_n::<32>(rows, out),
+            _ => rows.for_each(|row| out.iter_mut().zip(row).for_each(|(d, &g)| *d += g)),
         }
     } else {
         for i in 0..x.rows() {
             out.iter_mut().enumerate().for_each(|(j, d)| *d += x.at(i, j));
         }
+    }
+}
+
+/// [`col_sums`]' row-major pass for `N` columns: `out += Σ rows`, row after row.
+#[inline(always)]
+fn col_sums_n<'a, const N: usize>(rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
+    let out: &mut [f32; N] = out.try_into().expect("N columns");
+    let mut acc = *out;
+    for row in rows {
+        let row: &[f32; N] = row.try_into().expect("N columns");
+        acc.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
+    }
+    *out = acc;
+}
+
+/// `dst += src` (equal lengths); rows of 16 or 32 values (an embedding's, a recurrent layer's
+/// gates) as arrays of that size, in registers.
+#[inline]
+fn add_row(dst: &mut [f32], src: &[f32]) {
+    #[inline(always)]
+    fn add<const N: usize>(dst: &mut [f32], src: &[f32]) {
+        let (d, s): (&mut [f32; N], &[f32; N]) = (dst.try_into().expect("N values"), src.try_into().expect("N values"));
+        d.iter_mut().zip(s).for_each(|(d, &g)| *d += g);
+    }
+    match dst.len() {
+        16 => add::<16>(dst, src),
+        32 => add::<32>(dst, src),
+        _ => dst.iter_mut().zip(src).for_each(|(d, &g)| *d += g),
+    }
+}
+
+/// `table += row` and `squares += row²` for one row: `N` values, or any number with `N` 0.
+#[inline(always)]
+fn add_row_and_squares<const N: usize>(table: &mut [f32], squares: &mut [f32], row: &[f32]) {
+    if N > 0 {
+        let (t, sq, row): (&mut [f32; N], &mut [f32; N], &[f32; N]) = (
+            table.try_into().expect("N values"),
+            squares.try_into().expect("N values"),
+            row.try_into().expect("N values"),
+        );
+        return add_row_and_squares::<0>(t, sq, row);
+    }
+    for ((d, s), &g) in table.iter_mut().zip(squares.iter_mut()).zip(row) {
+        *d += g;
+        *s += g * g;
     }
 }
 
@@ -80,7 +131,7 @@ pub(crate) fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
     assert_eq!(rows.rows(), idx.len(), "scatter_add_rows: {} rows for {} indices", rows.rows(), idx.len());
     if rows.is_row_major() && w > 0 {
         for (row, &i) in rows.data()[..rows.len()].chunks_exact(w).zip(idx) {
-            table[i * w..][..w].iter_mut().zip(row).for_each(|(d, &g)| *d += g);
+            add_row(&mut table[i * w..][..w], row);
         }
         return;
     }
@@ -109,12 +160,13 @@ pub(crate) fn scatter_add_rows_and_squares(rows: &[f32], idx: &[usize], table: &
         table.len(),
         squares.len()
     );
+    let add = match w {
+        16 => add_row_and_squares::<16>,
+        32 => add_row_and_squares::<32>,
+        _ => add_row_and_squares::<0>,
+    };
     for (row, &i) in rows.chunks_exact(w.max(1)).zip(idx) {
-        let (t, sq) = (&mut table[i * w..][..w], &mut squares[i * w..][..w]);
-        for ((d, s), &g) in t.iter_mut().zip(sq.iter_mut()).zip(row) {
-            *d += g;
-            *s += g * g;
-        }
+        add(&mut table[i * w..][..w], &mut squares[i * w..][..w], row);
     }
 }
 
@@ -143,5 +195,31 @@ mod tests {
         let mut squares = [0.0; 6];
         scatter_add_rows_and_squares(&[1.0, -2.0, 3.0, 4.0], &[1, 1], &mut table, &mut squares);
         assert_eq!((table, squares), ([2.0, 2.0, 8.0, 6.0, 3.0, 7.0], [0.0, 0.0, 10.0, 20.0, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn the_widths_kept_in_registers_give_the_plain_loops_bits() {
+        let vals = |n: usize, s: usize| (0..n).map(|i| ((i * 37 + s) % 101) as f32 / 7.0 - 7.0).collect::<Vec<_>>();
+        for w in [8, 16, 24, 32, 5] {
+            let (rows, idx) = (vals(40 * w, w), (0..40).map(|i| (i * 7) % 9).collect::<Vec<_>>());
+            let mut sums = vals(w, 1);
+            let mut want = sums.iter().map(|v| v * 0.5).collect::<Vec<_>>();
+            col_sums(Mat::new(&rows, 40, w), &mut sums, 0.5);
+            rows.chunks_exact(w).for_each(|r| want.iter_mut().zip(r).for_each(|(d, &g)| *d += g));
+            assert_eq!(sums, want, "col_sums of {w} columns");
+            let (mut table, mut squares) = (vals(9 * w, 2), vals(9 * w, 3));
+            let (mut t2, mut s2) = (table.clone(), squares.clone());
+            scatter_add_rows_and_squares(&rows, &idx, &mut table, &mut squares);
+            for (r, &i) in rows.chunks_exact(w).zip(&idx) {
+                for j in 0..w {
+                    t2[i * w + j] += r[j];
+                    s2[i * w + j] += r[j] * r[j];
+                }
+            }
+            assert_eq!((&table, &squares), (&t2, &s2), "scatter_add_rows_and_squares of {w} columns");
+            scatter_add_rows(Mat::new(&rows, 40, w), &idx, &mut table);
+            rows.chunks_exact(w).zip(&idx).for_each(|(r, &i)| (0..w).for_each(|j| t2[i * w + j] += r[j]));
+            assert_eq!(table, t2, "scatter_add_rows of {w} columns");
+        }
     }
 }
