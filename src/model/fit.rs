@@ -272,6 +272,7 @@ impl Sequential {
             return Err(Error::value("batch_size must be a positive integer, received batch_size=0"));
         }
         self.check_data(x, y, "evaluation", batch_size)?;
+        let _flush = cpu::FlushDenormals::on(); // as Keras's TensorFlow kernels
         let n = x.rows();
         let steps = n.div_ceil(batch_size);
         let mut bar = Progbar::new(steps, verbose);
@@ -295,6 +296,7 @@ impl Sequential {
     /// The model's outputs for `x`, computed in batches of 32 (Keras's `predict`).
     pub fn predict<X: Samples + ?Sized>(&mut self, x: &X) -> Result<Tensor> {
         self.check_input(x, 32, false)?;
+        let _flush = cpu::FlushDenormals::on(); // as Keras's TensorFlow kernels
         let n = x.rows();
         let mut shape = vec![n];
         shape.extend_from_slice(&self.output_shape);

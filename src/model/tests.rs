@@ -103,3 +103,17 @@ fn fit_names_a_non_finite_input_value() {
     let err = model.fit(&x, &y, opts()).unwrap_err().to_string();
     assert_eq!(err, "the input holds a non-finite value (inf) at sample 0");
 }
+
+#[test]
+fn predict_and_evaluate_flush_denormals_to_zero_as_tensorflow_does() {
+    // 1e-10 · 1e-30 is a denormal (1e-40) in IEEE arithmetic; TensorFlow's kernels give 0.
+    let mut model = Sequential::new();
+    model.add(Dense::new(1).use_bias(false).input_shape(&[1]));
+    model.compile(Compile::new("mse").optimizer("sgd")).unwrap();
+    model.set_weights(&[Tensor::from_vec(&[1, 1], vec![1e-30]).unwrap()]).unwrap();
+    let x = Tensor::from_vec(&[1, 1], vec![1e-10]).unwrap();
+    assert!(std::hint::black_box(1e-10f32) * std::hint::black_box(1e-30f32) > 0.0);
+    assert_eq!(model.predict(&x).unwrap().data(), &[0.0]);
+    let y = Tensor::from_vec(&[1, 1], vec![0.0]).unwrap();
+    assert_eq!(model.evaluate_with(&x, &y, 1, 0).unwrap().loss, 0.0);
+}

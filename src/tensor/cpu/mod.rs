@@ -5,10 +5,12 @@
 //! nothing), and the kernels: a blocked GEMM, im2col, Winograd's F(2×2, 3×3), the poolings.
 //!
 //! Work is split over outputs, in parts fixed by the shapes, never over the thread count, so the
-//! results are the same bits on 1 thread or many.
+//! results are the same bits on 1 thread or many. Denormal numbers are flushed to zero, as
+//! TensorFlow's kernels do ([`FlushDenormals`]).
 
 mod buffers;
 pub(crate) mod conv;
+mod denormals;
 mod gemm;
 mod im2col;
 mod loss;
@@ -25,6 +27,7 @@ mod update;
 mod winograd;
 mod winograd_tiles;
 
+pub use denormals::FlushDenormals;
 pub(crate) use loss::{sigmoid_crossentropy, softmax_crossentropy};
 pub(crate) use matmul::{matmul, matmul_bias};
 pub(crate) use rows::{all_finite, col_sums, copy_row, gather_rows, scatter_add_rows, scatter_add_rows_and_squares};
@@ -38,7 +41,11 @@ pub(crate) use update::elementwise_update;
 /// work it hands out (polling while the cores are kiln's alone, parked while they are shared),
 /// and grows the threads' packing buffers between steps ([`between_steps`]).
 pub fn with_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    pool::run_with_helpers(f)
+    let _flush = FlushDenormals::on();
+    pool::run_with_helpers(|| {
+        let _flush = FlushDenormals::on(); // on the worker that runs the loop
+        f()
+    })
 }
 
 /// Runs `main` and, on another worker when one is free (otherwise after it, on this thread),
