@@ -98,6 +98,12 @@ impl<'a> Mat<'a> {
         self.cs == 1 && (self.rs == self.cols || self.rows <= 1)
     }
 
+    /// Row `i` as a slice when its values are contiguous (column stride 1), else `None`.
+    #[inline(always)]
+    pub(crate) fn row(&self, i: usize) -> Option<&'a [f32]> {
+        (self.cs == 1).then(|| &self.data[i * self.rs..][..self.cols])
+    }
+
     /// Element (i, j).
     #[inline(always)]
     pub(crate) fn at(&self, i: usize, j: usize) -> f32 {

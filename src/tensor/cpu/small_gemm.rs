@@ -109,11 +109,24 @@ fn tile<const R: usize, const W: usize>(a: Mat, b: &[f32], n: usize, c: &mut [f3
             acc.iter_mut().zip(row).for_each(|(v, &x)| *v = beta * x);
         }
     }
-    for (p, bp) in b.chunks_exact(n).enumerate() {
-        let bp: &[f32; W] = bp[j..j + W].try_into().expect("W values");
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = a.at(i + r, p);
-            acc.iter_mut().zip(bp).for_each(|(v, &y)| *v = x.mul_add(y, *v));
+    let k = a.cols();
+    if a.row(i).is_some() {
+        // Rows of `a` contiguous (a time step's dz, h): read as slices of length k.
+        let rows: [&[f32]; R] = std::array::from_fn(|r| a.row(i + r).expect("contiguous rows"));
+        for p in 0..k {
+            let bp: &[f32; W] = b[p * n + j..][..W].try_into().expect("W values");
+            for (acc, row) in acc.iter_mut().zip(&rows) {
+                let x = row[p];
+                acc.iter_mut().zip(bp).for_each(|(v, &y)| *v = x.mul_add(y, *v));
+            }
+        }
+    } else {
+        for (p, bp) in b.chunks_exact(n).enumerate() {
+            let bp: &[f32; W] = bp[j..j + W].try_into().expect("W values");
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let x = a.at(i + r, p);
+                acc.iter_mut().zip(bp).for_each(|(v, &y)| *v = x.mul_add(y, *v));
+            }
         }
     }
     for (r, acc) in acc.iter().enumerate() {
