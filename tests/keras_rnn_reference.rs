@@ -1,6 +1,8 @@
 //! Recurrent layers, Embedding and pad_sequences against values Keras computed
 //! (tests/reference/keras_rnn_reference.json, made by make_keras_rnn_reference.py beside it):
-//! each layer's output and gradients, and three training steps of Embedding → LSTM/GRU → Dense.
+//! each layer's output and gradients, and three training steps of Embedding → LSTM/GRU → Dense;
+//! and those steps once more with a table of fewer rows than the batch has ids
+//! (keras_rnn_fold_reference.json), which kiln folds into the recurrent layer's input product.
 
 use kiln::layers::{Activation, Backward, Ctx, Dense, Embedding, Layer, Rng, SimpleRNN, GRU, LSTM};
 use kiln::model::{Compile, Sequential};
@@ -10,7 +12,10 @@ use rand::SeedableRng;
 use serde_json::Value;
 
 fn reference() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/keras_rnn_reference.json");
+    read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/keras_rnn_reference.json"))
+}
+
+fn read(path: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -112,7 +117,22 @@ fn every_layer_case_matches_keras() {
 
 #[test]
 fn three_training_steps_match_keras() {
-    let reference = reference();
+    three_training_steps_match(&reference());
+}
+
+#[test]
+fn three_training_steps_match_keras_with_the_embedding_folded() {
+    // 12 table rows against 3 × 5 ids: the plan folds the lookup into the LSTM's (GRU's) input
+    // product, and the Embedding's update still squares each use's gradient.
+    let fold = read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/keras_rnn_fold_reference.json"));
+    for case in fold["models"].as_array().unwrap() {
+        let (table_rows, ids) = (case["weights"][0].as_array().unwrap().len(), 15);
+        assert!(table_rows <= ids, "{}: {table_rows} table rows, {ids} ids", case["name"]);
+    }
+    three_training_steps_match(&fold);
+}
+
+fn three_training_steps_match(reference: &Value) {
     for case in reference["models"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let weights: Vec<Tensor> = case["weights"].as_array().unwrap().iter().map(tensor).collect();
