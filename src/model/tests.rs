@@ -117,3 +117,24 @@ fn predict_and_evaluate_flush_denormals_to_zero_as_tensorflow_does() {
     let y = Tensor::from_vec(&[1, 1], vec![0.0]).unwrap();
     assert_eq!(model.evaluate_with(&x, &y, 1, 0).unwrap().loss, 0.0);
 }
+
+#[test]
+fn models_fitted_and_predicted_inside_a_parallel_loop_finish() {
+    // Each `fit` and `predict` runs on a pool thread that other fits need (the flush of
+    // denormals is set on the pool once, without making a second caller wait for the first).
+    use rayon::prelude::*;
+    let x = Tensor::from_vec(&[64, 4], (0..256).map(|i| (i % 7) as f32 / 7.0).collect()).unwrap();
+    let y = Tensor::from_vec(&[64, 1], (0..64).map(|i| (i % 2) as f32).collect()).unwrap();
+    let outputs: Vec<f32> = (0..4u64)
+        .into_par_iter()
+        .map(|seed| {
+            let mut model = Sequential::new().seed(seed);
+            model.add(Dense::new(1).activation(Activation::Sigmoid).input_shape(&[4]));
+            model.compile(Compile::new("binary_crossentropy").optimizer("sgd")).unwrap();
+            model.fit(&x, &y, FitOptions { epochs: 2, batch_size: 16, verbose: 0, ..Default::default() }).unwrap();
+            model.predict(&x).unwrap().data()[0]
+        })
+        .collect();
+    assert_eq!(outputs.len(), 4);
+    assert!(outputs.iter().all(|v| (0.0..=1.0).contains(v)), "{outputs:?}");
+}

@@ -7,10 +7,10 @@
 //!
 //! [`FlushDenormals`] sets both flags on the calling thread and restores the old ones when
 //! dropped; the first one also sets them on every thread of the pool, once (its threads are
-//! kiln's compute threads), so a result never depends on which thread computed it. Other
+//! kiln's compute threads), so a result does not depend on which thread computed it. Other
 //! architectures keep their default (no flag is set there).
 
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// FTZ (bit 15) and DAZ (bit 6) of MXCSR.
 #[cfg(target_arch = "x86_64")]
@@ -22,14 +22,19 @@ pub struct FlushDenormals {
     saved: u32,
 }
 
-static POOL: Once = Once::new();
+/// Whether the pool's threads were given the flags (or are being given them).
+static POOL: AtomicBool = AtomicBool::new(false);
 
 impl FlushDenormals {
     /// Sets FTZ and DAZ on this thread (and, the first time, on the pool's threads).
     pub fn on() -> FlushDenormals {
-        POOL.call_once(|| {
+        // Not a `Once`: a caller that waited for another's broadcast while being a pool thread
+        // that broadcast needs (a `fit` inside a user's `par_iter`) would never return. A
+        // second caller goes on at once instead; only a first call racing the broadcast could
+        // see a pool thread without the flags yet.
+        if !POOL.swap(true, Ordering::AcqRel) {
             rayon::broadcast(|_| set(read() | FLAGS_OR_ZERO));
-        });
+        }
         let saved = read();
         set(saved | FLAGS_OR_ZERO);
         FlushDenormals {
