@@ -308,9 +308,7 @@ impl RnnCore {
 /// `out` (cols, rows) = the row-major (rows, cols) `m` transposed.
 fn transpose_into(m: &[f32], (rows, cols): (usize, usize), out: &mut Tensor) {
     out.ensure_shape(cols, &[rows]);
-    for (j, row) in out.data_mut().chunks_exact_mut(rows.max(1)).enumerate() {
-        row.iter_mut().enumerate().for_each(|(k, v)| *v = m[k * cols + j]);
-    }
+    ops::transpose(rows, cols, m, out.data_mut());
 }
 
 /// One mask per sequence, as Keras's recurrent dropout: 0 with probability `rate`, else

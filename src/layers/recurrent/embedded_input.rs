@@ -39,7 +39,7 @@ pub(crate) struct EmbeddedInput {
 impl EmbeddedInput {
     /// Projects the table, `P = E·kernel`, and keeps the ids in processing order; `kernel` is
     /// (F, W) and `dims` (T, B). The time loop reads each step's rows of P as it reaches the
-    /// step ([`EmbeddedInput::step_rows`]), on the thread that runs them.
+    /// step ([`step_rows`]), on the thread that runs them.
     pub fn forward(&mut self, lookup: Lookup, kernel: &Tensor, dims: (usize, usize), backwards: bool) {
         let ((t, b), (n, f), w) = (dims, (lookup.table.rows(), lookup.table.row_len()), kernel.row_len());
         self.active = true;
@@ -58,15 +58,7 @@ impl EmbeddedInput {
     pub fn source(&self) -> Option<(Mat<'_>, &[usize])> {
         self.active.then(|| (Mat::of(&self.rows), self.ids.as_slice()))
     }
-}
 
-/// `z` (rows `lo..` of step `s` of a batch of `b`) = their rows of `P` by id.
-pub(crate) fn step_rows((p, ids): (Mat, &[usize]), (s, b, lo): (usize, usize, usize), z: &mut [f32]) {
-    let n = z.len() / p.cols().max(1);
-    ops::gather_rows(p, &ids[s * b + lo..][..n], z);
-}
-
-impl EmbeddedInput {
     /// The kernel's gradient from `dzs` (T·B, W): `dkernel = beta·dkernel + Eᵀ·D`, `D` the rows
     /// of `dzs` added by id.
     pub fn kernel_grad(&mut self, dzs: &[f32], dkernel: &mut [f32], beta: f32) {
@@ -76,6 +68,12 @@ impl EmbeddedInput {
         ops::scatter_add_rows(Mat::new(dzs, self.ids.len(), w), &self.ids, d);
         product(Mat::new(self.table.data(), n, f).t(), Mat::new(self.rows.data(), n, w), dkernel, beta);
     }
+}
+
+/// `z` (rows `lo..` of step `s` of a batch of `b`) = their rows of `P` by id.
+pub(crate) fn step_rows((p, ids): (Mat, &[usize]), (s, b, lo): (usize, usize, usize), z: &mut [f32]) {
+    let n = z.len() / p.cols().max(1);
+    ops::gather_rows(p, &ids[s * b + lo..][..n], z);
 }
 
 #[cfg(test)]

@@ -12,13 +12,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// FTZ (bit 15) and DAZ (bit 6) of MXCSR.
-#[cfg(target_arch = "x86_64")]
-const FLAGS: u32 = 0x8040;
+/// FTZ (bit 15) and DAZ (bit 6) of MXCSR; none elsewhere.
+const FLAGS: u32 = if cfg!(target_arch = "x86_64") { 0x8040 } else { 0 };
 
 /// The flags set on this thread until dropped (see the module's documentation).
 pub struct FlushDenormals {
-    #[cfg(target_arch = "x86_64")]
     saved: u32,
 }
 
@@ -33,28 +31,19 @@ impl FlushDenormals {
         // second caller goes on at once instead; only a first call racing the broadcast could
         // see a pool thread without the flags yet.
         if !POOL.swap(true, Ordering::AcqRel) {
-            rayon::broadcast(|_| set(read() | FLAGS_OR_ZERO));
+            rayon::broadcast(|_| set(read() | FLAGS));
         }
         let saved = read();
-        set(saved | FLAGS_OR_ZERO);
-        FlushDenormals {
-            #[cfg(target_arch = "x86_64")]
-            saved,
-        }
+        set(saved | FLAGS);
+        FlushDenormals { saved }
     }
 }
 
 impl Drop for FlushDenormals {
     fn drop(&mut self) {
-        #[cfg(target_arch = "x86_64")]
         set(self.saved);
     }
 }
-
-#[cfg(target_arch = "x86_64")]
-const FLAGS_OR_ZERO: u32 = FLAGS;
-#[cfg(not(target_arch = "x86_64"))]
-const FLAGS_OR_ZERO: u32 = 0;
 
 /// This thread's MXCSR.
 #[cfg(target_arch = "x86_64")]

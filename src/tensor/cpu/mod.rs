@@ -35,15 +35,15 @@ pub(crate) use small_gemm::{small_matmul, SMALL_B_MAX};
 #[cfg(test)]
 pub(crate) use threads::on_threads;
 pub use threads::{num_threads, set_num_threads};
+pub(crate) use transpose::transpose;
 pub(crate) use update::elementwise_update;
 
 /// Runs a training loop `f` on a worker of the pool while the pool's other threads wait for the
 /// work it hands out (polling while the cores are kiln's alone, parked while they are shared),
 /// and grows the threads' packing buffers between steps ([`between_steps`]).
 pub fn with_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    let _flush = FlushDenormals::on();
     pool::run_with_helpers(|| {
-        let _flush = FlushDenormals::on(); // on the worker that runs the loop
+        let _flush = FlushDenormals::on(); // on the worker that runs the loop (and the pool, once)
         f()
     })
 }

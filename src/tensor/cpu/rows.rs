@@ -26,14 +26,12 @@ pub(crate) fn col_sums(x: Mat, out: &mut [f32], beta: f32) {
         out.iter_mut().for_each(|v| *v *= beta);
     }
     if x.is_row_major() {
-        let rows = x.data()[..x.len()].chunks_exact(x.cols().max(1));
-        // The widths of a recurrent layer's gates (SimpleRNN, GRU, LSTM of 8 units) keep the
-        // sums in registers; the order of the additions is the same.
-        match out.len() {
-            8 => col_sums_n::<8>(rows, out),
-            24 => col_sums_n::<24>(rows, out),
-            32 => col_sums_n::<32>(rows, out),
-            _ => rows.for_each(|row| out.iter_mut().zip(row).for_each(|(d, &g)| *d += g)),
+        let (rows, w) = (&x.data()[..x.len()], x.cols());
+        match w {
+            8 => sum_rows::<8>(w, rows, out),
+            24 => sum_rows::<24>(w, rows, out),
+            32 => sum_rows::<32>(w, rows, out),
+            _ => sum_rows::<0>(w, rows, out),
         }
     } else {
         for i in 0..x.rows() {
@@ -42,49 +40,74 @@ pub(crate) fn col_sums(x: Mat, out: &mut [f32], beta: f32) {
     }
 }
 
-/// [`col_sums`]' row-major pass for `N` columns: `out += Σ rows`, row after row.
+// The row operations below take the row width as a constant `N` for the widths of an
+// embedding's rows and a recurrent layer's gates (8, 16, 24, 32: each its own compiled loop, a
+// row as an array of `N`, vectorized and in registers), `N` = 0 for any other width, given at
+// run time as `w`.
+
+/// `out += Σ rows` (row-major, `w` columns), row after row.
 #[inline(always)]
-fn col_sums_n<'a, const N: usize>(rows: impl Iterator<Item = &'a [f32]>, out: &mut [f32]) {
-    let out: &mut [f32; N] = out.try_into().expect("N columns");
-    let mut acc = *out;
-    for row in rows {
-        let row: &[f32; N] = row.try_into().expect("N columns");
-        acc.iter_mut().zip(row).for_each(|(d, &g)| *d += g);
+fn sum_rows<const N: usize>(w: usize, rows: &[f32], out: &mut [f32]) {
+    if N == 0 {
+        return rows.chunks_exact(w.max(1)).for_each(|row| add::<0>(out, row));
     }
-    *out = acc;
+    let mut acc = [0.0; 32]; // the sums in registers, in the same order
+    let acc = &mut acc[..N];
+    acc.copy_from_slice(&out[..N]);
+    rows.chunks_exact(N).for_each(|row| add::<N>(acc, row));
+    out[..N].copy_from_slice(acc);
 }
 
-/// `dst += src` (equal lengths); rows of 16 or 32 values (an embedding's, a recurrent layer's
-/// gates) as arrays of that size, in registers.
-#[inline]
-fn add_row(dst: &mut [f32], src: &[f32]) {
-    #[inline(always)]
-    fn add<const N: usize>(dst: &mut [f32], src: &[f32]) {
-        let (d, s): (&mut [f32; N], &[f32; N]) = (dst.try_into().expect("N values"), src.try_into().expect("N values"));
-        d.iter_mut().zip(s).for_each(|(d, &g)| *d += g);
-    }
-    match dst.len() {
-        16 => add::<16>(dst, src),
-        32 => add::<32>(dst, src),
-        _ => dst.iter_mut().zip(src).for_each(|(d, &g)| *d += g),
+/// `table[idx[r]] += rows[r]` for row-major `rows` of `w` values.
+#[inline(always)]
+fn scatter_rows<const N: usize>(w: usize, rows: &[f32], idx: &[usize], table: &mut [f32]) {
+    for (row, &i) in rows.chunks_exact(w.max(1)).zip(idx) {
+        add::<N>(&mut table[i * w..][..w], row);
     }
 }
 
-/// `table += row` and `squares += row²` for one row: `N` values, or any number with `N` 0.
+/// [`scatter_rows`] into `table` and of the rows' squares into `squares`, in one pass.
 #[inline(always)]
-fn add_row_and_squares<const N: usize>(table: &mut [f32], squares: &mut [f32], row: &[f32]) {
+fn scatter_rows_and_squares<const N: usize>(
+    w: usize,
+    rows: &[f32],
+    idx: &[usize],
+    table: &mut [f32],
+    squares: &mut [f32],
+) {
+    for (row, &i) in rows.chunks_exact(w.max(1)).zip(idx) {
+        add_with_squares::<N>(&mut table[i * w..][..w], &mut squares[i * w..][..w], row);
+    }
+}
+
+/// `dst += src` (equal lengths), as arrays of `N` values when `N` > 0.
+#[inline(always)]
+fn add<const N: usize>(dst: &mut [f32], src: &[f32]) {
     if N > 0 {
-        let (t, sq, row): (&mut [f32; N], &mut [f32; N], &[f32; N]) = (
-            table.try_into().expect("N values"),
-            squares.try_into().expect("N values"),
-            row.try_into().expect("N values"),
-        );
-        return add_row_and_squares::<0>(t, sq, row);
+        // `src` copied first: the compiler then knows it is not `dst`, and vectorizes.
+        let (d, s): (&mut [f32; N], [f32; N]) =
+            (dst.try_into().expect("N values"), *<&[f32; N]>::try_from(src).expect("N values"));
+        return d.iter_mut().zip(&s).for_each(|(d, &g)| *d += g);
     }
-    for ((d, s), &g) in table.iter_mut().zip(squares.iter_mut()).zip(row) {
+    dst.iter_mut().zip(src).for_each(|(d, &g)| *d += g);
+}
+
+/// `table += row` and `squares += row²` (equal lengths), as arrays of `N` values when `N` > 0.
+#[inline(always)]
+fn add_with_squares<const N: usize>(table: &mut [f32], squares: &mut [f32], row: &[f32]) {
+    let step = |(d, s): (&mut f32, &mut f32), &g: &f32| {
         *d += g;
         *s += g * g;
+    };
+    if N > 0 {
+        let (t, sq, row): (&mut [f32; N], &mut [f32; N], [f32; N]) = (
+            table.try_into().expect("N values"),
+            squares.try_into().expect("N values"),
+            *<&[f32; N]>::try_from(row).expect("N values"), // a copy, as in `add`
+        );
+        return t.iter_mut().zip(sq.iter_mut()).zip(&row).for_each(|(ts, g)| step(ts, g));
     }
+    table.iter_mut().zip(squares.iter_mut()).zip(row).for_each(|(ts, g)| step(ts, g));
 }
 
 /// `dst = src` (equal lengths). Rows of 8, 16, 32 or 64 values (an embedding's, a recurrent
@@ -130,10 +153,12 @@ pub(crate) fn scatter_add_rows(rows: Mat, idx: &[usize], table: &mut [f32]) {
     let w = rows.cols();
     assert_eq!(rows.rows(), idx.len(), "scatter_add_rows: {} rows for {} indices", rows.rows(), idx.len());
     if rows.is_row_major() && w > 0 {
-        for (row, &i) in rows.data()[..rows.len()].chunks_exact(w).zip(idx) {
-            add_row(&mut table[i * w..][..w], row);
-        }
-        return;
+        let rows = &rows.data()[..rows.len()];
+        return match w {
+            16 => scatter_rows::<16>(w, rows, idx, table),
+            32 => scatter_rows::<32>(w, rows, idx, table),
+            _ => scatter_rows::<0>(w, rows, idx, table),
+        };
     }
     for (r, &i) in idx.iter().enumerate() {
         let dst = &mut table[i * w..][..w];
@@ -160,13 +185,10 @@ pub(crate) fn scatter_add_rows_and_squares(rows: &[f32], idx: &[usize], table: &
         table.len(),
         squares.len()
     );
-    let add = match w {
-        16 => add_row_and_squares::<16>,
-        32 => add_row_and_squares::<32>,
-        _ => add_row_and_squares::<0>,
-    };
-    for (row, &i) in rows.chunks_exact(w.max(1)).zip(idx) {
-        add(&mut table[i * w..][..w], &mut squares[i * w..][..w], row);
+    match w {
+        16 => scatter_rows_and_squares::<16>(w, rows, idx, table, squares),
+        32 => scatter_rows_and_squares::<32>(w, rows, idx, table, squares),
+        _ => scatter_rows_and_squares::<0>(w, rows, idx, table, squares),
     }
 }
 

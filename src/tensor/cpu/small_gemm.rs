@@ -109,28 +109,36 @@ fn tile<const R: usize, const W: usize>(a: Mat, b: &[f32], n: usize, c: &mut [f3
             acc.iter_mut().zip(row).for_each(|(v, &x)| *v = beta * x);
         }
     }
-    let k = a.cols();
-    if a.row(i).is_some() {
-        // Rows of `a` contiguous (a time step's dz, h): read as slices of length k.
-        let rows: [&[f32]; R] = std::array::from_fn(|r| a.row(i + r).expect("contiguous rows"));
-        for p in 0..k {
-            let bp: &[f32; W] = b[p * n + j..][..W].try_into().expect("W values");
-            for (acc, row) in acc.iter_mut().zip(&rows) {
-                let x = row[p];
-                acc.iter_mut().zip(bp).for_each(|(v, &y)| *v = x.mul_add(y, *v));
-            }
+    match a.row(i) {
+        // Rows of `a` contiguous (a time step's dz, h): read from slices, not through the strides.
+        Some(_) => {
+            let rows: [&[f32]; R] = std::array::from_fn(|r| a.row(i + r).expect("contiguous rows"));
+            rank_one_updates(&mut acc, a.cols(), b, n, j, |r, p| rows[r][p]);
         }
-    } else {
-        for (p, bp) in b.chunks_exact(n).enumerate() {
-            let bp: &[f32; W] = bp[j..j + W].try_into().expect("W values");
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let x = a.at(i + r, p);
-                acc.iter_mut().zip(bp).for_each(|(v, &y)| *v = x.mul_add(y, *v));
-            }
-        }
+        None => rank_one_updates(&mut acc, a.cols(), b, n, j, |r, p| a.at(i + r, p)),
     }
     for (r, acc) in acc.iter().enumerate() {
         c[(i + r) * n + j..][..W].copy_from_slice(acc);
+    }
+}
+
+/// `acc[r] += a(r, p)·b[p, j..j + W]` for p in 0..k, in that order, `a(r, p)` the tile's
+/// row r of `a`.
+#[inline(always)]
+fn rank_one_updates<const R: usize, const W: usize>(
+    acc: &mut [[f32; W]; R],
+    k: usize,
+    b: &[f32],
+    n: usize,
+    j: usize,
+    a: impl Fn(usize, usize) -> f32,
+) {
+    for p in 0..k {
+        let bp: &[f32; W] = b[p * n + j..][..W].try_into().expect("W values");
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = a(r, p);
+            acc.iter_mut().zip(bp).for_each(|(v, &y)| *v = x.mul_add(y, *v));
+        }
     }
 }
 

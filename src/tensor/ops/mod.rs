@@ -103,6 +103,13 @@ pub fn copy_row(dst: &mut [f32], src: &[f32]) {
     cpu::copy_row(dst, src)
 }
 
+/// `dst (cols, rows) = src (rows, cols)ᵀ`, both row-major (a kernel transposed once for a
+/// backward pass).
+#[track_caller]
+pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) {
+    cpu::transpose(rows, cols, src, dst)
+}
+
 /// `out[r] = table[idx[r]]` (an embedding's lookup), out: (idx.len(), table.cols) row-major.
 /// Panics naming the index when one is past the table.
 #[track_caller]
